@@ -1,0 +1,57 @@
+"""The envelope every event travels in, as the services see it after the gateway."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+
+class MalformedEvent(ValueError):
+    """A message body that is not an event envelope (it is never retried into health)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: str
+    type: str
+    school_id: str
+    occurred_at: datetime
+    data: dict[str, Any]
+
+    @classmethod
+    def from_envelope(cls, envelope: dict[str, Any]) -> Event:
+        try:
+            return cls(
+                id=str(envelope["id"]),
+                type=str(envelope["type"]),
+                school_id=str(envelope["school_id"]),
+                occurred_at=datetime.fromisoformat(envelope["occurred_at"]),
+                data=dict(envelope["data"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MalformedEvent(f"not an event envelope: {exc!r}") from exc
+
+    @classmethod
+    def from_json(cls, body: bytes | str) -> Event:
+        try:
+            envelope = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise MalformedEvent("body is not JSON") from exc
+        if not isinstance(envelope, dict):
+            raise MalformedEvent("body is not a JSON object")
+        return cls.from_envelope(envelope)
+
+    def to_envelope(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "school_id": self.school_id,
+            "occurred_at": self.occurred_at.isoformat(),
+            "data": self.data,
+        }
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_envelope())

@@ -1,0 +1,188 @@
+"""A consumer loop: prefetch, batches in one transaction, acks after commit, dead letters.
+
+Built on kombu's ``ConsumerMixin``, which reconnects and consumes again after
+a broker restart (kombu#814). Deliveries are buffered up to ``batch_size`` (or
+``max_wait`` seconds) and handed to the processor as one batch, which commits
+once; only then are they acked. If a batch fails, each of its messages is
+retried alone, so one poison message cannot hold back the others. A message
+that keeps failing is dead-lettered after ``delivery_limit`` deliveries: by the
+broker itself on quorum queues (which also counts deliveries to consumers that
+died), by this loop on classic queues and the in-memory broker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from kombu import Connection, Consumer, Producer
+from kombu.message import Message
+from kombu.mixins import ConsumerMixin
+
+from shared import metrics
+from shared.events.envelope import Event
+from shared.messaging.topology import Topology
+
+log = logging.getLogger(__name__)
+
+#: Processes a batch of events in one transaction; raises if it cannot.
+BatchProcessor = Callable[[Sequence[Event]], int]
+
+
+class EventConsumer(ConsumerMixin):
+    def __init__(
+        self,
+        connection: Connection,
+        service: str,
+        topology: Topology,
+        process: BatchProcessor,
+        *,
+        prefetch: int = 200,
+        batch_size: int = 100,
+        max_wait: float = 0.05,
+    ) -> None:
+        self.connection = connection
+        self.service = service
+        self.requested_topology = topology
+        self.topology = topology
+        self.process = process
+        self.prefetch = prefetch
+        self.batch_size = batch_size
+        self.max_wait = max_wait
+        self.delivery_limit = topology.delivery_limit
+        self.ready = threading.Event()
+        self._pending: list[Message] = []
+        self._first_pending_at = 0.0
+        self._failures: dict[str, int] = {}
+        self._channel: Any = None
+
+    # kombu's ConsumerMixin hooks -------------------------------------------
+    @property
+    def broker_counts_deliveries(self) -> bool:
+        return self.topology.queue_type == "quorum"
+
+    def get_consumers(self, consumer_cls: type[Consumer], channel: Any) -> list[Consumer]:
+        # Resolve "auto" against the broker we are connected to now.
+        # (py-amqp channels expose what the broker announced; the in-memory one has nothing)
+        properties = getattr(channel.connection, "server_properties", None)
+        self.topology = self.requested_topology.resolved(dict(properties) if properties else None)
+        consumer = consumer_cls(
+            queues=[self.topology.queue(self.service)], callbacks=[self._on_message], accept=["json"],
+            prefetch_count=self.prefetch, no_ack=False,
+        )
+        # prefetch per consumer, never global: quorum queues refuse global QoS.
+        consumer.qos(prefetch_count=self.prefetch, apply_global=False)
+        return [consumer]
+
+    def on_consume_ready(self, connection: Any, channel: Any, consumers: Any, **_: Any) -> None:
+        # Deliveries buffered on a previous channel died with it; the broker re-sends them.
+        self._pending.clear()
+        self._channel = channel
+        self.topology.declare(connection)
+        self.ready.set()
+        log.info("consuming", extra={"service": self.service,
+                                     "queue_type": self.topology.queue_type})
+
+    def on_connection_error(self, exc: Exception, interval: float) -> None:
+        self.ready.clear()
+        log.warning("broker connection lost, retrying",
+                    extra={"service": self.service, "retry_in_s": interval,
+                           "error": exc.__class__.__name__})
+
+    def on_iteration(self) -> None:
+        if self._pending and (
+            len(self._pending) >= self.batch_size
+            or time.monotonic() - self._first_pending_at >= self.max_wait
+        ):
+            self._flush()
+
+    def run_until_stopped(self) -> None:
+        """Consume until :attr:`should_stop` is set; polls often so batches leave quickly."""
+        self.run(safety_interval=self.max_wait)
+
+    # our own loop --------------------------------------------------------------
+    def _on_message(self, _body: Any, message: Message) -> None:
+        if not self._pending:
+            self._first_pending_at = time.monotonic()
+        self._pending.append(message)
+        if len(self._pending) >= self.batch_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        events: list[Event] = []
+        undecodable: list[Message] = []
+        decoded: list[Message] = []
+        for message in batch:
+            try:
+                events.append(Event.from_json(message.body))
+                decoded.append(message)
+            except ValueError:
+                undecodable.append(message)
+        if decoded:
+            try:
+                self.process(events)
+            except Exception:
+                log.exception("batch failed; retrying its messages one by one",
+                              extra={"service": self.service, "size": len(decoded)})
+                for message, event in zip(decoded, events, strict=True):
+                    self._process_alone(message, event)
+            else:
+                for message, event in zip(decoded, events, strict=True):
+                    self._done(message, event)
+        for message in undecodable:
+            log.error("message is not an event envelope",
+                      extra={"service": self.service, "message_id": _message_id(message)})
+            self._failed(message)
+
+    def _process_alone(self, message: Message, event: Event) -> None:
+        try:
+            self.process([event])
+        except Exception:
+            log.exception("event failed", extra={"service": self.service, "event_id": event.id,
+                                                 "event_type": event.type})
+            self._failed(message)
+        else:
+            self._done(message, event)
+
+    def _done(self, message: Message, event: Event) -> None:
+        message.ack()
+        self._failures.pop(event.id, None)
+        metrics.EVENTS_CONSUMED.labels(self.service, event.type).inc()
+
+    def _failed(self, message: Message) -> None:
+        metrics.EVENT_FAILURES.labels(self.service).inc()
+        if self.broker_counts_deliveries:
+            message.requeue()  # the quorum queue dead-letters it past x-delivery-limit
+            return
+        key = _message_id(message)
+        attempts = self._failures.get(key, 0) + 1
+        if attempts < self.delivery_limit:
+            self._failures[key] = attempts
+            message.requeue()
+            return
+        self._failures.pop(key, None)
+        self._dead_letter(message)
+
+    def _dead_letter(self, message: Message) -> None:
+        log.error("dead-lettering a message after repeated failures",
+                  extra={"service": self.service, "message_id": _message_id(message)})
+        metrics.EVENTS_DEAD_LETTERED.labels(self.service).inc()
+        if self.connection.transport.driver_type == "memory":
+            # The in-memory broker knows no dead-letter exchanges: move it ourselves.
+            Producer(self._channel).publish(
+                message.body, exchange=self.topology.dead_letter_exchange(self.service),
+                routing_key="#",
+                content_type=message.content_type, content_encoding=message.content_encoding,
+                headers=message.headers, message_id=_message_id(message),
+            )
+            message.ack()
+        else:
+            message.reject(requeue=False)  # the queue's x-dead-letter-exchange takes it
+
+
+def _message_id(message: Message) -> str:
+    return str(message.properties.get("message_id") or message.delivery_tag)

@@ -1,0 +1,161 @@
+"""Exchanges, queues and bindings of Kozomol, declared in one place.
+
+- one topic exchange for events, routing key = event type;
+- one topic exchange for commands, routing key = ``<service>.<command>``;
+- per consuming service: a durable queue, a dead-letter exchange and a
+  dead-letter queue; quorum queues (with a broker-side delivery limit) when the
+  broker supports them, classic queues otherwise.
+
+The same description is exported as a RabbitMQ definitions file
+(``kozomol topology export``) for operators who pre-create the topology.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from kombu import Connection, Exchange, Queue, binding
+
+from shared.events.schemas import DATA_SCHEMAS
+
+#: Who listens to what. The checker judges the Kundoluk contract's entity
+#: events; the backup keeps every event (known or not) in the journal record;
+#: the printer reacts to finished reports. Commands reach ``<service>.#``.
+SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
+    "checker": tuple(sorted(DATA_SCHEMAS)),
+    "backup": ("#",),
+    "printer": ("report.ready",),
+}
+
+QUORUM_MIN_VERSION = (3, 8)
+
+
+@dataclass(frozen=True)
+class Topology:
+    namespace: str = "kozomol"
+    queue_type: str = "quorum"  # "auto" until resolved against a broker
+    delivery_limit: int = 5
+
+    def resolved(self, properties: dict[str, Any] | None) -> Topology:
+        """This topology with ``auto`` replaced by what the connected broker supports."""
+        return replace(self, queue_type=resolve_queue_type(self.queue_type, properties))
+
+    @property
+    def events(self) -> Exchange:
+        return Exchange(f"{self.namespace}.events", type="topic", durable=True)
+
+    @property
+    def commands(self) -> Exchange:
+        return Exchange(f"{self.namespace}.commands", type="topic", durable=True)
+
+    def dead_letter_exchange(self, service: str) -> Exchange:
+        return Exchange(f"{self.namespace}.{service}.dlx", type="fanout", durable=True)
+
+    def queue_arguments(self, service: str) -> dict[str, Any]:
+        arguments: dict[str, Any] = {
+            "x-queue-type": self.queue_type,
+            "x-dead-letter-exchange": self.dead_letter_exchange(service).name,
+        }
+        if self.queue_type == "quorum":
+            # The broker counts deliveries and dead-letters past the limit, even
+            # when the consumer dies mid-message; at-least-once dead-lettering
+            # keeps the poison message instead of dropping it on the way.
+            arguments["x-delivery-limit"] = self.delivery_limit
+            arguments["x-dead-letter-strategy"] = "at-least-once"
+            arguments["x-overflow"] = "reject-publish"
+        return arguments
+
+    def queue(self, service: str) -> Queue:
+        bindings = [
+            *(_binding(self.events, key) for key in SUBSCRIPTIONS[service]),
+            _binding(self.commands, f"{service}.#"),
+        ]
+        return Queue(
+            f"{self.namespace}.{service}",
+            bindings=bindings,
+            durable=True,
+            queue_arguments=self.queue_arguments(service),
+        )
+
+    def dead_letter_queue(self, service: str) -> Queue:
+        return Queue(
+            f"{self.namespace}.{service}.dead",
+            exchange=self.dead_letter_exchange(service),
+            routing_key="#",
+            durable=True,
+            queue_arguments={"x-queue-type": self.queue_type},
+        )
+
+    def declare(self, connection: Connection) -> None:
+        """Declare everything (idempotent); publishers call it before their first publish."""
+        assert self.queue_type != "auto", "resolve the topology against the broker first"
+        channel = connection.default_channel
+        self.events(channel).declare()
+        self.commands(channel).declare()
+        for service in SUBSCRIPTIONS:
+            self.dead_letter_exchange(service)(channel).declare()
+            self.dead_letter_queue(service)(channel).declare()
+            self.queue(service)(channel).declare()
+
+    def definitions(self, vhost: str = "/") -> dict[str, Any]:
+        """The topology as a RabbitMQ definitions document (``rabbitmqctl import_definitions``)."""
+        exchanges = [self.events, self.commands] + [
+            self.dead_letter_exchange(service) for service in SUBSCRIPTIONS
+        ]
+        queues = [self.queue(s) for s in SUBSCRIPTIONS] + [
+            self.dead_letter_queue(s) for s in SUBSCRIPTIONS
+        ]
+        bindings = []
+        for queue in queues:
+            for queue_binding in queue.bindings or []:
+                bindings.append(_binding_definition(vhost, queue_binding.exchange.name,
+                                                    queue.name, queue_binding.routing_key))
+            if queue.exchange is not None and queue.exchange.name:
+                bindings.append(_binding_definition(vhost, queue.exchange.name, queue.name,
+                                                    queue.routing_key))
+        return {
+            "vhosts": [{"name": vhost}],
+            "exchanges": [
+                {"name": e.name, "vhost": vhost, "type": e.type, "durable": True,
+                 "auto_delete": False, "internal": False, "arguments": {}}
+                for e in exchanges
+            ],
+            "queues": [
+                {"name": q.name, "vhost": vhost, "durable": True, "auto_delete": False,
+                 "arguments": dict(q.queue_arguments or {})}
+                for q in queues
+            ],
+            "bindings": bindings,
+        }
+
+
+def _binding(exchange: Exchange, routing_key: str) -> binding:
+    return binding(exchange, routing_key=routing_key)
+
+
+def _binding_definition(vhost: str, source: str, queue: str, key: str) -> dict[str, Any]:
+    return {"source": source, "vhost": vhost, "destination": queue,
+            "destination_type": "queue", "routing_key": key, "arguments": {}}
+
+
+def resolve_queue_type(requested: str, server_properties: dict[str, Any] | None) -> str:
+    """``auto`` picks quorum queues when the broker is RabbitMQ 3.8 or newer.
+
+    ``server_properties`` is what the broker announced on connecting; ``None``
+    (the in-process broker) has no quorum queues.
+    """
+    if requested != "auto":
+        return requested
+    if not server_properties:
+        return "classic"
+    version = str(server_properties.get("version", "0"))
+    parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+    return "quorum" if parts >= QUORUM_MIN_VERSION else "classic"
+
+
+def server_properties(connection: Connection) -> dict[str, Any] | None:
+    """The broker's announced properties, or None for the in-process broker."""
+    if connection.transport.driver_type == "memory":
+        return None
+    return dict(connection.connection.server_properties)

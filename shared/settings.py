@@ -1,0 +1,145 @@
+"""Settings of every Kozomol service, read from ``KOZOMOL_*`` environment variables.
+
+One place defines them all; ``docs/configuration.md`` documents each one (a test
+keeps the two in step). Nothing here opens a connection: wiring happens in each
+service's ``bootstrap``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from environs import Env, EnvError
+
+SERVICES = ("gateway", "checker", "printer", "backup")
+QUEUE_TYPES = ("auto", "quorum", "classic")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    service_database_urls: Mapping[str, str]
+    broker_url: str
+    webhook_secrets: tuple[str, ...]
+    namespace: str = "kozomol"
+    queue_type: str = "auto"
+    delivery_limit: int = 5
+    prefetch: int = 200
+    consumer_batch: int = 100
+    broker_connect_timeout: float = 2.0
+    publish_timeout: float = 5.0
+    signature_tolerance: int = 300
+    max_body_bytes: int = 1024 * 1024
+    max_batch_events: int = 1000
+    outbox_relay_interval: float = 1.0
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    gateway_workers: int = 2
+    log_level: str = "INFO"
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.broker_url.startswith("memory://")
+
+    def database_url_for(self, service: str) -> str:
+        """Each service owns its tables; production may give each its own database."""
+        return self.service_database_urls.get(service, self.database_url)
+
+
+def load_settings() -> Settings:
+    """Read the settings from the process environment; errors name the variable."""
+    env = Env(eager=False)
+    try:
+        with env.prefixed("KOZOMOL_"):
+            data_dir = Path(env.str("DATA_DIR", "./var")).resolve()
+            database_url = env.str("DATABASE_URL", "") or _sqlite_url(data_dir)
+            service_urls = {
+                name: url
+                for name in SERVICES
+                if (url := env.str(f"{name.upper()}_DATABASE_URL", ""))
+            }
+            broker_url = env.str("BROKER_URL", "memory://")
+            raw_secrets = env.str("WEBHOOK_SECRETS", "")
+            settings = Settings(
+                data_dir=data_dir,
+                database_url=database_url,
+                service_database_urls=service_urls,
+                broker_url=broker_url,
+                webhook_secrets=tuple(raw_secrets.replace(",", " ").split()),
+                namespace=env.str("NAMESPACE", "kozomol"),
+                queue_type=env.str("QUEUE_TYPE", "auto"),
+                delivery_limit=env.int("DELIVERY_LIMIT", 5),
+                prefetch=env.int("PREFETCH", 200),
+                consumer_batch=env.int("CONSUMER_BATCH", 100),
+                broker_connect_timeout=env.float("BROKER_CONNECT_TIMEOUT", 2.0),
+                publish_timeout=env.float("PUBLISH_TIMEOUT", 5.0),
+                signature_tolerance=env.int("SIGNATURE_TOLERANCE", 300),
+                max_body_bytes=env.int("MAX_BODY_BYTES", 1024 * 1024),
+                max_batch_events=env.int("MAX_BATCH_EVENTS", 1000),
+                outbox_relay_interval=env.float("OUTBOX_RELAY_INTERVAL", 1.0),
+                http_host=env.str("HTTP_HOST", "127.0.0.1"),
+                http_port=env.int("HTTP_PORT", 8080),
+                gateway_workers=env.int("GATEWAY_WORKERS", 2),
+                log_level=env.str("LOG_LEVEL", "INFO").upper(),
+            )
+        env.seal()
+    except EnvError as exc:
+        raise SettingsError(str(exc)) from exc
+    _validate(settings)
+    return settings
+
+
+def _sqlite_url(data_dir: Path) -> str:
+    return f"sqlite:///{data_dir / 'kozomol.sqlite3'}"
+
+
+def _validate(settings: Settings) -> None:
+    if settings.queue_type not in QUEUE_TYPES:
+        raise SettingsError(f"KOZOMOL_QUEUE_TYPE must be one of {', '.join(QUEUE_TYPES)}")
+    if settings.delivery_limit < 1:
+        raise SettingsError("KOZOMOL_DELIVERY_LIMIT must be at least 1")
+    if settings.prefetch < settings.consumer_batch:
+        raise SettingsError("KOZOMOL_PREFETCH must be at least KOZOMOL_CONSUMER_BATCH")
+    for secret in settings.webhook_secrets:
+        if not secret.startswith("whsec_"):
+            raise SettingsError("each KOZOMOL_WEBHOOK_SECRETS entry must start with whsec_")
+        try:
+            key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        except ValueError as exc:
+            raise SettingsError("a KOZOMOL_WEBHOOK_SECRETS entry is not base64") from exc
+        if len(key) < 24:
+            raise SettingsError("each webhook secret needs at least 24 random bytes")
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def with_embedded_secret(settings: Settings) -> Settings:
+    """The embedded default keeps a generated webhook secret in the data folder.
+
+    Production must configure ``KOZOMOL_WEBHOOK_SECRETS`` explicitly; on one
+    school's machine the first start creates a secret so the demo works at once.
+    """
+    if settings.webhook_secrets:
+        return settings
+    if not settings.embedded_broker:
+        raise SettingsError("KOZOMOL_WEBHOOK_SECRETS is required when a real broker is used")
+    path = settings.data_dir / "webhook-secret"
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(new_webhook_secret() + "\n")
+    secret = path.read_text().strip()
+    return replace(settings, webhook_secrets=(secret,))
