@@ -1,0 +1,255 @@
+"""The ``kozomol`` command.
+
+Heavy imports happen inside each command: the gateway command must set up
+Prometheus' multiprocess folder before any metric is created.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from shared.settings import SERVICES, Settings, SettingsError, load_settings, with_embedded_secret
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(f"configuration: {exc}") from exc
+
+
+def _logging(settings: Settings) -> None:
+    from shared.logs import configure_logging
+
+    configure_logging(settings.log_level)
+
+
+@click.group()
+def main() -> None:
+    """Kozomol: supervision of the Kundoluk electronic school journal."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to bind (default KOZOMOL_HTTP_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default KOZOMOL_HTTP_PORT).")
+def serve(host: str | None, port: int | None) -> None:
+    """Run all four services in one process (embedded default: SQLite + in-process broker)."""
+    settings = _settings()
+    try:
+        settings = with_embedded_secret(settings)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _logging(settings)
+    from kozomol.embedded import EmbeddedKozomol
+
+    kozomol = EmbeddedKozomol(settings, host=host or settings.http_host,
+                              port=settings.http_port if port is None else port)
+    click.echo(f"Kozomol serves {kozomol.url} (data in {settings.data_dir}); Ctrl+C stops it.",
+               err=True)
+    kozomol.serve_forever()
+
+
+@main.command()
+@click.option("--host", default=None)
+@click.option("--port", type=int, default=None)
+@click.option("--workers", type=int, default=None, help="gunicorn worker processes.")
+def gateway(host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the gateway alone under gunicorn (production)."""
+    settings = _settings()
+    if settings.embedded_broker:
+        raise click.ClickException(
+            "the in-process broker lives inside one process: use `kozomol serve`, "
+            "or set KOZOMOL_BROKER_URL to a RabbitMQ URL")
+    if not settings.webhook_secrets:
+        raise click.ClickException("KOZOMOL_WEBHOOK_SECRETS is required")
+    _logging(settings)
+    from services.gateway.server import run_gunicorn
+
+    run_gunicorn(settings, host=host or settings.http_host,
+                 port=settings.http_port if port is None else port,
+                 workers=workers or settings.gateway_workers)
+
+
+def _consumer_command(name: str) -> click.Command:
+    @click.command(name=name, help=f"Run the {name} service alone (consumes its queue).")
+    def command() -> None:
+        settings = _settings()
+        if settings.embedded_broker:
+            raise click.ClickException(
+                "the in-process broker lives inside one process: use `kozomol serve`, "
+                "or set KOZOMOL_BROKER_URL to a RabbitMQ URL")
+        _logging(settings)
+        import importlib
+
+        module = importlib.import_module(f"services.{name}.main")
+        service = module.bootstrap(settings)
+
+        def _stop(_signum: int, _frame: FrameType | None) -> None:
+            service.consumer.should_stop = True
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        service.run_forever()
+        service.stop()
+
+    return command
+
+
+for _name in ("checker", "printer", "backup"):
+    main.add_command(_consumer_command(_name))
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.option("--service", type=click.Choice(SERVICES), multiple=True,
+              help="Only these services' tables (default: all).")
+def db_upgrade(service: tuple[str, ...]) -> None:
+    """Apply the migrations of each service to its database."""
+    settings = _settings()
+    from shared.db.migrations import upgrade
+
+    for name in service or SERVICES:
+        upgrade(settings.database_url_for(name), name, SERVICES)
+        click.echo(f"{name}: up to date")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens for administrators."""
+
+
+def _gateway_engine(settings: Settings):  # type: ignore[no-untyped-def]
+    from shared.db.engine import make_engine
+    from shared.db.migrations import upgrade
+
+    url = settings.database_url_for("gateway")
+    if settings.embedded_broker:
+        upgrade(url, "gateway", SERVICES)  # the embedded default migrates itself
+    return make_engine(url)
+
+
+@tokens.command("create")
+@click.option("--role", required=True,
+              type=click.Choice(["admin", "director", "deputy", "class_teacher", "teacher",
+                                 "auditor"]))
+@click.option("--school", "school_id", default=None, help="School id (every role but admin).")
+@click.option("--label", default=None, help="Who or what the token is for.")
+def tokens_create(role: str, school_id: str | None, label: str | None) -> None:
+    """Print a new token; it is stored hashed and cannot be shown again."""
+    from services.gateway.adapters.tokens import create_token
+    from services.gateway.domain.access import Role
+
+    engine = _gateway_engine(_settings())
+    try:
+        with engine.begin() as connection:
+            issued = create_token(connection, Role(role), school_id, label)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+    click.echo(issued.token)
+    click.echo(f"token id {issued.id}, role {role}, school {school_id or 'all'}", err=True)
+
+
+@tokens.command("revoke")
+@click.argument("token_id")
+def tokens_revoke(token_id: str) -> None:
+    """Revoke a token by its id."""
+    from services.gateway.adapters.tokens import find, revoke
+
+    engine = _gateway_engine(_settings())
+    with engine.begin() as connection:
+        if find(connection, token_id) is None:
+            raise click.ClickException(f"no token {token_id}")
+        revoke(connection, token_id)
+    engine.dispose()
+    click.echo(f"revoked {token_id}")
+
+
+@main.group()
+def topology() -> None:
+    """The RabbitMQ topology."""
+
+
+@topology.command("export")
+@click.option("--vhost", default="/")
+@click.option("--queue-type", type=click.Choice(["quorum", "classic"]), default="quorum")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def topology_export(vhost: str, queue_type: str, output: Path | None) -> None:
+    """Write the topology as a RabbitMQ definitions file (for rabbitmqctl import_definitions)."""
+    from shared.messaging.topology import Topology
+
+    settings = _settings()
+    document = Topology(settings.namespace, queue_type, settings.delivery_limit).definitions(vhost)
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text)
+
+
+@main.group()
+def schemas() -> None:
+    """JSON Schema of the webhook contract."""
+
+
+@schemas.command("export")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("docs/schemas"))
+def schemas_export(output_dir: Path) -> None:
+    """Write one JSON Schema file per event type."""
+    from shared.events.jsonschema import event_json_schema
+    from shared.events.schemas import DATA_SCHEMAS
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for event_type in sorted(DATA_SCHEMAS):
+        path = output_dir / f"{event_type}.json"
+        path.write_text(json.dumps(event_json_schema(event_type), indent=2, ensure_ascii=False)
+                        + "\n")
+    click.echo(f"{len(DATA_SCHEMAS)} schemas written to {output_dir}")
+
+
+@main.group()
+def webhook() -> None:
+    """Send signed webhooks to a gateway, as Kundoluk would."""
+
+
+@webhook.command("send")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--url", default=None, help="Gateway URL (default: this machine's serve).")
+@click.option("--batch/--single", default=True, help="One batch per file, or one POST per event.")
+def webhook_send(files: tuple[Path, ...], url: str | None, batch: bool) -> None:
+    """Sign and POST events from JSON files (an event, a list, or {"events": [...]})."""
+    import httpx
+    import orjson
+
+    from kozomol.webhook_client import post_events
+
+    settings = _settings()
+    if not settings.webhook_secrets:
+        settings = with_embedded_secret(settings)  # the secret `kozomol serve` generated
+    url = url or f"http://{settings.http_host}:{settings.http_port}/webhooks/kundoluk"
+    failed = False
+    with httpx.Client(timeout=30) as client:
+        for path in files:
+            document = orjson.loads(path.read_bytes())
+            events = document.get("events", [document]) if isinstance(document, dict) \
+                else list(document)
+            groups = [events] if batch else [[event] for event in events]
+            for group in groups:
+                response = post_events(client, url, settings.webhook_secrets, group)
+                click.echo(f"{path.name}: {response.status_code} {response.text.strip()}")
+                failed |= response.status_code >= 400
+    if failed:
+        sys.exit(1)

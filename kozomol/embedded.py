@@ -1,0 +1,81 @@
+"""``kozomol serve``: all four services in one process on the embedded default.
+
+The in-process broker (kombu ``memory://``) only exists inside this process, so
+this is the one way to run the services together without RabbitMQ; with a real
+broker URL it works the same and simply shares one process.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+from waitress.server import create_server
+
+from services.backup.main import bootstrap as backup_service
+from services.checker.main import bootstrap as checker_service
+from services.gateway.app import create_app
+from services.gateway.runtime import bootstrap as gateway_bootstrap
+from services.printer.main import bootstrap as printer_service
+from shared.db.migrations import upgrade
+from shared.service import ConsumerService
+from shared.settings import SERVICES, Settings
+
+log = logging.getLogger(__name__)
+
+
+def migrate_all(settings: Settings) -> None:
+    for service in SERVICES:
+        upgrade(settings.database_url_for(service), service, SERVICES)
+
+
+class EmbeddedKozomol:
+    """Everything in one process; ``start`` returns once the HTTP port is bound."""
+
+    def __init__(self, settings: Settings, *, host: str, port: int) -> None:
+        self.settings = settings
+        migrate_all(settings)
+        self.consumers: list[ConsumerService] = [
+            checker_service(settings), printer_service(settings), backup_service(settings),
+        ]
+        self.gateway = gateway_bootstrap(settings)
+        self.server = create_server(create_app(self.gateway), host=host, port=port, threads=8,
+                                    ident="kozomol")
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        for consumer in self.consumers:
+            consumer.start()
+        self.gateway.relay.start()
+        self._thread = threading.Thread(target=self.server.run, name="http", daemon=True)
+        self._thread.start()
+        log.info("kozomol is serving", extra={"url": self.url})
+
+    def wait_ready(self, timeout: float = 30) -> bool:
+        return all(c.consumer.ready.wait(timeout) for c in self.consumers)
+
+    def stop(self) -> None:
+        self.server.close()
+        self.gateway.close()
+        for consumer in self.consumers:
+            consumer.stop()
+
+    def serve_forever(self) -> None:
+        stopping = threading.Event()
+
+        def _stop(_signum: int, _frame: FrameType | None) -> None:
+            stopping.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        self.start()
+        stopping.wait()
+        log.info("stopping")
+        self.stop()

@@ -1,0 +1,1 @@
+"""The gateway: Kundoluk's signed webhooks in, the administrators' API out."""

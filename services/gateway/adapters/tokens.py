@@ -1,0 +1,74 @@
+"""API tokens: shown once when created, stored only as SHA-256 hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from services.gateway.adapters.tables import api_tokens
+from services.gateway.domain.access import Principal, Role
+
+TOKEN_PREFIX = "kzm_"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    id: str
+    token: str  # the secret itself; never stored
+    role: Role
+    school_id: str | None
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(
+    connection: Connection, role: Role, school_id: str | None, label: str | None = None
+) -> IssuedToken:
+    if role is Role.ADMIN and school_id is not None:
+        raise ValueError("an admin token covers every school; give no school")
+    if role is not Role.ADMIN and not school_id:
+        raise ValueError(f"a {role.value} token needs a school")
+    token_id = secrets.token_hex(8)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    connection.execute(insert(api_tokens).values(
+        id=token_id, token_hash=_hash(token), role=role.value, school_id=school_id,
+        label=label, created_at=datetime.now(UTC),
+    ))
+    return IssuedToken(token_id, token, role, school_id)
+
+
+def authenticate(connection: Connection, token: str) -> Principal | None:
+    row = connection.execute(
+        select(api_tokens.c.id, api_tokens.c.role, api_tokens.c.school_id)
+        .where(api_tokens.c.token_hash == _hash(token), api_tokens.c.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    return Principal(token_id=row.id, role=Role(row.role), school_id=row.school_id)
+
+
+def list_tokens(connection: Connection, school_id: str | None) -> list[dict[str, Any]]:
+    query = select(api_tokens.c.id, api_tokens.c.role, api_tokens.c.school_id,
+                   api_tokens.c.label, api_tokens.c.created_at, api_tokens.c.revoked_at)
+    if school_id is not None:
+        query = query.where(api_tokens.c.school_id == school_id)
+    return [dict(row._mapping) for row in connection.execute(query.order_by(api_tokens.c.id))]
+
+
+def revoke(connection: Connection, token_id: str) -> None:
+    connection.execute(
+        update(api_tokens).where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+
+
+def find(connection: Connection, token_id: str) -> dict[str, Any] | None:
+    row = connection.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
+    return dict(row._mapping) if row else None

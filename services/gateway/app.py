@@ -1,0 +1,23 @@
+"""The gateway's Flask application factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from services.gateway.runtime import EXTENSION, Gateway
+from services.gateway.web import admin, ops, webhooks
+from services.gateway.web.errors import register_error_handlers
+
+
+def create_app(gateway: Gateway) -> Flask:
+    app = Flask("kozomol.gateway")
+    # Werkzeug refuses to read past this many bytes (chunked bodies included).
+    app.config["MAX_CONTENT_LENGTH"] = gateway.settings.max_body_bytes
+    app.config["JSON_SORT_KEYS"] = False
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION] = gateway
+    app.register_blueprint(webhooks.blueprint)
+    app.register_blueprint(admin.blueprint)
+    app.register_blueprint(ops.blueprint)
+    register_error_handlers(app)
+    return app

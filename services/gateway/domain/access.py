@@ -1,0 +1,66 @@
+"""Who may see and change what in the administrators' API (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"              # every school
+    DIRECTOR = "director"
+    DEPUTY = "deputy"
+    CLASS_TEACHER = "class_teacher"
+    TEACHER = "teacher"
+    AUDITOR = "auditor"          # read-only
+
+
+#: Roles that may read what the gateway keeps about intake (quarantine, events).
+INTAKE_READERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.DEPUTY, Role.AUDITOR})
+#: Roles that may issue and revoke tokens, and which roles each may issue.
+TOKEN_ISSUERS: dict[Role, frozenset[Role]] = {
+    Role.ADMIN: frozenset(Role),
+    Role.DIRECTOR: frozenset({Role.DEPUTY, Role.CLASS_TEACHER, Role.TEACHER, Role.AUDITOR}),
+}
+
+
+class AccessDenied(Exception):
+    """The token is valid but not allowed to do this (403)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    token_id: str
+    role: Role
+    school_id: str | None  # None only for admin
+
+    @property
+    def all_schools(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def sees_school(self, school_id: str | None) -> bool:
+        return self.all_schools or (school_id is not None and school_id == self.school_id)
+
+    def school_filter(self, requested: str | None) -> str | None:
+        """The school a listing is limited to; asking for another school is refused."""
+        if self.all_schools:
+            return requested
+        if requested is not None and requested != self.school_id:
+            raise AccessDenied("this token is limited to its own school")
+        return self.school_id
+
+    def require(self, roles: frozenset[Role]) -> None:
+        if self.role not in roles:
+            raise AccessDenied(f"the role {self.role.value} may not do this")
+
+    def require_write(self) -> None:
+        if self.role is Role.AUDITOR:
+            raise AccessDenied("auditor tokens are read-only")
+
+    def may_issue(self, role: Role, school_id: str | None) -> bool:
+        allowed = TOKEN_ISSUERS.get(self.role, frozenset())
+        if role not in allowed:
+            return False
+        if role is Role.ADMIN:
+            return school_id is None
+        return school_id is not None and self.sees_school(school_id)

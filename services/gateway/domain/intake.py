@@ -1,0 +1,82 @@
+"""Reading a webhook body: one event or a batch, and which items are valid (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from shared.events.schemas import validation_errors
+
+
+@dataclass(frozen=True)
+class BodyError(Exception):
+    status: int
+    code: str
+    message: str
+    details: Any = None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int | None
+    id: str | None
+    errors: dict[str, Any]
+    item: Any
+
+
+@dataclass
+class ParsedDelivery:
+    is_batch: bool
+    valid: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+def parse_delivery(body: bytes, *, max_events: int) -> ParsedDelivery:
+    """Split a verified body into valid events and rejected items.
+
+    Raises :class:`BodyError` when the body as a whole cannot be taken.
+    """
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BodyError(400, "not_utf8", "the body is not UTF-8") from None
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BodyError(400, "malformed_json", "the body is not valid JSON",
+                        {"position": exc.pos}) from None
+    if isinstance(document, dict) and "events" in document and "type" not in document:
+        items = document["events"]
+        if not isinstance(items, list) or not items:
+            raise BodyError(422, "invalid_batch", "a batch needs a non-empty events list",
+                            {"events": ["must be a non-empty list of events"]})
+        if len(items) > max_events:
+            raise BodyError(413, "too_many_events",
+                            f"a batch holds at most {max_events} events",
+                            {"events": len(items), "limit": max_events})
+        parsed = ParsedDelivery(is_batch=True)
+        for index, item in enumerate(items):
+            _classify(parsed, item, index)
+        return parsed
+    if not isinstance(document, dict):
+        raise BodyError(422, "invalid_body",
+                        'the body must be an event object or {"events": [...]}')
+    parsed = ParsedDelivery(is_batch=False)
+    _classify(parsed, document, None)
+    return parsed
+
+
+def _classify(parsed: ParsedDelivery, item: Any, index: int | None) -> None:
+    errors = validation_errors(item)
+    if errors:
+        event_id = item.get("id") if isinstance(item, dict) else None
+        parsed.rejected.append(Rejection(
+            index=index,
+            id=event_id if isinstance(event_id, str) else None,
+            errors=errors,
+            item=item,
+        ))
+    else:
+        parsed.valid.append(item)

@@ -1,0 +1,90 @@
+"""The outbox relay: sends what the gateway kept while the broker was away.
+
+Rows are published with confirms and deleted in the same transaction; a crash
+between the confirm and the commit re-sends them, and the consumers' inboxes
+absorb the duplicate. On PostgreSQL several gateway processes relay side by
+side (``FOR UPDATE SKIP LOCKED``); SQLite serialises them with its write lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.exc import DBAPIError
+
+from services.gateway.adapters.tables import outbox
+from shared import metrics
+from shared.messaging.publisher import OutgoingMessage, Publisher, PublishError
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: Engine,
+        publisher: Callable[[], Publisher],
+        exchange: str,
+        *,
+        interval: float = 1.0,
+        batch_size: int = 500,
+    ) -> None:
+        self._engine = engine
+        self._publisher = publisher
+        self._exchange = exchange
+        self._interval = interval
+        self._batch_size = batch_size
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def drain_once(self) -> int:
+        """Relay one batch; returns how many events were sent."""
+        query = select(outbox).order_by(outbox.c.seq).limit(self._batch_size)
+        if self._engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        with self._engine.begin() as connection:
+            rows = connection.execute(query).all()
+            if not rows:
+                return 0
+            self._publisher().publish([
+                OutgoingMessage(self._exchange, row.routing_key, bytes(row.body), row.event_id,
+                                {"school_id": row.school_id})
+                for row in rows
+            ])
+            connection.execute(delete(outbox).where(outbox.c.seq.in_([row.seq for row in rows])))
+        metrics.OUTBOX_RELAYED.inc(len(rows))
+        log.info("relayed events from the outbox", extra={"events": len(rows)})
+        return len(rows)
+
+    def drain(self) -> int:
+        total = 0
+        while not self._stop.is_set() and (sent := self.drain_once()):
+            total += sent
+        return total
+
+    def depth(self) -> int:
+        with self._engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(outbox)).scalar_one())
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.drain()
+                metrics.OUTBOX_DEPTH.set(self.depth())
+            except PublishError as exc:
+                log.info("broker still unavailable; outbox kept", extra={"error": str(exc)})
+            except DBAPIError:
+                log.exception("outbox relay cannot reach the database")
+            self._stop.wait(self._interval)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="outbox-relay", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)

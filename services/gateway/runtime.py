@@ -1,0 +1,94 @@
+"""The gateway's wired-up parts, built once per process by :func:`bootstrap`."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flask import Flask
+from sqlalchemy import Engine
+
+from services.gateway.domain.signature import secret_key
+from services.gateway.handlers.intake import Intake
+from services.gateway.handlers.relay import OutboxRelay
+from shared.db.engine import make_engine
+from shared.messaging.publisher import Publisher, make_publisher
+from shared.messaging.topology import Topology
+from shared.service import topology_for
+from shared.settings import Settings
+
+EXTENSION = "kozomol.gateway"
+
+
+class ThreadPublishers:
+    """One publisher (one broker connection) per thread, created on first use."""
+
+    def __init__(self, factory: Callable[[], Publisher]) -> None:
+        self._factory = factory
+        self._local = threading.local()
+        self._all: list[Publisher] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Publisher:
+        publisher = getattr(self._local, "publisher", None)
+        if publisher is None:
+            publisher = self._local.publisher = self._factory()
+            with self._lock:
+                self._all.append(publisher)
+        return publisher
+
+    def close(self) -> None:
+        with self._lock:
+            for publisher in self._all:
+                publisher.close()
+            self._all.clear()
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    engine: Engine
+    topology: Topology
+    publishers: ThreadPublishers
+    intake: Intake
+    relay: OutboxRelay
+    signing_keys: tuple[bytes, ...]
+    clock: Callable[[], float] = time.time
+    _closed: bool = field(default=False, repr=False)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.relay.stop()
+            self.publishers.close()
+            self.engine.dispose()
+
+
+def bootstrap(
+    settings: Settings, *, engine: Engine | None = None, clock: Callable[[], float] = time.time
+) -> Gateway:
+    engine = engine or make_engine(settings.database_url_for("gateway"))
+    topology = topology_for(settings)
+    publishers = ThreadPublishers(lambda: make_publisher(
+        settings.broker_url, topology,
+        connect_timeout=settings.broker_connect_timeout,
+        confirm_timeout=settings.publish_timeout,
+    ))
+    return Gateway(
+        settings=settings,
+        engine=engine,
+        topology=topology,
+        publishers=publishers,
+        intake=Intake(engine, publishers, topology),
+        relay=OutboxRelay(engine, publishers, topology.events.name,
+                          interval=settings.outbox_relay_interval),
+        signing_keys=tuple(secret_key(secret) for secret in settings.webhook_secrets),
+        clock=clock,
+    )
+
+
+def gateway_of(app: Flask) -> Gateway:
+    gateway: Gateway = app.extensions[EXTENSION]
+    return gateway

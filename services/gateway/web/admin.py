@@ -1,0 +1,192 @@
+"""The administrators' API under ``/api/v1/``, scoped to each token's school.
+
+An item of another school answers 404 (its existence is not revealed); asking
+to list another school's items answers 403.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import select
+
+from services.gateway.adapters import tokens
+from services.gateway.adapters.tables import quarantine, received_events
+from services.gateway.domain.access import INTAKE_READERS, TOKEN_ISSUERS, Role
+from services.gateway.runtime import gateway_of
+from services.gateway.web.auth import principal, requires_token
+from services.gateway.web.errors import api_error
+
+blueprint = Blueprint("admin", __name__, url_prefix="/api/v1")
+
+DEFAULT_PAGE = 100
+MAX_PAGE = 500
+
+
+class BadRequest(ValueError):
+    pass
+
+
+@blueprint.errorhandler(BadRequest)
+def _bad_request(exc: BadRequest) -> Response:
+    return api_error(400, "bad_request", str(exc))
+
+
+@blueprint.get("/me")
+@requires_token
+def me() -> Response:
+    who = principal()
+    return jsonify({"token_id": who.token_id, "role": who.role.value, "school_id": who.school_id})
+
+
+@blueprint.get("/quarantine")
+@requires_token
+def list_quarantine() -> Response:
+    who = principal()
+    who.require(INTAKE_READERS)
+    school_id = who.school_filter(request.args.get("school_id"))
+    limit = _limit()
+    query = select(quarantine).order_by(quarantine.c.id.desc()).limit(limit + 1)
+    if school_id is not None:
+        query = query.where(quarantine.c.school_id == school_id)
+    if cursor := request.args.get("cursor"):
+        query = query.where(quarantine.c.id < _decode_cursor(cursor))
+    with gateway_of(current_app).engine.connect() as connection:
+        rows = connection.execute(query).all()
+    items = [_quarantine_item(row._mapping) for row in rows[:limit]]
+    next_cursor = _encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return jsonify({"items": items, "next_cursor": next_cursor})
+
+
+@blueprint.get("/quarantine/<int:item_id>")
+@requires_token
+def get_quarantine(item_id: int) -> Response:
+    who = principal()
+    who.require(INTAKE_READERS)
+    with gateway_of(current_app).engine.connect() as connection:
+        row = connection.execute(select(quarantine).where(quarantine.c.id == item_id)).first()
+    if row is None or not who.sees_school(row.school_id):
+        return api_error(404, "not_found", "no such quarantined item")
+    return jsonify(_quarantine_item(row._mapping))
+
+
+@blueprint.get("/received-events/<event_id>")
+@requires_token
+def get_received_event(event_id: str) -> Response:
+    who = principal()
+    who.require(INTAKE_READERS)
+    with gateway_of(current_app).engine.connect() as connection:
+        row = connection.execute(
+            select(received_events).where(received_events.c.event_id == event_id)
+        ).first()
+    if row is None or not who.sees_school(row.school_id):
+        return api_error(404, "not_found", "no such event was received")
+    return jsonify({
+        "id": row.event_id, "school_id": row.school_id, "type": row.type,
+        "received_at": _iso(row.received_at), "stored_in": row.stored_in,
+    })
+
+
+@blueprint.get("/tokens")
+@requires_token
+def list_tokens() -> Response:
+    who = principal()
+    who.require(frozenset(TOKEN_ISSUERS))
+    school_id = who.school_filter(request.args.get("school_id"))
+    with gateway_of(current_app).engine.connect() as connection:
+        rows = tokens.list_tokens(connection, school_id)
+    return jsonify({"items": [_token_item(row) for row in rows], "next_cursor": None})
+
+
+@blueprint.post("/tokens")
+@requires_token
+def create_token() -> Response:
+    who = principal()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return api_error(422, "invalid_body", "a JSON object is required",
+                         {"_schema": ["expected {role, school_id, label}"]})
+    try:
+        role = Role(body.get("role"))
+    except ValueError:
+        return api_error(422, "invalid_body", "unknown role",
+                         {"role": [f"must be one of {', '.join(r.value for r in Role)}"]})
+    school_id = body.get("school_id", None if who.all_schools else who.school_id)
+    if not who.may_issue(role, school_id):
+        return api_error(403, "forbidden", "this token may not issue that token")
+    label = body.get("label")
+    with gateway_of(current_app).engine.begin() as connection:
+        issued = tokens.create_token(connection, role, school_id,
+                                     str(label)[:200] if label else None)
+    response = jsonify({"id": issued.id, "token": issued.token, "role": issued.role.value,
+                        "school_id": issued.school_id})
+    response.status_code = 201
+    return response
+
+
+@blueprint.delete("/tokens/<token_id>")
+@requires_token
+def revoke_token(token_id: str) -> Response:
+    who = principal()
+    with gateway_of(current_app).engine.begin() as connection:
+        found = tokens.find(connection, token_id)
+        if found is None or not who.sees_school(found["school_id"]):
+            return api_error(404, "not_found", "no such token")
+        if not who.may_issue(Role(found["role"]), found["school_id"]):
+            return api_error(403, "forbidden", "this token may not revoke that token")
+        tokens.revoke(connection, token_id)
+    return Response(status=204)
+
+
+def _limit() -> int:
+    try:
+        limit = int(request.args.get("limit", DEFAULT_PAGE))
+    except ValueError:
+        raise BadRequest("limit must be an integer") from None
+    if not 1 <= limit <= MAX_PAGE:
+        raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
+    return limit
+
+
+def _encode_cursor(item_id: int) -> str:
+    return base64.urlsafe_b64encode(f"q{item_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("q"):
+            raise ValueError(raw)
+        return int(raw[1:])
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadRequest("cursor is not one this API gave out") from None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """UTC ISO 8601; SQLite hands back naive datetimes, which we stored as UTC."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def _quarantine_item(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"], "received_at": _iso(row["received_at"]),
+        "school_id": row["school_id"], "event_id": row["event_id"],
+        "event_type": row["event_type"], "webhook_id": row["webhook_id"],
+        "batch_index": row["batch_index"], "errors": row["errors"],
+        "item": orjson.loads(row["body"]),
+    }
+
+
+def _token_item(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"], "role": row["role"], "school_id": row["school_id"],
+        "label": row["label"], "created_at": _iso(row["created_at"]),
+        "revoked_at": _iso(row["revoked_at"]),
+    }

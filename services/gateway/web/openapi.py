@@ -1,0 +1,131 @@
+"""The OpenAPI 3.1 document served at ``/openapi.json``."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from shared.events.jsonschema import add_event_components
+from shared.events.schemas import DATA_SCHEMAS
+
+_ERROR = {"$ref": "#/components/responses/Error"}
+_BEARER = [{"bearer": []}]
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    spec = APISpec(
+        title="Kozomol gateway",
+        version="1.0.0",
+        openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "Kundoluk webhooks in (contract v1) and the administrators' API."},
+    )
+    add_event_components(spec)
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.response("Error", _json({
+        "type": "object", "required": ["error"],
+        "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+            "code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}},
+    }, "An error; details are field-by-field where a field is at fault"))
+    envelope_one_of = {"oneOf": [
+        {"allOf": [_ref("EventEnvelope"), {"properties": {
+            "type": {"const": event_type}, "data": _ref(schema.__name__)}}]}
+        for event_type, schema in DATA_SCHEMAS.items()
+    ] + [_ref("EventEnvelope")]}
+    signature_headers = [
+        {"name": name, "in": "header", "required": True, "schema": {"type": "string"},
+         "description": text}
+        for name, text in (
+            ("webhook-id", "unique per delivery"),
+            ("webhook-timestamp", "Unix seconds; at most 5 minutes from the receiver's clock"),
+            ("webhook-signature", "space-separated v1,<base64 HMAC-SHA256> signatures"),
+        )
+    ]
+    spec.path("/webhooks/kundoluk", operations={"post": {
+        "summary": "Receive one event or a batch of events from Kundoluk",
+        "parameters": signature_headers,
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
+            envelope_one_of,
+            {"type": "object", "required": ["events"], "properties": {"events": {
+                "type": "array", "minItems": 1, "maxItems": 1000, "items": envelope_one_of}}},
+        ]}}}},
+        "responses": {
+            "202": _json({"type": "object", "properties": {
+                "accepted": {"type": "integer"}, "duplicates": {"type": "integer"},
+                "duplicate_ids": {"type": "array", "items": {"type": "string"}},
+                "stored_in": {"type": ["string", "null"], "enum": ["broker", "outbox", None]},
+                "rejected": {"type": "array", "items": {"type": "object", "properties": {
+                    "index": {"type": "integer"}, "id": {"type": ["string", "null"]},
+                    "errors": {"type": "object"}}}},
+                "id": {"type": "string"}, "status": {"enum": ["accepted", "duplicate"]},
+            }}, "Durably stored (broker confirm or the gateway's outbox)"),
+            **{code: _ERROR for code in ("400", "401", "413", "415", "422", "503")},
+        },
+    }})
+    page = {"type": "object", "properties": {
+        "items": {"type": "array", "items": {"type": "object"}},
+        "next_cursor": {"type": ["string", "null"]}}}
+    paged = [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                           "maximum": 500}},
+             {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+             {"name": "school_id", "in": "query", "schema": {"type": "string"}}]
+    admin_errors = {code: _ERROR for code in ("401", "403", "404")}
+    spec.path("/api/v1/me", operations={"get": {
+        "summary": "The calling token's role and school", "security": _BEARER,
+        "responses": {"200": _json({"type": "object"}, "The token"), **admin_errors}}})
+    spec.path("/api/v1/quarantine", operations={"get": {
+        "summary": "Items refused by the webhook endpoint, newest first", "security": _BEARER,
+        "parameters": paged,
+        "responses": {"200": _json(page, "A page of quarantined items"), **admin_errors}}})
+    spec.path("/api/v1/quarantine/{item_id}", operations={"get": {
+        "summary": "One quarantined item", "security": _BEARER,
+        "parameters": [{"name": "item_id", "in": "path", "required": True,
+                        "schema": {"type": "integer"}}],
+        "responses": {"200": _json({"type": "object"}, "The item"), **admin_errors}}})
+    spec.path("/api/v1/received-events/{event_id}", operations={"get": {
+        "summary": "Whether and when an event was received, and where it was stored",
+        "security": _BEARER,
+        "parameters": [{"name": "event_id", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "responses": {"200": _json({"type": "object"}, "The intake record"), **admin_errors}}})
+    spec.path("/api/v1/tokens", operations={
+        "get": {"summary": "Tokens of the caller's school", "security": _BEARER,
+                "parameters": paged[2:],
+                "responses": {"200": _json(page, "Tokens (hashes never shown)"),
+                              **admin_errors}},
+        "post": {"summary": "Issue a token (shown once)", "security": _BEARER,
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["role"], "properties": {
+                         "role": {"type": "string"}, "school_id": {"type": "string"},
+                         "label": {"type": "string"}}}}}},
+                 "responses": {"201": _json({"type": "object"}, "The new token"),
+                               "422": _ERROR, **admin_errors}},
+    })
+    spec.path("/api/v1/tokens/{token_id}", operations={"delete": {
+        "summary": "Revoke a token", "security": _BEARER,
+        "parameters": [{"name": "token_id", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "responses": {"204": {"description": "Revoked"}, **admin_errors}}})
+    for path, summary in (("/healthz", "The process is alive"),
+                          ("/readyz", "The database and the broker are reachable"),
+                          ("/metrics", "Prometheus metrics")):
+        spec.path(path, operations={"get": {"summary": summary,
+                                            "responses": {"200": {"description": "OK"}}}})
+    spec.path("/schemas/events/{event_type}.json", operations={"get": {
+        "summary": "JSON Schema of one event type",
+        "parameters": [{"name": "event_type", "in": "path", "required": True,
+                        "schema": {"enum": sorted(DATA_SCHEMAS)}}],
+        "responses": {"200": {"description": "The schema"}, "404": _ERROR}}})
+    return spec.to_dict()
