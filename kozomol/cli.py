@@ -11,10 +11,14 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from shared.settings import SERVICES, Settings, SettingsError, load_settings, with_embedded_secret
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def _settings() -> Settings:
@@ -128,7 +132,7 @@ def tokens() -> None:
     """API tokens for administrators."""
 
 
-def _gateway_engine(settings: Settings):  # type: ignore[no-untyped-def]
+def _gateway_engine(settings: Settings) -> Engine:
     from shared.db.engine import make_engine
     from shared.db.migrations import upgrade
 

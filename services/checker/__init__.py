@@ -1,1 +1,4 @@
-"""The checker service: judges every journal entry against the rule catalog (rules land with issue 4)."""
+"""The checker service: judges every journal entry against the rule catalog.
+
+The rules themselves land with issue 4.
+"""

@@ -27,7 +27,7 @@ def wsgi_app(settings: Settings) -> Flask:
     return create_app(gateway)
 
 
-class GatewayServer(BaseApplication):  # type: ignore[misc]
+class GatewayServer(BaseApplication):
     def __init__(self, settings: Settings, *, host: str, port: int, workers: int) -> None:
         self.settings = settings
         self.options = {

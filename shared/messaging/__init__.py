@@ -1,1 +1,1 @@
-"""Messaging plumbing: the topology, a publisher with confirms, a batching consumer with an inbox."""
+"""Messaging plumbing: topology, a publisher with confirms, a batching consumer, the inbox."""

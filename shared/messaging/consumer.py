@@ -64,14 +64,14 @@ class EventConsumer(ConsumerMixin):
     def broker_counts_deliveries(self) -> bool:
         return self.topology.queue_type == "quorum"
 
-    def get_consumers(self, consumer_cls: type[Consumer], channel: Any) -> list[Consumer]:
+    def get_consumers(self, consumer_cls: Any, channel: Any) -> list[Consumer]:
         # Resolve "auto" against the broker we are connected to now.
         # (py-amqp channels expose what the broker announced; the in-memory one has nothing)
         properties = getattr(channel.connection, "server_properties", None)
         self.topology = self.requested_topology.resolved(dict(properties) if properties else None)
         consumer = consumer_cls(
-            queues=[self.topology.queue(self.service)], callbacks=[self._on_message], accept=["json"],
-            prefetch_count=self.prefetch, no_ack=False,
+            queues=[self.topology.queue(self.service)], callbacks=[self._on_message],
+            accept=["json"], prefetch_count=self.prefetch, no_ack=False,
         )
         # prefetch per consumer, never global: quorum queues refuse global QoS.
         consumer.qos(prefetch_count=self.prefetch, apply_global=False)

@@ -13,6 +13,7 @@ One publisher owns one connection and must stay on one thread (py-amqp#462).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -118,10 +119,9 @@ class ConfirmingPublisher:
     def close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None:
-            try:
+            # Closing a connection the broker already dropped may fail in any way.
+            with contextlib.suppress(Exception):
                 connection.release()
-            except Exception:
-                pass
 
     def _ready_channel(self) -> Any:
         if self._channel is not None:

@@ -123,7 +123,7 @@ class Topology:
             ],
             "queues": [
                 {"name": q.name, "vhost": vhost, "durable": True, "auto_delete": False,
-                 "arguments": dict(q.queue_arguments or {})}
+                 "arguments": dict(getattr(q, "queue_arguments", None) or {})}
                 for q in queues
             ],
             "bindings": bindings,

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, insert, select, update
 from services.gateway.adapters.tables import api_tokens
 from services.gateway.domain.access import Principal, Role
 
-TOKEN_PREFIX = "kzm_"
+TOKEN_PREFIX = "kzm_"  # noqa: S105 - a prefix, not a secret
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 MAX_WEBHOOK_ID_LENGTH = 256
 
 
@@ -58,7 +58,8 @@ def verify(
                                         ("webhook-timestamp", timestamp_text),
                                         ("webhook-signature", signature_header)) if not value]
     if missing:
-        raise SignatureError("missing_signature_headers", "missing header(s): " + ", ".join(missing))
+        raise SignatureError("missing_signature_headers",
+                             "missing header(s): " + ", ".join(missing))
     if len(webhook_id) > MAX_WEBHOOK_ID_LENGTH:
         raise SignatureError("invalid_signature_headers", "webhook-id is too long")
     try:

@@ -112,7 +112,7 @@ def create_token() -> Response:
         return api_error(422, "invalid_body", "a JSON object is required",
                          {"_schema": ["expected {role, school_id, label}"]})
     try:
-        role = Role(body.get("role"))
+        role = Role(str(body.get("role")))
     except ValueError:
         return api_error(422, "invalid_body", "unknown role",
                          {"role": [f"must be one of {', '.join(r.value for r in Role)}"]})

@@ -12,7 +12,7 @@ from shared.events.jsonschema import add_event_components
 from shared.events.schemas import DATA_SCHEMAS
 
 _ERROR = {"$ref": "#/components/responses/Error"}
-_BEARER = [{"bearer": []}]
+_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:

@@ -38,7 +38,10 @@ def _receive() -> Response:
     body = request.get_data(cache=False)  # werkzeug stops reading past MAX_CONTENT_LENGTH
     try:
         webhook_id = signature.verify(
-            gateway.signing_keys, request.headers, body, now=gateway.clock(),
+            gateway.signing_keys,
+            {name.lower(): value for name, value in request.headers.items()},
+            body,
+            now=gateway.clock(),
             tolerance_seconds=gateway.settings.signature_tolerance,
         )
     except signature.SignatureError as exc:
