@@ -126,7 +126,9 @@ class Topology:
                  "arguments": dict(getattr(q, "queue_arguments", None) or {})}
                 for q in queues
             ],
-            "bindings": bindings,
+            # kombu keeps a queue's bindings in a set: sort them so the file is stable.
+            "bindings": sorted(bindings, key=lambda b: (b["destination"], b["source"],
+                                                         b["routing_key"])),
         }
 
 
