@@ -92,6 +92,13 @@ class EventConsumer(ConsumerMixin):
                     extra={"service": self.service, "retry_in_s": interval,
                            "error": exc.__class__.__name__})
 
+    def on_decode_error(self, message: Message, exc: Exception) -> None:
+        # kombu's default acks (drops) what it cannot decode; we never drop a message.
+        log.error("message body cannot be decoded",
+                  extra={"service": self.service, "message_id": _message_id(message),
+                         "error": exc.__class__.__name__})
+        self._failed(message)
+
     def on_iteration(self) -> None:
         if self._pending and (
             len(self._pending) >= self.batch_size

@@ -1,0 +1,804 @@
+"""Benchmark: the gateway's webhook intake against the raw RabbitMQ publish ceiling.
+
+Run from the repository root::
+
+    .venv/bin/python bench/gateway_intake.py            # full run, a few minutes
+    .venv/bin/python bench/gateway_intake.py --quick    # smoke run, under a minute
+
+Needs the local RabbitMQ (``--broker-url``) and PostgreSQL (``--postgres-url``).
+It creates a scratch database and a broker namespace of its own, and removes
+both at the end, whatever happens. It measures, in one run:
+
+1. the raw ceiling: one Python process publishing persistent event messages with
+   publisher confirms through the project's ``ConfirmingPublisher`` (one message
+   per call, and windows of 100 and 1000 messages per call);
+2. the gateway under gunicorn (``kozomol gateway``) taking one signed event per
+   POST from several client threads;
+3. the same gateway taking batches of 100 and of 1000 events per POST.
+
+Nothing consumes meanwhile: the messages pile up in the namespace's queues and
+are deleted with them. The table is printed and written into
+``docs/benchmarks.md`` (between the ``bench:results`` markers, so the
+hand-written parts of that page stay), unless ``--no-docs`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import psycopg
+from kombu import Connection
+
+from kozomol.webhook_client import signed_headers
+from shared.messaging.publisher import ConfirmingPublisher, OutgoingMessage
+from shared.messaging.topology import SUBSCRIPTIONS, Topology, resolve_queue_type
+from shared.settings import new_webhook_secret
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
+TARGET = 0.50  # batched intake should reach half of the raw ceiling
+MAX_BODY = 1024 * 1024
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# --------------------------------------------------------------------------- plan
+
+
+@dataclass(frozen=True)
+class Step:
+    """One measured step: at most ``max_events`` events, and at most ``seconds`` long."""
+
+    name: str
+    per_call: int  # events per publish() call or per POST
+    threads: int
+    max_events: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    raw: tuple[Step, ...]
+    gateway: tuple[Step, ...]
+    raw_after: Step
+    warmup_seconds: float
+
+
+FULL = Plan(
+    raw=(
+        Step("raw, 1 msg per publish()", 1, 1, 5_000, 8),
+        Step("raw, window of 100", 100, 1, 100_000, 12),
+        Step("raw, window of 1000", 1000, 1, 200_000, 15),
+    ),
+    gateway=(
+        Step("gateway, 1 event per POST", 1, 8, 20_000, 20),
+        Step("gateway, 100 events per POST", 100, 4, 200_000, 20),
+        Step("gateway, 1000 events per POST", 1000, 4, 300_000, 25),
+    ),
+    raw_after=Step("raw, window of 1000 (again, after)", 1000, 1, 100_000, 8),
+    warmup_seconds=2.0,
+)
+QUICK = Plan(
+    raw=(
+        Step("raw, 1 msg per publish()", 1, 1, 1_000, 2),
+        Step("raw, window of 100", 100, 1, 20_000, 3),
+        Step("raw, window of 1000", 1000, 1, 30_000, 4),
+    ),
+    gateway=(
+        Step("gateway, 1 event per POST", 1, 8, 3_000, 4),
+        Step("gateway, 100 events per POST", 100, 4, 30_000, 4),
+        Step("gateway, 1000 events per POST", 1000, 4, 40_000, 5),
+    ),
+    raw_after=Step("raw, window of 1000 (again, after)", 1000, 1, 20_000, 3),
+    warmup_seconds=1.0,
+)
+
+
+# --------------------------------------------------------------------------- events
+
+
+class Events:
+    """Realistic, unique events: four marks for every lesson record, nothing padded."""
+
+    def __init__(self, run_id: str) -> None:
+        self._run = run_id
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def take(self, count: int) -> list[dict[str, Any]]:
+        with self._lock:
+            first, self._next = self._next, self._next + count
+        return [self._event(n) for n in range(first, first + count)]
+
+    def _event(self, n: int) -> dict[str, Any]:
+        klass = f"{5 + n % 7}{'abv'[n % 3]}"
+        subject = ("math", "kyrgyz_lang", "russian_lang", "history", "physics")[n % 5]
+        teacher = f"t_{n % 60:03d}"
+        lesson = f"les_{klass}_{subject}_0902_{n % 7 + 1}"
+        base = {"id": f"evt_{self._run}_{n:08d}", "school_id": f"sch{n % 40:03d}",
+                "occurred_at": "2026-09-02T11:05:13+06:00"}
+        if n % 5 == 4:
+            return {**base, "type": "lesson.recorded", "data": {
+                "lesson_id": lesson, "class_id": klass, "subgroup": None,
+                "subject_id": subject, "date": "2026-09-02", "period": n % 7 + 1,
+                "teacher_id": teacher, "scheduled_teacher_id": teacher,
+                "is_substitution": False, "topic": "Натуральные числа и шкалы",
+                "homework": "§ 3, № 12, 14, 17 (стр. 21)"}}
+        return {**base, "type": "mark.recorded", "data": {
+            "mark_id": f"mrk_{self._run}_{n:08d}", "student_id": f"st_{n % 1200:04d}",
+            "class_id": klass, "subject_id": subject, "teacher_id": teacher,
+            "lesson_id": lesson, "date": "2026-09-02", "value": "2345"[n % 4],
+            "work_type": ("oral", "written", "homework", "test")[n % 4], "kind": "current",
+            "term_id": None}}
+
+
+def outgoing(exchange: str, event: dict[str, Any]) -> OutgoingMessage:
+    """The message the gateway's intake would publish for this event."""
+    return OutgoingMessage(exchange=exchange, routing_key=event["type"],
+                           body=orjson.dumps(event), message_id=event["id"],
+                           headers={"school_id": event["school_id"]})
+
+
+def request_body(events: Sequence[dict[str, Any]]) -> bytes:
+    """What ``kozomol.webhook_client.post_events`` sends."""
+    return orjson.dumps(events[0] if len(events) == 1 else {"events": list(events)})
+
+
+# --------------------------------------------------------------------------- CPU
+
+
+@dataclass
+class CpuSample:
+    at: float
+    groups: dict[str, float]  # CPU seconds per process group
+    busy: float  # machine-wide busy jiffies
+    total: float
+
+
+class CpuMeter:
+    """CPU seconds of the client, the gateway, RabbitMQ and PostgreSQL, from /proc."""
+
+    def __init__(self) -> None:
+        self.gateway_pid: int | None = None
+
+    def sample(self) -> CpuSample:
+        groups = {"client": sum(os.times()[:2]), "gateway": 0.0, "rabbitmq": 0.0,
+                  "postgres": 0.0}
+        gateway_tree = self._tree(self.gateway_pid) if self.gateway_pid else set()
+        for pid, (comm, _ppid, seconds) in _processes().items():
+            if pid in gateway_tree:
+                groups["gateway"] += seconds
+            elif comm == "beam.smp":
+                groups["rabbitmq"] += seconds
+            elif comm.startswith("postgres"):
+                groups["postgres"] += seconds
+        busy, total = _machine_jiffies()
+        return CpuSample(time.perf_counter(), groups, busy, total)
+
+    @staticmethod
+    def _tree(root: int) -> set[int]:
+        processes = _processes()
+        tree, grew = {root}, True
+        while grew:
+            grew = False
+            for pid, (_comm, ppid, _seconds) in processes.items():
+                if ppid in tree and pid not in tree:
+                    tree.add(pid)
+                    grew = True
+        return tree
+
+
+def _processes() -> dict[int, tuple[str, int, float]]:
+    found: dict[int, tuple[str, int, float]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        # fields[0] is state (stat field 3): ppid is field 4, utime 14, stime 15.
+        found[int(entry.name)] = (comm, int(fields[1]),
+                                  (int(fields[11]) + int(fields[12])) / CLK_TCK)
+    return found
+
+
+def _machine_jiffies() -> tuple[float, float]:
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    total = sum(values[:8])
+    return total - idle, total
+
+
+def cpu_usage(before: CpuSample, after: CpuSample) -> dict[str, float]:
+    """Cores used by each group over the interval, and the machine's busy share."""
+    wall = max(after.at - before.at, 1e-9)
+    usage = {name: (after.groups[name] - before.groups[name]) / wall for name in after.groups}
+    usage["machine_busy"] = (after.busy - before.busy) / max(after.total - before.total, 1)
+    return usage
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class Result:
+    step: Step
+    kind: str  # raw | gateway
+    events: int = 0
+    calls: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    cpu: dict[str, float] = field(default_factory=dict)
+    bytes_per_event: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+
+
+def measure(meter: CpuMeter, result: Result, body: Callable[[Result], None]) -> Result:
+    before = meter.sample()
+    body(result)
+    result.cpu = cpu_usage(before, meter.sample())
+    return result
+
+
+# --------------------------------------------------------------------------- raw ceiling
+
+
+def raw_step(broker_url: str, topology: Topology, events: Events, step: Step,
+             meter: CpuMeter) -> Result:
+    exchange = topology.events.name
+    messages = [outgoing(exchange, e) for e in events.take(step.max_events)]
+    publisher = ConfirmingPublisher(broker_url, topology, connect_timeout=5, confirm_timeout=30)
+    publisher.publish([outgoing(exchange, e) for e in events.take(10)])  # connect + declare
+    result = Result(step, "raw", bytes_per_event=_mean_size(m.body for m in messages))
+
+    def run(result: Result) -> None:
+        started = time.perf_counter()
+        deadline = started + step.seconds
+        for first in range(0, len(messages), step.per_call):
+            if time.perf_counter() >= deadline:
+                break
+            window = messages[first : first + step.per_call]
+            call_started = time.perf_counter()
+            publisher.publish(window)  # raises on any nack / return / timeout
+            result.latencies.append(time.perf_counter() - call_started)
+            result.events += len(window)
+            result.calls += 1
+        result.seconds = time.perf_counter() - started
+
+    try:
+        return measure(meter, result, run)
+    finally:
+        publisher.close()
+
+
+def _mean_size(bodies: Iterator[bytes]) -> float:
+    sizes = [len(b) for b in bodies]
+    return sum(sizes) / len(sizes) if sizes else 0.0
+
+
+# --------------------------------------------------------------------------- gateway
+
+
+def gateway_step(url: str, secret_list: Sequence[str], events: Events, step: Step,
+                 meter: CpuMeter, kind: str = "gateway") -> Result:
+    """``step.threads`` client threads POST pre-built bodies until the count or time runs out."""
+    per_thread = -(-step.max_events // step.threads)
+    requests_per_thread = -(-per_thread // step.per_call)
+    bodies: list[list[tuple[bytes, int]]] = []
+    for _ in range(step.threads):
+        mine = []
+        for _ in range(requests_per_thread):
+            chunk = events.take(step.per_call)
+            body = request_body(chunk)
+            if len(body) >= MAX_BODY:
+                raise SystemExit(f"a batch of {step.per_call} is {len(body)} bytes, over 1 MiB")
+            mine.append((body, len(chunk)))
+        bodies.append(mine)
+    flat_sizes = [len(b) / n for mine in bodies for b, n in mine]
+    result = Result(step, kind, bytes_per_event=sum(flat_sizes) / len(flat_sizes))
+    lock = threading.Lock()
+    ready = threading.Barrier(step.threads + 1)
+    go = threading.Event()
+
+    def client(mine: list[tuple[bytes, int]]) -> None:
+        latencies: list[float] = []
+        accepted = calls = 0
+        errors: Counter[str] = Counter()
+        with httpx.Client(timeout=httpx.Timeout(60.0, connect=5.0)) as http:
+            http.get(url.rsplit("/webhooks/", 1)[0] + "/healthz")  # open the connection
+            ready.wait(30)
+            go.wait(30)
+            deadline = time.perf_counter() + step.seconds
+            for body, count in mine:
+                if time.perf_counter() >= deadline:
+                    break
+                headers = signed_headers(secret_list, body)
+                started = time.perf_counter()
+                try:
+                    response = http.post(url, content=body, headers=headers)
+                except httpx.HTTPError as exc:
+                    errors[exc.__class__.__name__] += 1
+                    continue
+                latencies.append(time.perf_counter() - started)
+                calls += 1
+                error = _check(response, count)
+                if error:
+                    errors[error] += 1
+                else:
+                    accepted += count
+        with lock:
+            result.latencies.extend(latencies)
+            result.events += accepted
+            result.calls += calls
+            result.errors.update(errors)
+
+    threads = [threading.Thread(target=client, args=(mine,), daemon=True) for mine in bodies]
+    for thread in threads:
+        thread.start()
+
+    def run(result: Result) -> None:
+        ready.wait(30)
+        started = time.perf_counter()
+        go.set()
+        for thread in threads:
+            thread.join(step.seconds + 120)
+        result.seconds = time.perf_counter() - started
+
+    return measure(meter, result, run)
+
+
+def _check(response: httpx.Response, count: int) -> str | None:
+    if response.status_code != 202:
+        return f"HTTP {response.status_code}"
+    payload = response.json()
+    if payload.get("accepted") != count or payload.get("duplicates") != 0:
+        return "accepted count mismatch"
+    if payload.get("stored_in") != "broker":
+        return f"stored_in={payload.get('stored_in')}"
+    return None
+
+
+class GatewayProcess:
+    """``kozomol gateway`` (gunicorn) as a child process in its own session."""
+
+    def __init__(self, env: dict[str, str], port: int, workers: int, log_path: Path) -> None:
+        self.port, self.workers, self.log_path = port, workers, log_path
+        self._log = log_path.open("wb")
+        self.process = subprocess.Popen(
+            [*_kozomol(), "gateway", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", str(workers)],
+            env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+        )
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Until every worker said ready (each has its own broker connection and engine)."""
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=5.0) as http:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"the gateway exited ({self.process.returncode}):\n"
+                                       + self.log_tail())
+                with contextlib.suppress(httpx.HTTPError):
+                    if http.get(self.base + "/readyz").status_code == 200:
+                        return
+                time.sleep(0.2)
+        raise RuntimeError("the gateway was not ready in time:\n" + self.log_tail())
+
+    def log_tail(self, lines: int = 30) -> str:
+        self._log.flush()
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # gunicorn: graceful shutdown
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)  # our own session only
+                self.process.wait(10)
+        self._log.close()
+
+
+def _kozomol() -> list[str]:
+    script = Path(sys.executable).parent / "kozomol"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from kozomol.cli import main; main()"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# --------------------------------------------------------------------------- scratch resources
+
+
+class Scratch:
+    """The run's database, broker namespace and data folder; ``close`` removes them all."""
+
+    def __init__(self, postgres_url: str, broker_url: str) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        self.run_id = secrets.token_hex(3)
+        self.namespace = f"bench{stamp}{self.run_id}"
+        self.database = f"kozomol_bench_{stamp}_{self.run_id}"
+        self.postgres_url = postgres_url
+        self.broker_url = broker_url
+        self.database_url = f"{postgres_url.rsplit('/', 1)[0]}/{self.database}"
+        self._tmp = tempfile.TemporaryDirectory(prefix="kozomol-bench-")
+        self.data_dir = Path(self._tmp.name)
+        self._created_db = False
+
+    def create_database(self) -> None:
+        with psycopg.connect(self.postgres_url, autocommit=True, connect_timeout=5) as admin:
+            admin.execute(f'CREATE DATABASE "{self.database}"')
+        self._created_db = True
+
+    def close(self) -> list[str]:
+        problems = []
+        try:
+            delete_namespace(self.broker_url, self.namespace)
+        except Exception as exc:
+            problems.append(f"broker namespace {self.namespace}: {exc!r}")
+        if self._created_db:
+            try:
+                with psycopg.connect(self.postgres_url, autocommit=True,
+                                     connect_timeout=5) as admin:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            except Exception as exc:
+                problems.append(f"database {self.database}: {exc!r}")
+        self._tmp.cleanup()
+        return problems
+
+
+def delete_namespace(broker_url: str, namespace: str) -> None:
+    topology = Topology(namespace, "classic")
+    with Connection(broker_url, connect_timeout=5) as connection:
+        channel = connection.channel()
+        for service in SUBSCRIPTIONS:
+            for queue in (f"{namespace}.{service}", f"{namespace}.{service}.dead"):
+                channel.queue_delete(queue)
+            channel.exchange_delete(topology.dead_letter_exchange(service).name)
+        channel.exchange_delete(topology.events.name)
+        channel.exchange_delete(topology.commands.name)
+
+
+def queue_depth(broker_url: str, name: str) -> int:
+    with Connection(broker_url, connect_timeout=5) as connection:
+        _, count, _ = connection.channel().queue_declare(name, passive=True)
+        return int(count)
+
+
+def broker_facts(broker_url: str, requested: str) -> tuple[str, str]:
+    """(RabbitMQ version, the queue type ``requested`` resolves to on it)."""
+    with Connection(broker_url, connect_timeout=5) as connection:
+        connection.connect()
+        properties = dict(connection.connection.server_properties)
+    version = properties.get("version", "?")
+    version = version.decode() if isinstance(version, bytes) else str(version)
+    return version, resolve_queue_type(requested, properties)
+
+
+def postgres_version(postgres_url: str) -> str:
+    with psycopg.connect(postgres_url, connect_timeout=5) as connection:
+        row = connection.execute("SHOW server_version").fetchone()
+    return str(row[0]).split()[0] if row else "?"
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return re.sub(r"\s+", " ", line.split(":", 1)[1]).strip()
+    return platform.processor() or "?"
+
+
+# --------------------------------------------------------------------------- report
+
+
+def table(results: Sequence[Result], ceiling: dict[int, float]) -> str:
+    header = ("| step | client threads | events | calls | events/s | % of raw ceiling "
+              "| p50 ms/call | p99 ms/call | errors | CPU cores: client / gateway / rabbitmq "
+              "/ postgres | machine busy |")
+    lines = [header, "|" + "---|" * header.count("|")[:-1] if False else _rule(header)]
+    for r in results:
+        share = ""
+        if r.kind == "gateway" and r.step.per_call in ceiling and ceiling[r.step.per_call]:
+            share = f"{100 * r.rate / ceiling[r.step.per_call]:.0f} %"
+        errors = ", ".join(f"{k}: {v}" for k, v in r.errors.items()) or "0"
+        cpu = " / ".join(f"{r.cpu.get(k, 0):.2f}"
+                         for k in ("client", "gateway", "rabbitmq", "postgres"))
+        lines.append(
+            f"| {r.step.name} | {r.step.threads} | {r.events:,} | {r.calls:,} | "
+            f"{r.rate:,.0f} | {share} | {r.percentile(0.5):.1f} | {r.percentile(0.99):.1f} | "
+            f"{errors} | {cpu} | {100 * r.cpu.get('machine_busy', 0):.0f} % |"
+        )
+    return "\n".join(lines)
+
+
+def _rule(header: str) -> str:
+    return "|" + "---|" * (header.count("|") - 1)
+
+
+def verdict(results: Sequence[Result], ceiling: dict[int, float]) -> list[str]:
+    lines = []
+    for r in results:
+        if r.kind == "gateway" and r.step.per_call > 1 and ceiling.get(r.step.per_call):
+            share = r.rate / ceiling[r.step.per_call]
+            mark = "meets" if share >= TARGET else "misses"
+            lines.append(
+                f"- {r.step.per_call} events per POST: {r.rate:,.0f} events/s = "
+                f"{100 * share:.0f} % of the raw ceiling at the same window "
+                f"({ceiling[r.step.per_call]:,.0f} events/s): **{mark}** the "
+                f"{100 * TARGET:.0f} % target."
+            )
+    return lines
+
+
+def results_block(args: argparse.Namespace, facts: dict[str, str], results: Sequence[Result],
+                  ceiling: dict[int, float], checks: list[str]) -> str:
+    sizes = [r.bytes_per_event for r in results if r.bytes_per_event]
+    out = [
+        BEGIN,
+        "",
+        f"Run of {facts['date']}, mode `{'--quick' if args.quick else 'default'}`, "
+        f"gunicorn workers: {facts['workers']} (gthread, 4 threads each).",
+        "",
+        f"- machine: {facts['nproc']} CPU cores ({facts['cpu']}), {facts['memory']} RAM, "
+        f"Linux {platform.release()}, Python {platform.python_version()}",
+        f"- RabbitMQ {facts['rabbitmq']}, queues: {facts['queue_type']} "
+        f"(every event is routed to 2 queues: checker and backup)",
+        f"- PostgreSQL {facts['postgres']}",
+        f"- event size: {min(sizes):.0f}-{max(sizes):.0f} bytes of JSON on average "
+        "(4 `mark.recorded` : 1 `lesson.recorded`, not padded)",
+        "",
+    ]
+    by_workers: dict[str, list[Result]] = {}
+    for r in results:
+        by_workers.setdefault(r.kind if r.kind == "raw" else r.kind, []).append(r)
+    out.append(table(results, ceiling))
+    out += ["", "Batched intake against the target (raw ceiling = the same window size "
+            "published straight from one process):", ""]
+    out += verdict(results, ceiling) or ["- (no batched step ran)"]
+    out += ["", "Checks after the run:", ""] + [f"- {c}" for c in checks]
+    out += ["", END]
+    return "\n".join(out)
+
+
+DOC_TEMPLATE = """# Benchmarks
+
+## Gateway intake vs the raw RabbitMQ ceiling
+
+`bench/gateway_intake.py` measures how many webhook events per second the
+gateway turns into confirmed, persistent broker messages, next to what one
+Python process can publish straight into RabbitMQ with the same publisher.
+
+What it measures, in one run:
+
+1. **Raw ceiling**: one Python process publishes the same event messages
+   (persistent, publisher confirms, `mandatory`) with the project's
+   `ConfirmingPublisher`: one message per `publish()` call, then windows of 100
+   and of 1000 messages (all sent, then all confirms awaited).
+2. **Gateway, single events**: `kozomol gateway` under gunicorn; client threads
+   (one `httpx.Client` each) POST one signed event per request.
+3. **Gateway, batched**: 100 and 1000 events per POST (`{"events": [...]}`,
+   under 1 MiB). Every response must be 202 with the right `accepted` count.
+
+Latency is per call (a `publish()` call or a POST), measured by the client.
+The CPU columns are cores used by each group of processes over the step (from
+`/proc`), so a row whose columns add up to the number of cores ran out of CPU.
+
+How to run it (RabbitMQ and PostgreSQL on 127.0.0.1):
+
+```
+.venv/bin/python bench/gateway_intake.py            # default, about 3-4 minutes
+.venv/bin/python bench/gateway_intake.py --quick    # smoke run, under a minute
+.venv/bin/python bench/gateway_intake.py --workers 3 --no-docs
+```
+
+It creates its own database and broker namespace and removes both at the end.
+Re-running it replaces the results section below; the rest of this page is
+written by hand.
+
+## Results
+
+{block}
+
+## Reading
+
+(to be written from the numbers above)
+"""
+
+
+def write_docs(block: str) -> None:
+    if DOCS.exists():
+        text = DOCS.read_text()
+        if BEGIN in text and END in text:
+            head, rest = text.split(BEGIN, 1)
+            tail = rest.split(END, 1)[1]
+            DOCS.write_text(head + block + tail)
+            return
+    DOCS.parent.mkdir(parents=True, exist_ok=True)
+    DOCS.write_text(DOC_TEMPLATE.replace("{block}", block))
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help="a short smoke run (< 1 minute)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--queue-type", default="auto", choices=("auto", "quorum", "classic"))
+    parser.add_argument("--broker-url", default=os.environ.get(
+        "KOZOMOL_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"))
+    parser.add_argument("--postgres-url", default=os.environ.get(
+        "KOZOMOL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--no-docs", action="store_true",
+                        help=f"do not update {DOCS.relative_to(ROOT)}")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    for url in (args.broker_url, args.postgres_url):
+        if "127.0.0.1" not in url and "localhost" not in url:
+            raise SystemExit(f"refusing a non-local service: {url}")
+    plan = QUICK if args.quick else FULL
+    # A SIGTERM (or SIGHUP) to the benchmark still runs the clean-up below.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda s, _f: sys.exit(128 + s))
+
+    rabbitmq, queue_type = broker_facts(args.broker_url, args.queue_type)
+    facts = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": str(os.cpu_count()), "cpu": cpu_model(),
+        "memory": f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB",
+        "rabbitmq": rabbitmq, "queue_type": queue_type,
+        "postgres": postgres_version(args.postgres_url), "workers": str(args.workers),
+    }
+    scratch = Scratch(args.postgres_url, args.broker_url)
+    print(f"namespace {scratch.namespace}, database {scratch.database}, queues: {queue_type}, "
+          f"RabbitMQ {rabbitmq}, PostgreSQL {facts['postgres']}, {facts['nproc']} cores",
+          flush=True)
+    secret = new_webhook_secret()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOZOMOL_")}
+    env.update({
+        "KOZOMOL_DATABASE_URL": scratch.database_url,
+        "KOZOMOL_BROKER_URL": args.broker_url,
+        "KOZOMOL_WEBHOOK_SECRETS": secret,
+        "KOZOMOL_NAMESPACE": scratch.namespace,
+        "KOZOMOL_QUEUE_TYPE": queue_type,
+        "KOZOMOL_DATA_DIR": str(scratch.data_dir),
+        "KOZOMOL_GATEWAY_WORKERS": str(args.workers),
+        "KOZOMOL_LOG_LEVEL": "WARNING",
+    })
+    topology = Topology(scratch.namespace, queue_type, 5)
+    events = Events(scratch.run_id)
+    meter = CpuMeter()
+    results: list[Result] = []
+    gateway: GatewayProcess | None = None
+    published = 0
+    try:
+        scratch.create_database()
+        subprocess.run([*_kozomol(), "db", "upgrade"], env=env, check=True, timeout=120,
+                       cwd=ROOT, stdout=subprocess.DEVNULL)
+
+        for step in plan.raw:
+            print(f"… {step.name}", flush=True)
+            results.append(raw_step(args.broker_url, topology, events, step, meter))
+            _progress(results[-1])
+
+        gateway = GatewayProcess(env, _free_port(), args.workers,
+                                 scratch.data_dir / "gateway.log")
+        gateway.wait_ready()
+        meter.gateway_pid = gateway.process.pid
+        url = gateway.base + "/webhooks/kundoluk"
+        warmup = Step("warm-up", 1, 2 * 4 * args.workers, 2_000, plan.warmup_seconds)
+        warm = gateway_step(url, [secret], events, warmup, meter, kind="warmup")
+        print(f"… warm-up: {warm.events} single events, errors {dict(warm.errors) or 0}",
+              flush=True)
+        gateway_results = [warm]
+        for step in plan.gateway:
+            print(f"… {step.name}", flush=True)
+            gateway_results.append(gateway_step(url, [secret], events, step, meter))
+            results.append(gateway_results[-1])
+            _progress(results[-1])
+
+        print(f"… {plan.raw_after.name}", flush=True)
+        results.append(raw_step(args.broker_url, topology, events, plan.raw_after, meter))
+        _progress(results[-1])
+
+        published = sum(r.events + 10 for r in results if r.kind == "raw") + \
+            sum(r.events for r in gateway_results)
+        checks = after_checks(args.broker_url, scratch, published,
+                              sum(r.events for r in gateway_results))
+        if gateway.process.poll() is not None:
+            checks.append(f"the gateway exited early ({gateway.process.returncode})")
+    finally:
+        if gateway is not None:
+            gateway.stop()
+        problems = scratch.close()
+        for problem in problems:
+            print(f"clean-up failed: {problem}", file=sys.stderr)
+
+    raw_by_window = {r.step.per_call: r.rate for r in results
+                     if r.kind == "raw" and "after" not in r.step.name}
+    block = results_block(args, facts, results, raw_by_window, checks)
+    print()
+    print(block.replace(BEGIN, "").replace(END, "").strip())
+    if not problems:
+        print(f"\nclean-up: database {scratch.database} dropped, namespace "
+              f"{scratch.namespace} deleted")
+    if not args.no_docs:
+        write_docs(block)
+        print(f"wrote {DOCS.relative_to(ROOT)}")
+    failed = any(r.errors for r in results) or any("MISMATCH" in c for c in checks)
+    return 1 if failed or problems else 0
+
+
+def after_checks(broker_url: str, scratch: Scratch, published: int,
+                 gateway_accepted: int) -> list[str]:
+    """Every event acknowledged must be in both queues, and in the gateway's id table."""
+    checks = []
+    for service in ("checker", "backup"):
+        depth = queue_depth(broker_url, f"{scratch.namespace}.{service}")
+        state = "ok" if depth == published else "MISMATCH"
+        checks.append(f"queue `{service}`: {depth:,} messages, {published:,} published: {state}")
+    with psycopg.connect(scratch.database_url, connect_timeout=5) as connection:
+        row = connection.execute("SELECT count(*) FROM gateway_received_events").fetchone()
+    recorded = int(row[0]) if row else -1
+    state = "ok" if recorded == gateway_accepted else "MISMATCH"
+    checks.append(f"gateway id table: {recorded:,} rows, {gateway_accepted:,} accepted: {state}")
+    return checks
+
+
+def _progress(result: Result) -> None:
+    print(f"  {result.events:,} events in {result.seconds:.1f} s = {result.rate:,.0f} events/s, "
+          f"p50 {result.percentile(0.5):.1f} ms, p99 {result.percentile(0.99):.1f} ms, "
+          f"errors {dict(result.errors) or 0}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

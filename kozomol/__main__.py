@@ -1,0 +1,5 @@
+"""``python -m kozomol`` is the ``kozomol`` command."""
+
+from kozomol.cli import main
+
+main()
