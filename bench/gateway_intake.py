@@ -313,7 +313,7 @@ def _mean_size(bodies: Iterator[bytes]) -> float:
 
 
 def gateway_step(url: str, secret_list: Sequence[str], events: Events, step: Step,
-                 meter: CpuMeter, kind: str = "gateway") -> Result:
+                 meter: CpuMeter, *, kind: str = "gateway") -> Result:
     """``step.threads`` client threads POST pre-built bodies until the count or time runs out."""
     per_thread = -(-step.max_events // step.threads)
     requests_per_thread = -(-per_thread // step.per_call)
@@ -541,7 +541,7 @@ def table(results: Sequence[Result], ceiling: dict[int, float]) -> str:
     header = ("| step | client threads | events | calls | events/s | % of raw ceiling "
               "| p50 ms/call | p99 ms/call | errors | CPU cores: client / gateway / rabbitmq "
               "/ postgres | machine busy |")
-    lines = [header, "|" + "---|" * header.count("|")[:-1] if False else _rule(header)]
+    lines = [header, _rule(header)]
     for r in results:
         share = ""
         if r.kind == "gateway" and r.step.per_call in ceiling and ceiling[r.step.per_call]:
@@ -594,9 +594,6 @@ def results_block(args: argparse.Namespace, facts: dict[str, str], results: Sequ
         "(4 `mark.recorded` : 1 `lesson.recorded`, not padded)",
         "",
     ]
-    by_workers: dict[str, list[Result]] = {}
-    for r in results:
-        by_workers.setdefault(r.kind if r.kind == "raw" else r.kind, []).append(r)
     out.append(table(results, ceiling))
     out += ["", "Batched intake against the target (raw ceiling = the same window size "
             "published straight from one process):", ""]

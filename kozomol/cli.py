@@ -73,6 +73,9 @@ def gateway(host: str | None, port: int | None, workers: int | None) -> None:
     if not settings.webhook_secrets:
         raise click.ClickException("KOZOMOL_WEBHOOK_SECRETS is required")
     _logging(settings)
+    from kozomol.metrics_dir import prepare_multiprocess_metrics
+
+    prepare_multiprocess_metrics(settings)
     from services.gateway.server import run_gunicorn
 
     run_gunicorn(settings, host=host or settings.http_host,

@@ -140,3 +140,17 @@ def batch_body(events: list[dict[str, Any]]) -> bytes:
     import orjson
 
     return orjson.dumps({"events": events})
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def kozomol_env(**settings: str) -> dict[str, str]:
+    """The environment for a ``kozomol`` subprocess: this one's, minus other KOZOMOL_ settings."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("KOZOMOL_")},
+            **{f"KOZOMOL_{name.upper()}": value for name, value in settings.items()}}

@@ -8,7 +8,6 @@ connection is shared across processes (py-amqp#462).
 from __future__ import annotations
 
 import os
-import shutil
 from typing import Any
 
 from flask import Flask
@@ -74,9 +73,4 @@ def _child_exit(_server: Any, worker: Any) -> None:
 
 
 def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int) -> None:
-    # Metrics of all workers are aggregated through files in this folder.
-    metrics_dir = settings.data_dir / "prometheus"
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     GatewayServer(settings, host=host, port=port, workers=workers).run()
