@@ -237,6 +237,9 @@ def cpu_usage(before: CpuSample, after: CpuSample) -> dict[str, float]:
     wall = max(after.at - before.at, 1e-9)
     usage = {name: (after.groups[name] - before.groups[name]) / wall for name in after.groups}
     usage["machine_busy"] = (after.busy - before.busy) / max(after.total - before.total, 1)
+    # Kernel work outside any process's account, and whatever else runs on the machine.
+    usage["other"] = max(0.0, usage["machine_busy"] * (os.cpu_count() or 1)
+                         - sum(usage[name] for name in after.groups))
     return usage
 
 
@@ -246,7 +249,8 @@ def cpu_usage(before: CpuSample, after: CpuSample) -> dict[str, float]:
 @dataclass
 class Result:
     step: Step
-    kind: str  # raw | gateway
+    kind: str  # raw | gateway | warmup
+    workers: int = 0  # gunicorn workers (gateway steps)
     events: int = 0
     calls: int = 0
     seconds: float = 0.0
@@ -254,6 +258,10 @@ class Result:
     errors: Counter[str] = field(default_factory=Counter)
     cpu: dict[str, float] = field(default_factory=dict)
     bytes_per_event: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return f"{self.step.name} ({self.workers} workers)" if self.workers else self.step.name
 
     @property
     def rate(self) -> float:
@@ -313,7 +321,7 @@ def _mean_size(bodies: Iterator[bytes]) -> float:
 
 
 def gateway_step(url: str, secret_list: Sequence[str], events: Events, step: Step,
-                 meter: CpuMeter, *, kind: str = "gateway") -> Result:
+                 meter: CpuMeter, *, workers: int, kind: str = "gateway") -> Result:
     """``step.threads`` client threads POST pre-built bodies until the count or time runs out."""
     per_thread = -(-step.max_events // step.threads)
     requests_per_thread = -(-per_thread // step.per_call)
@@ -328,7 +336,8 @@ def gateway_step(url: str, secret_list: Sequence[str], events: Events, step: Ste
             mine.append((body, len(chunk)))
         bodies.append(mine)
     flat_sizes = [len(b) / n for mine in bodies for b, n in mine]
-    result = Result(step, kind, bytes_per_event=sum(flat_sizes) / len(flat_sizes))
+    result = Result(step, kind, workers=workers,
+                    bytes_per_event=sum(flat_sizes) / len(flat_sizes))
     lock = threading.Lock()
     ready = threading.Barrier(step.threads + 1)
     go = threading.Event()
@@ -540,7 +549,7 @@ def cpu_model() -> str:
 def table(results: Sequence[Result], ceiling: dict[int, float]) -> str:
     header = ("| step | client threads | events | calls | events/s | % of raw ceiling "
               "| p50 ms/call | p99 ms/call | errors | CPU cores: client / gateway / rabbitmq "
-              "/ postgres | machine busy |")
+              "/ postgres / other | machine busy |")
     lines = [header, _rule(header)]
     for r in results:
         share = ""
@@ -548,9 +557,9 @@ def table(results: Sequence[Result], ceiling: dict[int, float]) -> str:
             share = f"{100 * r.rate / ceiling[r.step.per_call]:.0f} %"
         errors = ", ".join(f"{k}: {v}" for k, v in r.errors.items()) or "0"
         cpu = " / ".join(f"{r.cpu.get(k, 0):.2f}"
-                         for k in ("client", "gateway", "rabbitmq", "postgres"))
+                         for k in ("client", "gateway", "rabbitmq", "postgres", "other"))
         lines.append(
-            f"| {r.step.name} | {r.step.threads} | {r.events:,} | {r.calls:,} | "
+            f"| {r.label} | {r.step.threads} | {r.events:,} | {r.calls:,} | "
             f"{r.rate:,.0f} | {share} | {r.percentile(0.5):.1f} | {r.percentile(0.99):.1f} | "
             f"{errors} | {cpu} | {100 * r.cpu.get('machine_busy', 0):.0f} % |"
         )
@@ -568,7 +577,8 @@ def verdict(results: Sequence[Result], ceiling: dict[int, float]) -> list[str]:
             share = r.rate / ceiling[r.step.per_call]
             mark = "meets" if share >= TARGET else "misses"
             lines.append(
-                f"- {r.step.per_call} events per POST: {r.rate:,.0f} events/s = "
+                f"- {r.step.per_call} events per POST, {r.workers} workers: "
+                f"{r.rate:,.0f} events/s = "
                 f"{100 * share:.0f} % of the raw ceiling at the same window "
                 f"({ceiling[r.step.per_call]:,.0f} events/s): **{mark}** the "
                 f"{100 * TARGET:.0f} % target."
@@ -584,6 +594,7 @@ def results_block(args: argparse.Namespace, facts: dict[str, str], results: Sequ
         "",
         f"Run of {facts['date']}, mode `{'--quick' if args.quick else 'default'}`, "
         f"gunicorn workers: {facts['workers']} (gthread, 4 threads each).",
+        f"Command: `{facts['command']}`.",
         "",
         f"- machine: {facts['nproc']} CPU cores ({facts['cpu']}), {facts['memory']} RAM, "
         f"Linux {platform.release()}, Python {platform.python_version()}",
@@ -631,7 +642,7 @@ How to run it (RabbitMQ and PostgreSQL on 127.0.0.1):
 ```
 .venv/bin/python bench/gateway_intake.py            # default, about 3-4 minutes
 .venv/bin/python bench/gateway_intake.py --quick    # smoke run, under a minute
-.venv/bin/python bench/gateway_intake.py --workers 3 --no-docs
+.venv/bin/python bench/gateway_intake.py --workers 1,2,3 --no-docs  # compare
 ```
 
 It creates its own database and broker namespace and removes both at the end.
@@ -666,7 +677,8 @@ def write_docs(block: str) -> None:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke run (< 1 minute)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--workers", default="2,3",
+                        help="gunicorn worker counts to measure, comma-separated (default 2,3)")
     parser.add_argument("--queue-type", default="auto", choices=("auto", "quorum", "classic"))
     parser.add_argument("--broker-url", default=os.environ.get(
         "KOZOMOL_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"))
@@ -674,7 +686,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "KOZOMOL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--no-docs", action="store_true",
                         help=f"do not update {DOCS.relative_to(ROOT)}")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    try:
+        args.workers = [int(w) for w in str(args.workers).split(",") if w.strip()]
+    except ValueError:
+        parser.error("--workers takes numbers such as 2 or 2,3")
+    if not args.workers or not all(1 <= w <= 8 for w in args.workers):
+        parser.error("--workers must be between 1 and 8")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -693,7 +712,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "nproc": str(os.cpu_count()), "cpu": cpu_model(),
         "memory": f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB",
         "rabbitmq": rabbitmq, "queue_type": queue_type,
-        "postgres": postgres_version(args.postgres_url), "workers": str(args.workers),
+        "postgres": postgres_version(args.postgres_url), "workers": ", ".join(map(str, args.workers)),
+        "command": " ".join(["bench/gateway_intake.py", *(argv if argv is not None
+                                                          else sys.argv[1:])]),
     }
     scratch = Scratch(args.postgres_url, args.broker_url)
     print(f"namespace {scratch.namespace}, database {scratch.database}, queues: {queue_type}, "
@@ -708,7 +729,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "KOZOMOL_NAMESPACE": scratch.namespace,
         "KOZOMOL_QUEUE_TYPE": queue_type,
         "KOZOMOL_DATA_DIR": str(scratch.data_dir),
-        "KOZOMOL_GATEWAY_WORKERS": str(args.workers),
         "KOZOMOL_LOG_LEVEL": "WARNING",
     })
     topology = Topology(scratch.namespace, queue_type, 5)
@@ -727,21 +747,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             results.append(raw_step(args.broker_url, topology, events, step, meter))
             _progress(results[-1])
 
-        gateway = GatewayProcess(env, _free_port(), args.workers,
-                                 scratch.data_dir / "gateway.log")
-        gateway.wait_ready()
-        meter.gateway_pid = gateway.process.pid
-        url = gateway.base + "/webhooks/kundoluk"
-        warmup = Step("warm-up", 1, 2 * 4 * args.workers, 2_000, plan.warmup_seconds)
-        warm = gateway_step(url, [secret], events, warmup, meter, kind="warmup")
-        print(f"… warm-up: {warm.events} single events, errors {dict(warm.errors) or 0}",
-              flush=True)
-        gateway_results = [warm]
-        for step in plan.gateway:
-            print(f"… {step.name}", flush=True)
-            gateway_results.append(gateway_step(url, [secret], events, step, meter))
-            results.append(gateway_results[-1])
-            _progress(results[-1])
+        gateway_results: list[Result] = []
+        for workers in args.workers:
+            gateway = GatewayProcess({**env, "KOZOMOL_GATEWAY_WORKERS": str(workers)},
+                                     _free_port(), workers,
+                                     scratch.data_dir / f"gateway-{workers}.log")
+            gateway.wait_ready()
+            meter.gateway_pid = gateway.process.pid
+            url = gateway.base + "/webhooks/kundoluk"
+            # Every gunicorn thread opens its broker connection on its first publish.
+            warmup = Step("warm-up", 1, 2 * 4 * workers, 2_000, plan.warmup_seconds)
+            warm = gateway_step(url, [secret], events, warmup, meter, workers=workers,
+                                kind="warmup")
+            print(f"… {workers} workers, warm-up: {warm.events} single events, "
+                  f"errors {dict(warm.errors) or 0}", flush=True)
+            gateway_results.append(warm)
+            for step in plan.gateway:
+                print(f"… {step.name} ({workers} workers)", flush=True)
+                gateway_results.append(gateway_step(url, [secret], events, step, meter,
+                                                    workers=workers))
+                results.append(gateway_results[-1])
+                _progress(results[-1])
+            exited = gateway.process.poll()
+            gateway.stop()
+            gateway = None
+            if exited is not None:
+                raise RuntimeError(f"the gateway with {workers} workers exited early ({exited})")
+            meter.gateway_pid = None
 
         print(f"… {plan.raw_after.name}", flush=True)
         results.append(raw_step(args.broker_url, topology, events, plan.raw_after, meter))
@@ -751,8 +783,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             sum(r.events for r in gateway_results)
         checks = after_checks(args.broker_url, scratch, published,
                               sum(r.events for r in gateway_results))
-        if gateway.process.poll() is not None:
-            checks.append(f"the gateway exited early ({gateway.process.returncode})")
     finally:
         if gateway is not None:
             gateway.stop()

@@ -29,16 +29,18 @@ from typing import Any
 
 from gateway_intake import Events, Scratch, broker_facts, request_body
 
-TIMES: dict[str, float] = defaultdict(float)
+TIMES: dict[str, float] = defaultdict(float)  # wall seconds per stage
+CPU: dict[str, float] = defaultdict(float)  # this thread's CPU seconds per stage
 
 
 def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             return function(*args, **kwargs)
         finally:
             TIMES[name] += time.perf_counter() - started
+            CPU[name] += time.thread_time() - cpu_started
 
     return wrapper
 
@@ -47,6 +49,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--batches", type=int, default=10, help="requests per size (max 200)")
     parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument("--insert-variants", action="store_true",
+                        help="also time other ways of recording 1000 ids (same table)")
     parser.add_argument("--single-process-metrics", action="store_true",
                         help="leave Prometheus' multiprocess mode off")
     parser.add_argument("--broker-url", default="amqp://guest:guest@127.0.0.1:5672//")
@@ -106,9 +110,10 @@ def main() -> int:
         def post(count: int) -> float:
             body = request_body(events.take(count))
             headers = signed_headers([secret], body)
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.thread_time()
             response = client.post("/webhooks/kundoluk", data=body, headers=headers)
             elapsed = time.perf_counter() - started
+            CPU["whole request (test client)"] += time.thread_time() - cpu_started
             assert response.status_code == 202, response.json
             assert response.json["accepted"] == count, response.json
             return elapsed
@@ -119,6 +124,7 @@ def main() -> int:
               "(and µs per event)\n")
         for count in (1, 100, 1000):
             TIMES.clear()
+            CPU.clear()
             profiler = cProfile.Profile() if args.cprofile and count == 1000 else None
             total = 0.0
             for _ in range(batches):
@@ -127,21 +133,26 @@ def main() -> int:
                 total += post(count)
                 if profiler:
                     profiler.disable()
-            commit = TIMES["intake.take (total)"] - sum(
-                TIMES[k] for k in ("INSERT ids ON CONFLICT", "  build messages (orjson.dumps)",
-                                   "  metrics per event", "  publish + confirms"))
-            TIMES["  rest of take (BEGIN/COMMIT, dedup)"] = commit
+            parts = ("INSERT ids ON CONFLICT", "  build messages (orjson.dumps)",
+                     "  metrics per event", "  publish + confirms")
+            for table in (TIMES, CPU):
+                table["  rest of take (BEGIN/COMMIT, dedup)"] = \
+                    table["intake.take (total)"] - sum(table[k] for k in parts)
             TIMES["whole request (test client)"] = total
             print(f"--- {count} event(s) per request: "
                   f"{count * batches / total:,.0f} events/s on one thread")
+            print(f"  {'stage':<42} {'wall ms/req':>11} {'wall µs/ev':>10} {'CPU µs/ev':>10}")
             for name, seconds in TIMES.items():
                 per_request = 1000 * seconds / batches
                 per_event = 1e6 * seconds / batches / count
-                print(f"  {name:<42} {per_request:9.2f} ms  {per_event:8.1f} µs/event")
+                cpu = 1e6 * CPU[name] / batches / count
+                print(f"  {name:<42} {per_request:11.2f} {per_event:10.1f} {cpu:10.1f}")
             if profiler:
                 out = io.StringIO()
                 pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
                 print(out.getvalue())
+        if args.insert_variants:
+            insert_variants(gateway.engine, events, batches)
     finally:
         if gateway is not None:
             gateway.close()
@@ -149,6 +160,62 @@ def main() -> int:
             print(f"clean-up failed: {problem}", file=sys.stderr)
         metrics_dir.cleanup()
     return 0
+
+
+def insert_variants(engine: Any, events: Events, batches: int) -> None:
+    """The id INSERT of a 1000-event batch, as the gateway does it and two other ways."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from services.gateway.adapters.tables import received_events
+    from shared.db.inserts import insert_new
+
+    def rows() -> list[dict[str, Any]]:
+        now = datetime.now(UTC)
+        return [{"event_id": e["id"], "school_id": e["school_id"], "type": e["type"],
+                 "received_at": now, "stored_in": "broker"} for e in events.take(1000)]
+
+    unnest = text(
+        "INSERT INTO gateway_received_events (event_id, school_id, type, received_at,"
+        " stored_in) SELECT u.id, u.school, u.type, :now, 'broker'"
+        " FROM unnest(CAST(:ids AS text[]), CAST(:schools AS text[]), CAST(:types AS text[]))"
+        " AS u(id, school, type) ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
+
+    def via_unnest(connection: Any, batch: list[dict[str, Any]]) -> set[str]:
+        result = connection.execute(unnest, {
+            "ids": [r["event_id"] for r in batch], "schools": [r["school_id"] for r in batch],
+            "types": [r["type"] for r in batch], "now": batch[0]["received_at"]})
+        return set(result.scalars())
+
+    def via_executemany(connection: Any, batch: list[dict[str, Any]]) -> set[str]:
+        from sqlalchemy.dialects import postgresql
+
+        statement = (postgresql.insert(received_events)
+                     .on_conflict_do_nothing(index_elements=["event_id"])
+                     .returning(received_events.c.event_id))
+        return set(connection.execute(statement, batch, ).scalars())
+
+    variants: dict[str, Callable[[Any, list[dict[str, Any]]], set[str]]] = {
+        "insert_new (gateway today)":
+            lambda c, b: insert_new(c, received_events, b, received_events.c.event_id),
+        "unnest arrays, 1 statement": via_unnest,
+        "executemany + RETURNING (insertmanyvalues)": via_executemany,
+    }
+    print("--- recording 1000 new ids in one transaction (incl. COMMIT)")
+    print(f"  {'variant':<42} {'wall ms':>9} {'CPU ms':>9}")
+    for name, variant in variants.items():
+        wall = cpu = 0.0
+        for _ in range(batches + 1):
+            batch = rows()
+            started, cpu_started = time.perf_counter(), time.thread_time()
+            with engine.begin() as connection:
+                new = variant(connection, batch)
+            elapsed, cpu_used = time.perf_counter() - started, time.thread_time() - cpu_started
+            assert len(new) == 1000, (name, len(new))
+            if _ > 0:  # the first one warms caches
+                wall, cpu = wall + elapsed, cpu + cpu_used
+        print(f"  {name:<42} {1000 * wall / batches:9.2f} {1000 * cpu / batches:9.2f}")
 
 
 class _TimedOrjson:

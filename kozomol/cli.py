@@ -260,3 +260,20 @@ def webhook_send(files: tuple[Path, ...], url: str | None, batch: bool) -> None:
                 failed |= response.status_code >= 400
     if failed:
         sys.exit(1)
+
+
+@main.command()
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Results folder (default: ./demo-results/<timestamp>).")
+def demo(output: Path | None) -> None:
+    """Run the demo on the embedded default and print a summary."""
+    from datetime import datetime
+
+    from kozomol.demo import run_demo
+
+    from shared.logs import configure_logging
+
+    settings = _settings()
+    # The summary is the demo's output; routine INFO lines would bury it.
+    configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
+    run_demo(settings, output or Path("demo-results") / datetime.now().strftime("%Y%m%d-%H%M%S"))
