@@ -93,7 +93,7 @@ FULL = Plan(
     gateway=(
         Step("gateway, 1 event per POST", 1, 8, 20_000, 20),
         Step("gateway, 100 events per POST", 100, 4, 200_000, 20),
-        Step("gateway, 1000 events per POST", 1000, 4, 300_000, 25),
+        Step("gateway, 1000 events per POST", 1000, 4, 160_000, 25),
     ),
     raw_after=Step("raw, window of 1000 (again, after)", 1000, 1, 100_000, 8),
     warmup_seconds=2.0,
@@ -712,7 +712,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "nproc": str(os.cpu_count()), "cpu": cpu_model(),
         "memory": f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB",
         "rabbitmq": rabbitmq, "queue_type": queue_type,
-        "postgres": postgres_version(args.postgres_url), "workers": ", ".join(map(str, args.workers)),
+        "postgres": postgres_version(args.postgres_url),
+        "workers": ", ".join(map(str, args.workers)),
         "command": " ".join(["bench/gateway_intake.py", *(argv if argv is not None
                                                           else sys.argv[1:])]),
     }

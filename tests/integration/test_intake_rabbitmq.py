@@ -43,7 +43,8 @@ def test_a_batch_of_1000_posted_twice_yields_1000_messages(
 def test_refused_deliveries_put_nothing_on_the_broker(
     production_settings: Settings, gateway_client: Any
 ) -> None:
-    _, client = gateway_client(production_settings)
+    gateway, client = gateway_client(production_settings)
+    gateway.publishers().check()  # connected: the topology exists, the queues are empty
     secret = production_settings.webhook_secrets[0]
     good = orjson.dumps(make_event())
     refused = [
