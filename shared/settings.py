@@ -41,6 +41,8 @@ class Settings:
     signature_tolerance: int = 300
     max_body_bytes: int = 1024 * 1024
     max_batch_events: int = 1000
+    webhook_rate_limit: str = ""  # e.g. "2000/second"; empty: no limit here (limit at the proxy)
+    rate_limit_storage_url: str = "memory://"
     outbox_relay_interval: float = 1.0
     http_host: str = "127.0.0.1"
     http_port: int = 8080
@@ -86,6 +88,8 @@ def load_settings() -> Settings:
                 signature_tolerance=env.int("SIGNATURE_TOLERANCE", 300),
                 max_body_bytes=env.int("MAX_BODY_BYTES", 1024 * 1024),
                 max_batch_events=env.int("MAX_BATCH_EVENTS", 1000),
+                webhook_rate_limit=env.str("WEBHOOK_RATE_LIMIT", ""),
+                rate_limit_storage_url=env.str("RATE_LIMIT_STORAGE_URL", "memory://"),
                 outbox_relay_interval=env.float("OUTBOX_RELAY_INTERVAL", 1.0),
                 http_host=env.str("HTTP_HOST", "127.0.0.1"),
                 http_port=env.int("HTTP_PORT", 8080),

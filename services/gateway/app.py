@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 
 from services.gateway.runtime import EXTENSION, Gateway
 from services.gateway.web import admin, ops, webhooks
@@ -16,6 +18,12 @@ def create_app(gateway: Gateway) -> Flask:
     app.config["JSON_SORT_KEYS"] = False
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = gateway
+    if gateway.settings.webhook_rate_limit:
+        # Per sender address. With several gunicorn workers, point the storage at
+        # Redis (KOZOMOL_RATE_LIMIT_STORAGE_URL), or each worker counts on its own.
+        limiter = Limiter(get_remote_address, app=app, headers_enabled=True,
+                          storage_uri=gateway.settings.rate_limit_storage_url)
+        limiter.limit(gateway.settings.webhook_rate_limit)(webhooks.blueprint)
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(ops.blueprint)

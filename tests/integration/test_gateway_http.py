@@ -207,3 +207,18 @@ def test_ops_endpoints(gateway: tuple[Any, Any], embedded_settings: Settings) ->
     schema = client.get("/schemas/events/mark.recorded.json").json
     assert schema["properties"]["type"] == {"const": "mark.recorded"}
     assert client.get("/schemas/events/nothing.json").status_code == 404
+
+
+def test_too_many_requests_is_429_with_retry_after(
+    embedded_settings: Settings, gateway_client: Any
+) -> None:
+    from dataclasses import replace
+
+    _, client = gateway_client(replace(embedded_settings, webhook_rate_limit="2/minute"))
+    secret = embedded_settings.webhook_secrets[0]
+    statuses = [post(client, secret, orjson.dumps(make_event())).status_code for _ in range(3)]
+    assert statuses == [202, 202, 429]
+    limited = post(client, secret, orjson.dumps(make_event()))
+    assert limited.json["error"]["code"] == "rate_limited"
+    assert int(limited.headers["Retry-After"]) > 0
+    assert client.get("/healthz").status_code == 200  # only the webhook endpoint is limited

@@ -24,9 +24,14 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> Response:
         code = {
             404: "not_found", 405: "method_not_allowed", 413: "too_large",
-            415: "unsupported_media_type",
+            415: "unsupported_media_type", 429: "rate_limited",
         }.get(exc.code or 500, "http_error")
-        return api_error(exc.code or 500, code, exc.description or exc.name)
+        response = api_error(exc.code or 500, code, exc.description or exc.name)
+        if exc.response is not None:  # e.g. Retry-After from the rate limiter
+            for name in ("Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"):
+                if name in exc.response.headers:
+                    response.headers[name] = exc.response.headers[name]
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
