@@ -270,7 +270,6 @@ def demo(output: Path | None) -> None:
     from datetime import datetime
 
     from kozomol.demo import run_demo
-
     from shared.logs import configure_logging
 
     settings = _settings()

@@ -23,6 +23,8 @@ from sqlalchemy import func, select
 
 from kozomol.embedded import EmbeddedKozomol
 from kozomol.webhook_client import post_events
+from services.backup.adapters.tables import journal
+from services.gateway.adapters.tables import quarantine
 from shared.settings import Settings, with_embedded_secret
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "first-events.json"
@@ -62,8 +64,6 @@ def run_demo(settings: Settings, output: Path) -> Path:
 
 
 def _wait_for_journal(kozomol: EmbeddedKozomol, expected: int, timeout: float = 30) -> int:
-    from services.backup.adapters.tables import journal
-
     backup = next(c for c in kozomol.consumers if c.name == "backup")
     deadline = time.monotonic() + timeout
     while True:
@@ -75,9 +75,6 @@ def _wait_for_journal(kozomol: EmbeddedKozomol, expected: int, timeout: float = 
 
 
 def _export(kozomol: EmbeddedKozomol, output: Path) -> None:
-    from services.backup.adapters.tables import journal
-    from services.gateway.adapters.tables import quarantine
-
     with kozomol.gateway.engine.connect() as connection:
         rejected = connection.execute(
             select(quarantine.c.received_at, quarantine.c.event_id, quarantine.c.event_type,
@@ -85,9 +82,9 @@ def _export(kozomol: EmbeddedKozomol, output: Path) -> None:
     with (output / "quarantine.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["received_at", "event_id", "event_type", "errors"])
-        for row in rejected:
-            writer.writerow([row.received_at, row.event_id, row.event_type,
-                             orjson.dumps(row.errors).decode()])
+        for item in rejected:
+            writer.writerow([item.received_at, item.event_id, item.event_type,
+                             orjson.dumps(item.errors).decode()])
     backup = next(c for c in kozomol.consumers if c.name == "backup")
     with backup.engine.connect() as connection, \
             (output / "journal.jsonl").open("wb") as handle:
