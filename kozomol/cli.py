@@ -153,6 +153,8 @@ def _gateway_engine(settings: Settings) -> Engine:
 @click.option("--label", default=None, help="Who or what the token is for.")
 def tokens_create(role: str, school_id: str | None, label: str | None) -> None:
     """Print a new token; it is stored hashed and cannot be shown again."""
+    from sqlalchemy.exc import DBAPIError
+
     from services.gateway.adapters.tokens import create_token
     from services.gateway.domain.access import Role
 
@@ -162,6 +164,10 @@ def tokens_create(role: str, school_id: str | None, label: str | None) -> None:
             issued = create_token(connection, Role(role), school_id, label)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    except DBAPIError as exc:
+        raise click.ClickException(
+            f"cannot store the token ({exc.__class__.__name__}); "
+            "is the database reachable and migrated (`kozomol db upgrade`)?") from exc
     finally:
         engine.dispose()
     click.echo(issued.token)
@@ -245,7 +251,10 @@ def webhook_send(files: tuple[Path, ...], url: str | None, batch: bool) -> None:
 
     settings = _settings()
     if not settings.webhook_secrets:
-        settings = with_embedded_secret(settings)  # the secret `kozomol serve` generated
+        try:
+            settings = with_embedded_secret(settings)  # the secret `kozomol serve` generated
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from exc
     url = url or f"http://{settings.http_host}:{settings.http_port}/webhooks/kundoluk"
     failed = False
     with httpx.Client(timeout=30) as client:

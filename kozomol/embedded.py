@@ -7,11 +7,14 @@ broker URL it works the same and simply shares one process.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
+import time
 from types import FrameType
 
+from kombu import Connection
 from waitress.server import create_server
 
 from services.backup.main import bootstrap as backup_service
@@ -61,11 +64,39 @@ class EmbeddedKozomol:
     def wait_ready(self, timeout: float = 30) -> bool:
         return all(c.consumer.ready.wait(timeout) for c in self.consumers)
 
-    def stop(self) -> None:
+    def stop(self, drain_timeout: float = 60.0) -> None:
+        """Stop taking requests, let every accepted event be consumed, then stop.
+
+        The in-process broker keeps messages in memory only: stopping before the
+        services consumed them would lose events the gateway already accepted.
+        """
         self.server.close()
+        self.gateway.relay.stop()
+        if self.settings.embedded_broker:
+            with contextlib.suppress(Exception):
+                self.gateway.relay.drain()
+            if not self._drain(drain_timeout):
+                log.error("stopped with events still queued in memory",
+                          extra={"waited_s": drain_timeout})
         self.gateway.close()
         for consumer in self.consumers:
             consumer.stop()
+
+    def _drain(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        quiet_polls = 0
+        with Connection("memory://") as connection:
+            channel = connection.default_channel
+            while time.monotonic() < deadline:
+                waiting = sum(channel.queue_declare(c.consumer.topology.queue(c.name).name,
+                                                    passive=True).message_count
+                              for c in self.consumers)
+                busy = any(not c.consumer.idle for c in self.consumers)
+                quiet_polls = quiet_polls + 1 if not waiting and not busy else 0
+                if quiet_polls >= 3:
+                    return True
+                time.sleep(0.1)
+        return False
 
     def serve_forever(self) -> None:
         stopping = threading.Event()

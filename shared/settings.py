@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from environs import Env, EnvError
+from limits import parse_many
 
 SERVICES = ("gateway", "checker", "printer", "backup")
 QUEUE_TYPES = ("auto", "quorum", "classic")
@@ -107,7 +108,19 @@ def _sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'kozomol.sqlite3'}"
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 def _validate(settings: Settings) -> None:
+    if settings.log_level not in LOG_LEVELS:
+        raise SettingsError(f"KOZOMOL_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+    if settings.webhook_rate_limit:
+        try:
+            parse_many(settings.webhook_rate_limit)
+        except ValueError as exc:
+            raise SettingsError(
+                "KOZOMOL_WEBHOOK_RATE_LIMIT must look like 2000/second or 100 per minute"
+            ) from exc
     if settings.queue_type not in QUEUE_TYPES:
         raise SettingsError(f"KOZOMOL_QUEUE_TYPE must be one of {', '.join(QUEUE_TYPES)}")
     if settings.delivery_limit < 1:

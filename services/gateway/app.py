@@ -6,7 +6,7 @@ from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from services.gateway.runtime import EXTENSION, Gateway
+from services.gateway.runtime import EXTENSION, LIMITER_EXTENSION, Gateway
 from services.gateway.web import admin, ops, webhooks
 from services.gateway.web.errors import register_error_handlers
 
@@ -21,9 +21,12 @@ def create_app(gateway: Gateway) -> Flask:
     if gateway.settings.webhook_rate_limit:
         # Per sender address. With several gunicorn workers, point the storage at
         # Redis (KOZOMOL_RATE_LIMIT_STORAGE_URL), or each worker counts on its own.
-        limiter = Limiter(get_remote_address, app=app, headers_enabled=True,
+        # If that storage is unreachable, requests pass (swallow_errors): a limiter
+        # outage must not turn into refused journal entries.
+        limiter = Limiter(get_remote_address, app=app, swallow_errors=True,
                           storage_uri=gateway.settings.rate_limit_storage_url)
         limiter.limit(gateway.settings.webhook_rate_limit)(webhooks.blueprint)
+        app.extensions[LIMITER_EXTENSION] = limiter
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(ops.blueprint)

@@ -20,6 +20,7 @@ from shared.service import topology_for
 from shared.settings import Settings
 
 EXTENSION = "kozomol.gateway"
+LIMITER_EXTENSION = "kozomol.limiter"
 
 
 class ThreadPublishers:

@@ -61,6 +61,11 @@ class EventConsumer(ConsumerMixin):
 
     # kombu's ConsumerMixin hooks -------------------------------------------
     @property
+    def idle(self) -> bool:
+        """Nothing buffered: every delivery received so far is settled."""
+        return not self._pending
+
+    @property
     def broker_counts_deliveries(self) -> bool:
         return self.topology.queue_type == "quorum"
 
@@ -107,8 +112,23 @@ class EventConsumer(ConsumerMixin):
             self._flush()
 
     def run_until_stopped(self) -> None:
-        """Consume until :attr:`should_stop` is set; polls often so batches leave quickly."""
-        self.run(safety_interval=self.max_wait)
+        """Consume until :attr:`should_stop` is set; polls often so batches leave quickly.
+
+        Like ``ConsumerMixin.run``, but logs what broke: a queue declared with
+        other arguments (PRECONDITION_FAILED) would otherwise retry in silence.
+        """
+        errors = self.connection.connection_errors + self.connection.channel_errors
+        while not self.should_stop:
+            try:
+                if self.restart_limit.can_consume(1):
+                    for _ in self.consume(limit=None, safety_interval=self.max_wait):
+                        pass
+                else:
+                    time.sleep(self.restart_limit.expected_time(1))
+            except errors as exc:
+                self.ready.clear()
+                log.warning("lost the broker connection or channel; consuming again",
+                            extra={"service": self.service, "error": repr(exc)[:500]})
 
     # our own loop --------------------------------------------------------------
     def _on_message(self, _body: Any, message: Message) -> None:

@@ -136,3 +136,15 @@ def test_a_director_issues_and_revokes_tokens_of_their_school(api: tuple[Any, An
     assert client.get("/api/v1/me", headers=bearer).status_code == 401
     other_school = token(gateway.engine, Role.DIRECTOR, "b")
     assert client.delete(f"/api/v1/tokens/{new['id']}", headers=other_school).status_code == 404
+
+
+def test_token_requests_with_wrong_fields_are_422(api: tuple[Any, Any]) -> None:
+    gateway, client = api
+    admin = token(gateway.engine, Role.ADMIN, None)
+    for body, field in (({"role": "deputy"}, "school_id"),
+                        ({"role": "admin", "school_id": "a"}, "school_id"),
+                        ({"role": "deputy", "school_id": 5}, "school_id"),
+                        ({"role": "deputy", "school_id": "a", "label": ["x"]}, "label")):
+        response = client.post("/api/v1/tokens", headers=admin, json=body)
+        assert response.status_code == 422, body
+        assert field in response.json["error"]["details"]

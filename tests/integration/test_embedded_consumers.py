@@ -90,3 +90,28 @@ def test_the_backup_service_keeps_a_chained_journal(settings: Settings) -> None:
     publisher.close()
     assert [orjson.loads(body)["id"] for _, body, _, _ in stored] == [e["id"] for e in events]
     assert first_break(stored) is None
+
+
+def test_stopping_serve_first_lets_every_accepted_event_be_consumed(
+    embedded_settings: Settings,
+) -> None:
+    """The in-process broker is memory only: a graceful stop drains it before it ends."""
+    import httpx
+
+    from kozomol.embedded import EmbeddedKozomol
+    from kozomol.webhook_client import post_events
+
+    kozomol = EmbeddedKozomol(embedded_settings, host="127.0.0.1", port=0)
+    kozomol.start()
+    assert kozomol.wait_ready(10)
+    events = [make_event() for _ in range(2000)]
+    with httpx.Client(timeout=30) as client:
+        for start in range(0, len(events), 500):
+            response = post_events(client, f"{kozomol.url}/webhooks/kundoluk",
+                                   embedded_settings.webhook_secrets, events[start:start + 500])
+            assert response.status_code == 202
+    kozomol.stop()  # at once: most events are still queued in memory
+    backup = next(c for c in kozomol.consumers if c.name == "backup")
+    with backup.engine.connect() as connection:
+        stored = connection.execute(select(func.count()).select_from(journal)).scalar_one()
+    assert stored == len(events)

@@ -8,6 +8,7 @@ side (``FOR UPDATE SKIP LOCKED``); SQLite serialises them with its write lock.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -73,11 +74,13 @@ class OutboxRelay:
         while not self._stop.is_set():
             try:
                 self.drain()
-                metrics.OUTBOX_DEPTH.set(self.depth())
             except PublishError as exc:
                 log.info("broker still unavailable; outbox kept", extra={"error": str(exc)})
             except DBAPIError:
                 log.exception("outbox relay cannot reach the database")
+            # Refreshed on every pass: the depth matters most while the broker is away.
+            with contextlib.suppress(DBAPIError):
+                metrics.OUTBOX_DEPTH.set(self.depth())
             self._stop.wait(self._interval)
 
     def start(self) -> None:

@@ -116,13 +116,24 @@ def create_token() -> Response:
     except ValueError:
         return api_error(422, "invalid_body", "unknown role",
                          {"role": [f"must be one of {', '.join(r.value for r in Role)}"]})
+    if role not in TOKEN_ISSUERS.get(who.role, frozenset()):
+        return api_error(403, "forbidden", f"this token may not issue {role.value} tokens")
     school_id = body.get("school_id", None if who.all_schools else who.school_id)
+    label = body.get("label")
+    if school_id is not None and not isinstance(school_id, str):
+        return api_error(422, "invalid_body", "school_id must be a string",
+                         {"school_id": ["must be a string"]})
+    if label is not None and not isinstance(label, str):
+        return api_error(422, "invalid_body", "label must be a string",
+                         {"label": ["must be a string"]})
+    if (role is Role.ADMIN) != (school_id is None):
+        field_error = "must be absent for admin tokens" if role is Role.ADMIN else "is required"
+        return api_error(422, "invalid_body", f"school_id {field_error}",
+                         {"school_id": [field_error]})
     if not who.may_issue(role, school_id):
         return api_error(403, "forbidden", "this token may not issue that token")
-    label = body.get("label")
     with gateway_of(current_app).engine.begin() as connection:
-        issued = tokens.create_token(connection, role, school_id,
-                                     str(label)[:200] if label else None)
+        issued = tokens.create_token(connection, role, school_id, label[:200] if label else None)
     response = jsonify({"id": issued.id, "token": issued.token, "role": issued.role.value,
                         "school_id": issued.school_id})
     response.status_code = 201

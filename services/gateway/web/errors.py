@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
+
+from shared import metrics
 
 
 def api_error(
@@ -19,6 +23,14 @@ def api_error(
     return response
 
 
+def _seconds_to_reset(app: Flask) -> int:
+    limiter = app.extensions.get("kozomol.limiter")
+    current = getattr(limiter, "current_limit", None)
+    if current is None:
+        return 1
+    return max(1, math.ceil(current.reset_at - time.time()))
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
@@ -27,10 +39,9 @@ def register_error_handlers(app: Flask) -> None:
             415: "unsupported_media_type", 429: "rate_limited",
         }.get(exc.code or 500, "http_error")
         response = api_error(exc.code or 500, code, exc.description or exc.name)
-        if exc.response is not None:  # e.g. Retry-After from the rate limiter
-            for name in ("Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"):
-                if name in exc.response.headers:
-                    response.headers[name] = exc.response.headers[name]
+        if exc.code == 429:
+            response.headers["Retry-After"] = str(_seconds_to_reset(app))
+            metrics.WEBHOOK_REQUESTS.labels("429").inc()
         return response
 
     @app.errorhandler(Exception)

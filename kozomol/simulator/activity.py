@@ -1,0 +1,709 @@
+"""A school year of teacher activity, as the events Kundoluk would send.
+
+Teachers behave like people: most entries come on time, some a few hours
+later the same day, attendance reasons are sometimes filled in a day later,
+marks are corrected, entries made by mistake are deleted, lessons are
+substituted, and the platform has an outage now and then (entries then come
+after it ends, within the grace the regulation allows). None of that breaks a
+rule. The faults of ``faults.py`` are planted on top, each one recorded once.
+
+Events come out in the order of their ``occurred_at``; only the events of the
+next few weeks are held in memory, so a year (or many schools, one after the
+other) streams in constant memory.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kozomol.simulator.faults import (
+    ABBREVIATED_TOPICS,
+    FOREIGN_TOPICS,
+    INVALID_MARK_VALUES,
+    PLACEHOLDER_TOPICS,
+    FaultRates,
+    PlantedFault,
+)
+from kozomol.simulator.model import PlannedLesson, School, SchoolClass, Slot, Student, Term
+
+WRITTEN_KINDS = ("written", "test", "control", "dictation", "essay", "lab", "practical",
+                 "project")
+HOMEWORK = ("Упражнение {n}", "Задачи № {n} и {m}", "Выучить правило, упражнение {n}",
+            "Прочитать параграф {n}, ответить на вопросы", "Повторить материал урока, № {n}",
+            "не задано")
+NEUTRAL_TOPIC = "Обобщение и систематизация знаний"
+TARGET_MARKS = 4         # current marks per student, subject and term that teachers aim for
+MIN_MARKS_PER_LESSON = 3
+
+
+def round_half_up(value: float) -> int:
+    return int(Decimal(str(value)).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
+@dataclass
+class Lesson:
+    lesson_id: str
+    school_class: SchoolClass
+    slot: Slot
+    day: date
+    planned: PlannedLesson
+    term: Term
+    index: int                   # position among its class-subject-subgroup's lessons
+    dropped: bool = False        # never recorded (program.behind_plan)
+
+    @property
+    def stream(self) -> tuple[str, str, str | None]:
+        return (self.school_class.class_id, self.slot.subject_id, self.slot.subgroup)
+
+
+@dataclass
+class MarkState:
+    """What the generator knows of one student's marks in one subject and term."""
+
+    values: list[int] = field(default_factory=list)
+    cap: int | None = None          # insufficient-marks fault: stop at this many
+    blocked_until: date | None = None  # no-follow-up fault: no mark before this date
+    forced: dict[date, str] = field(default_factory=dict)  # day -> "followup" | "fail"
+    absent_streak: int = 0
+
+
+class Simulation:
+    """One school's activity over whole terms; iterate :meth:`events`."""
+
+    def __init__(self, school: School, rates: FaultRates, *, seed: int,
+                 terms: tuple[int, ...] = (1,)) -> None:
+        self.school = school
+        self.rates = rates
+        self.rng = random.Random(f"activity:{school.school_id}:{seed}")
+        self.fault_rng = random.Random(f"faults:{school.school_id}:{seed}")
+        self.zone = ZoneInfo(school.calendar.timezone)
+        self.terms = tuple(school.calendar.terms[n - 1] for n in terms)
+        self.faults: list[PlantedFault] = []
+        self._counter = 0
+        self._heap: list[tuple[datetime, int, dict[str, Any]]] = []
+        self._teachers = sorted(school.teachers)
+        self._outages: list[tuple[datetime, datetime]] = []
+        self._quarter_marks: dict[tuple[str, str], list[int]] = defaultdict(list)
+
+    # the clock ---------------------------------------------------------------
+    @property
+    def as_of(self) -> datetime:
+        """When the result is judged: 8 days after the last simulated term ends."""
+        return self.local(self.terms[-1].end + timedelta(days=9), time(0, 0))
+
+    def local(self, day: date, at: time) -> datetime:
+        return datetime.combine(day, at, tzinfo=self.zone)
+
+    def lesson_times(self, day: date, period: int) -> tuple[datetime, datetime]:
+        start, end = self.school.calendar.bell_times[period - 1]
+        return self.local(day, start), self.local(day, end)
+
+    def school_days_after(self, day: date, count: int) -> date:
+        """The ``count``-th school day after ``day``."""
+        current, seen = day, 0
+        while seen < count:
+            current += timedelta(days=1)
+            if self.school.calendar.is_school_day(current):
+                seen += 1
+            if current > day + timedelta(days=60):
+                break
+        return current
+
+    def in_outage(self, moment: datetime) -> datetime | None:
+        for start, end in self._outages:
+            if start <= moment <= end:
+                return end
+        return None
+
+    # output ------------------------------------------------------------------
+    def emit(self, event_type: str, at: datetime, data: dict[str, Any],
+             school_id: str | None = None) -> None:
+        if (outage_end := self.in_outage(at)) is not None:
+            # Nobody can enter anything during an outage: it comes after, within the grace.
+            at = outage_end + timedelta(minutes=self.rng.randint(30, 20 * 60))
+        self._counter += 1
+        event = {
+            "id": f"{self.school.school_id}-e{self._counter:08d}",
+            "type": event_type,
+            "school_id": school_id or self.school.school_id,
+            "occurred_at": at.isoformat(timespec="seconds"),
+            "data": data,
+        }
+        heapq.heappush(self._heap, (at, self._counter, event))
+
+    def _release(self, before: datetime) -> Iterator[dict[str, Any]]:
+        while self._heap and self._heap[0][0] < before:
+            yield heapq.heappop(self._heap)[2]
+
+    def plant(self, rule: str, day: date, **entity: Any) -> None:
+        self.faults.append(PlantedFault(rule=rule, school_id=self.school.school_id,
+                                        date=day.isoformat(), **entity))
+
+    def chance(self, rule: str) -> bool:
+        rate = self.rates[rule]
+        return rate > 0 and self.fault_rng.random() < rate
+
+    # the year ----------------------------------------------------------------
+    def events(self) -> Iterator[dict[str, Any]]:
+        self._setup_events()
+        for term in self.terms:
+            yield from self._term(term)
+        yield from self._release(self.as_of + timedelta(days=365))
+
+    def _setup_events(self) -> None:
+        school, calendar = self.school, self.school.calendar
+        before = self.local(calendar.terms[0].start - timedelta(days=6), time(10, 0))
+        minute = timedelta(minutes=1)
+        self.emit("school.calendar", before, {
+            "academic_year": calendar.academic_year, "timezone": calendar.timezone,
+            "language_of_instruction": school.language_of_instruction,
+            "weekend": list(calendar.weekend),
+            "terms": [{"id": t.term_id, "kind": t.kind, "number": t.number,
+                       "start": t.start.isoformat(), "end": t.end.isoformat()}
+                      for t in (*calendar.terms, calendar.year_term)],
+            "holidays": [d.isoformat() for d in calendar.holidays],
+        })
+        for teacher_id in self._teachers:
+            teacher = school.teachers[teacher_id]
+            self.emit("teacher.profile", before + minute,
+                      {"teacher_id": teacher_id, "full_name": teacher.full_name})
+        for school_class in school.classes:
+            self.emit("class.roster", before + 2 * minute, {
+                "class_id": school_class.class_id, "academic_year": calendar.academic_year,
+                "grade": school_class.grade,
+                "homeroom_teacher_id": school_class.homeroom_teacher_id,
+                "students": [{"student_id": s.student_id, "full_name": s.full_name,
+                              "subgroups": dict(s.subgroups)} for s in school_class.students],
+            })
+            for student in school_class.students:
+                self.emit("student.profile", before + 3 * minute, {
+                    "student_id": student.student_id, "full_name": student.full_name,
+                    "birth_date": student.birth_date.isoformat(),
+                    "parents": [{"full_name": n, "relation": r, "phone": p}
+                                for n, r, p in student.parents],
+                })
+
+    # one term ----------------------------------------------------------------
+    def _term(self, term: Term) -> Iterator[dict[str, Any]]:
+        school = self.school
+        plans_start = self.local(term.start - timedelta(days=3), time(9, 0))
+        for plan in school.plans:
+            if plan.term_id == term.term_id:
+                self.emit("subject.plan", plans_start, {
+                    "class_id": plan.class_id, "subject_id": plan.subject_id,
+                    "subject_name": school.subjects[plan.subject_id].name,
+                    "subgroup": plan.subgroup, "teacher_id": plan.teacher_id,
+                    "term_id": plan.term_id,
+                    "lessons": [{"number": p.number, "planned_date": p.planned_date.isoformat(),
+                                 "topic": p.topic} for p in plan.lessons],
+                })
+        lessons = self._lessons_of(term)
+        self._choose_outage(term, lessons)
+        self._exemptions = self._choose_exemptions(term, plans_start)
+        by_stream: dict[tuple[str, str, str | None], list[Lesson]] = defaultdict(list)
+        for lesson in lessons:
+            by_stream[lesson.stream].append(lesson)
+        self._plan_stream_faults(term, by_stream)
+        marks: dict[tuple[str, str], MarkState] = defaultdict(MarkState)
+        self._plan_student_faults(term, by_stream, marks)
+        by_day: dict[date, list[Lesson]] = defaultdict(list)
+        for lesson in lessons:
+            if not lesson.dropped:
+                by_day[lesson.day].append(lesson)
+        day = term.start
+        while day <= term.end:
+            for lesson in sorted(by_day.get(day, []),
+                                 key=lambda item: (item.school_class.class_id, item.slot.period,
+                                                   item.slot.subgroup or "")):
+                self._lesson(lesson, by_stream[lesson.stream], marks)
+            yield from self._release(self.local(day + timedelta(days=1), time(0, 0)))
+            day += timedelta(days=1)
+        self._term_end(term, by_stream, marks)
+
+    def _lessons_of(self, term: Term) -> list[Lesson]:
+        classes = {c.class_id: c for c in self.school.classes}
+        lessons = []
+        for plan in self.school.plans:
+            if plan.term_id != term.term_id:
+                continue
+            school_class = classes[plan.class_id]
+            slots = sorted((s for s in school_class.timetable
+                            if s.subject_id == plan.subject_id and s.subgroup == plan.subgroup),
+                           key=lambda s: (s.weekday, s.period))
+            used: dict[date, int] = defaultdict(int)
+            for index, planned in enumerate(plan.lessons):
+                day_slots = [s for s in slots if s.weekday == planned.planned_date.weekday()]
+                slot = day_slots[min(used[planned.planned_date], len(day_slots) - 1)]
+                used[planned.planned_date] += 1
+                group = f"-g{slot.subgroup}" if slot.subgroup else ""
+                lessons.append(Lesson(
+                    lesson_id=(f"{self.school.school_id}-{school_class.class_id}-"
+                               f"{planned.planned_date:%Y%m%d}-p{slot.period}{group}"),
+                    school_class=school_class, slot=slot, day=planned.planned_date,
+                    planned=planned, term=term, index=index))
+        return lessons
+
+    def _choose_outage(self, term: Term, lessons: list[Lesson]) -> None:
+        days = sorted({lesson.day for lesson in lessons})
+        middle = days[len(days) // 3: 2 * len(days) // 3] or days
+        day = self.rng.choice(middle)
+        start, end = self.local(day, time(13, 0)), self.local(day, time(21, 0))
+        self._outages.append((start, end))
+        self._outage_days = {day + timedelta(days=offset) for offset in range(-8, 2)}
+        self.emit("platform.outage", end + timedelta(minutes=5),
+                  {"started_at": start.isoformat(), "ended_at": end.isoformat()})
+
+    def _choose_exemptions(self, term: Term, at: datetime) -> set[str]:
+        exempt = set()
+        for school_class in self.school.classes:
+            if self.rng.random() < 0.5:
+                student = self.rng.choice(school_class.students)
+                exempt.add(student.student_id)
+                self.emit("exemption.recorded", at, {
+                    "student_id": student.student_id, "subject_id": "pe",
+                    "from": (term.start - timedelta(days=5)).isoformat(),
+                    "to": (term.end + timedelta(days=5)).isoformat(),
+                    "reason": "освобождение по справке врача"})
+        return exempt
+
+    # faults decided before the term starts ------------------------------------
+    def _plan_stream_faults(self, term: Term,
+                            by_stream: dict[tuple[str, str, str | None], list[Lesson]]) -> None:
+        self._density_low: set[tuple[tuple[str, str, str | None], int]] = set()
+        for stream, stream_lessons in sorted(by_stream.items(), key=lambda kv: str(kv[0])):
+            class_id, subject_id, subgroup = stream
+            candidates = [lesson for lesson in stream_lessons[2:-2]
+                          if lesson.planned.assessment is None
+                          and lesson.day not in self._outage_days]
+            if len(candidates) >= 4 and self.chance("program.behind_plan"):
+                for lesson in self.fault_rng.sample(candidates, 2):
+                    lesson.dropped = True
+                self.plant("program.behind_plan", term.end, class_id=class_id,
+                           subject_id=subject_id, subgroup=subgroup, term_id=term.term_id,
+                           teacher_id=stream_lessons[0].slot.teacher_id)
+            grade = stream_lessons[0].school_class.grade
+            if grade < 2:
+                continue
+            windows = defaultdict(list)
+            for lesson in stream_lessons:
+                if not lesson.dropped:
+                    windows[(lesson.day - term.start).days // 14].append(lesson)
+            full = [w for w, items in sorted(windows.items())
+                    if len(items) >= 2 and w < max(windows)
+                    and not any(i.day in self._outage_days for i in items)]
+            if full and self.chance("marks.density.low"):
+                window = self.fault_rng.choice(full)
+                self._density_low.add((stream, window))
+                self.plant("marks.density.low", term.start + timedelta(days=14 * window),
+                           class_id=class_id, subject_id=subject_id, subgroup=subgroup,
+                           term_id=term.term_id, teacher_id=stream_lessons[0].slot.teacher_id)
+
+    def _plan_student_faults(self, term: Term,
+                             by_stream: dict[tuple[str, str, str | None], list[Lesson]],
+                             marks: dict[tuple[str, str], MarkState]) -> None:
+        self._final_faults: dict[tuple[str, str], str] = {}
+        for stream, stream_lessons in sorted(by_stream.items(), key=lambda kv: str(kv[0])):
+            if stream_lessons[0].school_class.grade < 2:
+                continue
+            held = [lesson for lesson in stream_lessons if not lesson.dropped]
+            for student in self._students_of(stream_lessons[0]):
+                key = (student.student_id, stream[1])
+                if student.student_id in self._exemptions and stream[1] == "pe":
+                    continue
+                if self.chance("final_mark.insufficient_marks"):
+                    marks[key].cap = 2
+                    self._final_faults[key] = "final_mark.insufficient_marks"
+                elif self.chance("final_mark.inconsistent"):
+                    self._final_faults[key] = "final_mark.inconsistent"
+                elif self.chance("final_mark.late"):
+                    self._final_faults[key] = "final_mark.late"
+                elif self.chance("mark.failing.after_absence"):
+                    self._plan_after_absence(held, key, marks)
+
+    def _plan_after_absence(self, held: list[Lesson], key: tuple[str, str],
+                            marks: dict[tuple[str, str], MarkState]) -> None:
+        for k in range(4, len(held) - 2):
+            lesson, following = held[k], held[k + 1]
+            if (following.day <= self.school_days_after(lesson.day, 3)
+                    and not any(h.day in self._outage_days for h in held[k - 3:k + 2])
+                    and lesson.day != lesson.term.start
+                    and lesson.planned.assessment is None):
+                state = marks[key]
+                for missed in held[k - 3:k]:
+                    state.forced[missed.day] = "absent"
+                state.forced[lesson.day] = "fail_after_absence"
+                state.forced[following.day] = "followup"
+                return
+
+    def _students_of(self, lesson: Lesson) -> list[Student]:
+        if lesson.slot.subgroup is None:
+            return list(lesson.school_class.students)
+        return [s for s in lesson.school_class.students
+                if s.subgroups.get(lesson.slot.subject_id) == lesson.slot.subgroup]
+
+    # one lesson --------------------------------------------------------------
+    def _lesson(self, lesson: Lesson, stream: list[Lesson],
+                marks: dict[tuple[str, str], MarkState]) -> None:
+        start, end = self.lesson_times(lesson.day, lesson.slot.period)
+        quiet = lesson.day in self._outage_days
+        subject = self.school.subjects[lesson.slot.subject_id]
+        teacher_id = scheduled_id = lesson.slot.teacher_id
+        is_substitution = False
+        topic = lesson.planned.topic
+        homework = self.rng.choice(HOMEWORK).format(n=self.rng.randint(1, 400),
+                                                   m=self.rng.randint(1, 400))
+        fault: str | None = None
+        base = {"lesson_id": lesson.lesson_id, "class_id": lesson.school_class.class_id,
+                "subject_id": subject.subject_id, "subgroup": lesson.slot.subgroup,
+                "teacher_id": teacher_id}
+        same_day = [other for other in stream if other.day == lesson.day and not other.dropped]
+        if not quiet:
+            fault = self._lesson_fault(lesson, subject.is_language, same_day)
+        if fault == "substitution.unrecorded":
+            teacher_id = self._other_teacher(scheduled_id)
+        elif self.rng.random() < 0.01 and lesson.slot.subgroup is None:
+            teacher_id, is_substitution = self._other_teacher(scheduled_id), True
+        elif fault == "subgroup.wrong_teacher":
+            partner = next((s for s in lesson.school_class.timetable
+                            if s.weekday == lesson.slot.weekday and s.period == lesson.slot.period
+                            and s.subject_id == lesson.slot.subject_id
+                            and s.subgroup != lesson.slot.subgroup), None)
+            teacher_id = scheduled_id = partner.teacher_id if partner else scheduled_id
+        if fault == "topic.placeholder":
+            topic = self.fault_rng.choice(PLACEHOLDER_TOPICS)
+        elif fault == "topic.abbreviation":
+            topic = f"{topic}, {self.fault_rng.choice(ABBREVIATED_TOPICS)}"
+        elif fault == "topic.language":
+            topic = self.fault_rng.choice(FOREIGN_TOPICS)
+        elif fault == "topic.assessment_unnamed":
+            topic = NEUTRAL_TOPIC
+        elif fault == "topic.double_lesson_duplicate":
+            topic = same_day[0].planned.topic
+        if fault is not None:
+            self.plant(fault, lesson.day, lesson_id=lesson.lesson_id,
+                       class_id=lesson.school_class.class_id, subject_id=subject.subject_id,
+                       subgroup=lesson.slot.subgroup, teacher_id=teacher_id,
+                       term_id=lesson.term.term_id)
+        entered = end + timedelta(minutes=self.rng.randint(0, 180))
+        recorded = {**base, "date": lesson.day.isoformat(), "period": lesson.slot.period,
+                    "teacher_id": teacher_id, "scheduled_teacher_id": scheduled_id,
+                    "is_substitution": is_substitution, "topic": topic, "homework": homework}
+        next_day = self.local(lesson.day + timedelta(days=1), time(9, 0)) + timedelta(
+            minutes=self.rng.randint(0, 600))
+        if fault == "lesson.topic.late":
+            self.emit("lesson.recorded", entered, {**recorded, "topic": ""})
+            self.emit("lesson.recorded", next_day, recorded)
+        elif fault == "homework.late":
+            self.emit("lesson.recorded", entered, {**recorded, "homework": ""})
+            self.emit("lesson.recorded", next_day, recorded)
+        else:
+            self.emit("lesson.recorded", entered, recorded)
+            if self.rng.random() < 0.02:  # corrected later the same day: still on time
+                corrected = {**recorded, "homework": f"{homework}, повторить"}
+                self.emit("lesson.recorded", entered + timedelta(minutes=40), corrected)
+        if not quiet and self.rng.random() < 0.003:
+            self._mistaken_lesson(lesson, recorded, entered)
+        absent = self._attendance(lesson, marks, late=fault == "attendance.late", start=start,
+                                  next_day=next_day, quiet=quiet)
+        if lesson.school_class.grade >= 2:
+            self._marks(lesson, stream, marks, absent=absent, teacher_id=teacher_id, end=end,
+                        quiet=quiet)
+
+    def _lesson_fault(self, lesson: Lesson, is_language: bool,
+                      same_day: list[Lesson]) -> str | None:
+        assessment = lesson.planned.assessment is not None
+        whole_class = lesson.slot.subgroup is None
+        later_of_a_pair = len(same_day) > 1 and same_day[0] is not lesson
+        options = [
+            ("lesson.topic.late", True), ("homework.late", True), ("attendance.late", True),
+            ("substitution.unrecorded", whole_class),
+            ("subgroup.wrong_teacher", not whole_class),
+            ("topic.placeholder", not assessment and len(same_day) == 1),
+            ("topic.abbreviation", not assessment and len(same_day) == 1),
+            ("topic.language", not assessment and not is_language and len(same_day) == 1),
+            ("topic.assessment_unnamed", assessment and len(same_day) == 1),
+            ("topic.double_lesson_duplicate",
+             later_of_a_pair and not assessment and same_day[0].planned.assessment is None),
+        ]
+        for rule, eligible in options:
+            if eligible and self.chance(rule):
+                return rule
+        return None
+
+    def _other_teacher(self, teacher_id: str) -> str:
+        others = [t for t in self._teachers if t != teacher_id]
+        return self.rng.choice(others)
+
+    def _mistaken_lesson(self, lesson: Lesson, recorded: dict[str, Any],
+                         entered: datetime) -> None:
+        """A lesson recorded twice by mistake, and the copy deleted the same day."""
+        copy_id = lesson.lesson_id + "-dup"
+        self.emit("lesson.recorded", entered + timedelta(minutes=2),
+                  {**recorded, "lesson_id": copy_id})
+        self.emit("lesson.deleted", entered + timedelta(minutes=15), {"lesson_id": copy_id})
+
+    # attendance ---------------------------------------------------------------
+    def _attendance(self, lesson: Lesson, marks: dict[tuple[str, str], MarkState], *,
+                    late: bool, start: datetime, next_day: datetime, quiet: bool) -> set[str]:
+        subject_id = lesson.slot.subject_id
+        absent: dict[str, str | None] = {}
+        for student in self._students_of(lesson):
+            state = marks[(student.student_id, subject_id)]
+            forced = state.forced.get(lesson.day)
+            if forced == "absent":
+                absent[student.student_id] = "illness"
+            elif forced is None and self.rng.random() < 0.03:
+                absent[student.student_id] = self.rng.choice(("illness", "excused", "unexcused"))
+            state.absent_streak = state.absent_streak + 1 if student.student_id in absent else 0
+        late_students = [s.student_id for s in self._students_of(lesson)
+                         if s.student_id not in absent and self.rng.random() < 0.02]
+        reason_missing: str | None = None
+        if absent and not quiet and self.chance("absence.reason_missing"):
+            reason_missing = sorted(absent)[0]
+            self.plant("absence.reason_missing", lesson.day, lesson_id=lesson.lesson_id,
+                       student_id=reason_missing, class_id=lesson.school_class.class_id,
+                       subject_id=subject_id, term_id=lesson.term.term_id,
+                       teacher_id=lesson.slot.teacher_id)
+        sheet_at = start + timedelta(minutes=self.rng.randint(3, 40))
+        if late:
+            self.plant("attendance.late", lesson.day, lesson_id=lesson.lesson_id,
+                       class_id=lesson.school_class.class_id, subject_id=subject_id,
+                       teacher_id=lesson.slot.teacher_id, term_id=lesson.term.term_id)
+            sheet_at = next_day
+        filled_later = {sid for sid in absent
+                        if sid != reason_missing and self.rng.random() < 0.2}
+
+        def sheet(reasons_known: bool) -> dict[str, Any]:
+            return {"lesson_id": lesson.lesson_id, "late": late_students, "absent": [
+                {"student_id": sid,
+                 "reason": None if sid == reason_missing or (sid in filled_later
+                                                              and not reasons_known) else reason}
+                for sid, reason in sorted(absent.items())]}
+
+        self.emit("attendance.recorded", sheet_at, sheet(reasons_known=False))
+        if filled_later:  # the reasons come the next day, well within the 3 school days
+            self.emit("attendance.recorded", max(sheet_at, next_day), sheet(reasons_known=True))
+        return set(absent)
+
+    # marks ----------------------------------------------------------------------
+    def _marks(self, lesson: Lesson, stream: list[Lesson],
+               marks: dict[tuple[str, str], MarkState], *, absent: set[str], teacher_id: str,
+               end: datetime, quiet: bool) -> None:
+        subject_id = lesson.slot.subject_id
+        held = [item for item in stream if not item.dropped]
+        position = held.index(lesson)
+        remaining = len(held) - position
+        following = held[position + 1] if position + 1 < len(held) else None
+        window = (lesson.stream, (lesson.day - lesson.term.start).days // 14)
+        low_density = window in self._density_low
+        present = [s for s in self._students_of(lesson)
+                   if s.student_id not in absent
+                   and not (subject_id == "pe" and s.student_id in self._exemptions)]
+        states = {s.student_id: marks[(s.student_id, subject_id)] for s in present}
+        chosen: list[tuple[str, str | None]] = []  # (student_id, special)
+        for student in present:
+            special = states[student.student_id].forced.get(lesson.day)
+            if special in ("followup", "fail_after_absence"):
+                chosen.append((student.student_id, special))
+
+        def need(student_id: str) -> int:
+            state = states[student_id]
+            if state.blocked_until and lesson.day <= state.blocked_until:
+                return -1
+            target = TARGET_MARKS if state.cap is None else state.cap
+            return target - len(state.values)
+
+        total_need = sum(max(0, need(s.student_id)) for s in present)
+        count = 1 if low_density else max(MIN_MARKS_PER_LESSON,
+                                          math.ceil(total_need / remaining))
+        count += 0 if low_density else self.rng.randint(0, 1)
+        pool = [s.student_id for s in present
+                if need(s.student_id) >= 0 and s.student_id not in dict(chosen)
+                and (need(s.student_id) > 0 or states[s.student_id].cap is None)]
+        self.rng.shuffle(pool)
+        pool.sort(key=lambda sid: -need(sid))
+        chosen += [(sid, None) for sid in pool[:max(0, count - len(chosen))]]
+        first_school_day = lesson.day == lesson.term.start or not any(
+            self.school.calendar.is_school_day(lesson.term.start + timedelta(days=d))
+            for d in range((lesson.day - lesson.term.start).days))
+        followup_ok = (following is not None
+                       and following.day <= self.school_days_after(lesson.day, 3))
+        for number, (student_id, special) in enumerate(chosen, start=1):
+            state = states[student_id]
+            value, work_type = self._mark_value_and_type(lesson)
+            fault: str | None = None
+            if special == "fail_after_absence":
+                value, fault = 2, "mark.failing.after_absence"
+            elif special == "followup":
+                value = max(value, 3)
+            elif (followup_ok and following is not None and not quiet and not low_density
+                  and state.absent_streak == 0 and state.cap is None):
+                if first_school_day and self.chance("mark.failing.first_day_of_term"):
+                    value, fault = 2, "mark.failing.first_day_of_term"
+                elif (not first_school_day and remaining > len(held) // 2
+                      and self.chance("mark.failing.no_followup")):
+                    value, fault = 2, "mark.failing.no_followup"
+                    state.blocked_until = self.school_days_after(lesson.day, 3)
+                elif not first_school_day and self.rng.random() < 0.03:
+                    value = 2  # a fail, followed up at the next lesson
+            if value == 2 and fault != "mark.failing.no_followup" and following is not None:
+                marks[(student_id, subject_id)].forced.setdefault(following.day, "followup")
+            if value != 2 and value < 2:
+                value = 3
+            mark_id = f"{lesson.lesson_id}-m{number:02d}"
+            entered = self._mark_entry(lesson, work_type, end)
+            if (fault is None and not quiet and not low_density and special is None
+                    and lesson.day <= lesson.term.end - timedelta(days=14)
+                    and self.chance("mark.late")):
+                fault = "mark.late"
+                days_late = self.fault_rng.randint(8, 10) if work_type in WRITTEN_KINDS else 1
+                entered = self.local(lesson.day + timedelta(days=days_late), time(15, 0))
+            if fault is not None:
+                self.plant(fault, lesson.day, mark_id=mark_id, student_id=student_id,
+                           class_id=lesson.school_class.class_id, subject_id=subject_id,
+                           lesson_id=lesson.lesson_id, teacher_id=teacher_id,
+                           term_id=lesson.term.term_id)
+            state.values.append(value)
+            self._emit_mark(mark_id, student_id, lesson, teacher_id=teacher_id, day=lesson.day,
+                            value=value, work_type=work_type, entered=entered)
+            if self.rng.random() < 0.01 and special is None and value >= 3:
+                corrected = min(5, value + 1)  # a typo fixed within the hour
+                state.values[-1] = corrected
+                self._emit_mark(mark_id, student_id, lesson, teacher_id=teacher_id,
+                                day=lesson.day, value=corrected, work_type=work_type,
+                                entered=entered + timedelta(minutes=30))
+        if present and not quiet and not low_density:
+            self._extra_mark_faults(lesson, present, teacher_id, end, states)
+
+    def _mark_value_and_type(self, lesson: Lesson) -> tuple[int, str]:
+        value = self.rng.choices((5, 4, 3), weights=(35, 42, 23))[0]
+        if lesson.planned.assessment is not None:
+            return value, lesson.planned.assessment
+        return value, self.rng.choices(("oral", "homework", "written"), weights=(6, 2, 2))[0]
+
+    def _mark_entry(self, lesson: Lesson, work_type: str, end: datetime) -> datetime:
+        if work_type in WRITTEN_KINDS:
+            day = lesson.day + timedelta(days=self.rng.randint(0, 5))
+            return max(end, self.local(day, time(16, 0))) + timedelta(
+                minutes=self.rng.randint(0, 240))
+        return end + timedelta(minutes=self.rng.randint(1, 200))
+
+    def _emit_mark(self, mark_id: str, student_id: str, lesson: Lesson | None, *,
+                   teacher_id: str, day: date, value: int | str, work_type: str | None,
+                   entered: datetime, class_id: str | None = None,
+                   subject_id: str | None = None) -> None:
+        self.emit("mark.recorded", entered, {
+            "mark_id": mark_id, "student_id": student_id,
+            "class_id": class_id or (lesson.school_class.class_id if lesson else ""),
+            "subject_id": subject_id or (lesson.slot.subject_id if lesson else ""),
+            "teacher_id": teacher_id, "lesson_id": lesson.lesson_id if lesson else None,
+            "date": day.isoformat(), "value": str(value), "work_type": work_type,
+            "kind": "current", "term_id": None,
+        })
+
+    def _extra_mark_faults(self, lesson: Lesson, present: list[Student], teacher_id: str,
+                           end: datetime, states: dict[str, MarkState]) -> None:
+        """Marks that are wrong in themselves; they come on top of the lesson's marks."""
+        student = self.rng.choice(present)
+        entity = {"student_id": student.student_id, "class_id": lesson.school_class.class_id,
+                  "subject_id": lesson.slot.subject_id, "teacher_id": teacher_id,
+                  "term_id": lesson.term.term_id}
+        entered = end + timedelta(minutes=self.rng.randint(1, 120))
+        if self.chance("mark.value.invalid"):
+            mark_id = f"{lesson.lesson_id}-x1"
+            self.plant("mark.value.invalid", lesson.day, mark_id=mark_id,
+                       lesson_id=lesson.lesson_id, **entity)
+            self._emit_mark(mark_id, student.student_id, lesson, teacher_id=teacher_id,
+                            day=lesson.day, value=self.fault_rng.choice(INVALID_MARK_VALUES),
+                            work_type="oral", entered=entered)
+        if self.chance("mark.work_type.missing"):
+            mark_id = f"{lesson.lesson_id}-x2"
+            self.plant("mark.work_type.missing", lesson.day, mark_id=mark_id,
+                       lesson_id=lesson.lesson_id, **entity)
+            states[student.student_id].values.append(4)
+            self._emit_mark(mark_id, student.student_id, lesson, teacher_id=teacher_id,
+                            day=lesson.day, value=4, work_type=None, entered=entered)
+        if self.chance("mark.date.not_lesson"):
+            day = self._day_without_lesson(lesson)
+            if day is not None:
+                mark_id = f"{lesson.lesson_id}-x3"
+                self.plant("mark.date.not_lesson", day, mark_id=mark_id, **entity)
+                states[student.student_id].values.append(5)
+                self._emit_mark(mark_id, student.student_id, None, teacher_id=teacher_id, day=day,
+                                value=5, work_type="oral", entered=self.local(day, time(18, 0)),
+                                class_id=lesson.school_class.class_id,
+                                subject_id=lesson.slot.subject_id)
+        if self.rng.random() < 0.005:  # a mark given to the wrong student, then deleted
+            mark_id = f"{lesson.lesson_id}-x4"
+            self._emit_mark(mark_id, student.student_id, lesson, teacher_id=teacher_id,
+                            day=lesson.day, value=3, work_type="oral", entered=entered)
+            self.emit("mark.deleted", entered + timedelta(minutes=20), {"mark_id": mark_id})
+
+    def _day_without_lesson(self, lesson: Lesson) -> date | None:
+        """A school day before this lesson, in its term, when the class had no such lesson."""
+        days_with = {lesson.day}
+        days_with |= {lesson.day - timedelta(days=d) for d in range(1, 8)
+                      if (lesson.day - timedelta(days=d)).weekday() in
+                      {s.weekday for s in lesson.school_class.timetable
+                       if s.subject_id == lesson.slot.subject_id}}
+        for back in range(1, 7):
+            day = lesson.day - timedelta(days=back)
+            if (day >= lesson.term.start and day not in days_with
+                    and self.school.calendar.is_school_day(day)
+                    and day not in self._outage_days):
+                return day
+        return None
+
+    # the end of a term ------------------------------------------------------------
+    def _term_end(self, term: Term, by_stream: dict[tuple[str, str, str | None], list[Lesson]],
+                  marks: dict[tuple[str, str], MarkState]) -> None:
+        for stream, stream_lessons in sorted(by_stream.items(), key=lambda kv: str(kv[0])):
+            first = stream_lessons[0]
+            if first.school_class.grade < 2:
+                continue
+            for student in self._students_of(first):
+                if stream[1] == "pe" and student.student_id in self._exemptions:
+                    continue
+                self._final_mark(term, first, student, marks[(student.student_id, stream[1])])
+        for school_class in self.school.classes:
+            if self.chance("personal_data.unverified"):
+                self.plant("personal_data.unverified", term.end, class_id=school_class.class_id,
+                           term_id=term.term_id, teacher_id=school_class.homeroom_teacher_id)
+                continue
+            self.emit("personal_data.verified",
+                      self.local(term.end + timedelta(days=self.rng.randint(1, 5)), time(11, 0)),
+                      {"class_id": school_class.class_id, "term_id": term.term_id,
+                       "verified_by": school_class.homeroom_teacher_id})
+
+    def _final_mark(self, term: Term, first: Lesson, student: Student, state: MarkState) -> None:
+        subject_id = first.slot.subject_id
+        valid = [v for v in state.values if 2 <= v <= 5]
+        if not valid:
+            return
+        value = round_half_up(sum(valid) / len(valid))
+        at = self.local(term.end, time(15, 0)) + timedelta(minutes=self.rng.randint(0, 1800))
+        fault = self._final_faults.get((student.student_id, subject_id))
+        if fault == "final_mark.inconsistent":
+            value = value - 1 if value > 2 else value + 1
+        elif fault == "final_mark.late":
+            at = self.local(term.end + timedelta(days=self.fault_rng.randint(3, 5)), time(12, 0))
+        if fault is not None:
+            self.plant(fault, term.end, student_id=student.student_id, subject_id=subject_id,
+                       class_id=first.school_class.class_id, term_id=term.term_id,
+                       teacher_id=first.slot.teacher_id)
+        self._quarter_marks[(student.student_id, subject_id)].append(value)
+        self.emit("mark.recorded", at, {
+            "mark_id": f"{student.student_id}-{subject_id}-{term.term_id}",
+            "student_id": student.student_id, "class_id": first.school_class.class_id,
+            "subject_id": subject_id, "teacher_id": first.slot.teacher_id, "lesson_id": None,
+            "date": term.end.isoformat(), "value": str(value), "work_type": None,
+            "kind": term.kind, "term_id": term.term_id})
