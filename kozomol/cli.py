@@ -285,3 +285,76 @@ def demo(output: Path | None) -> None:
     # The summary is the demo's output; routine INFO lines would bury it.
     configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
     run_demo(settings, output or Path("demo-results") / datetime.now().strftime("%Y%m%d-%H%M%S"))
+
+
+@main.command()
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same events.")
+@click.option("--schools", type=int, default=1, show_default=True)
+@click.option("--parallels", type=int, default=2, show_default=True,
+              help="Classes per grade (5a, 5b, ...).")
+@click.option("--grades", default="1-11", show_default=True, help="e.g. 1-11 or 5-9.")
+@click.option("--terms", default="1", show_default=True, help="Quarters: 1, 1-2, 1-4.")
+@click.option("--faults", "fault_mode", type=click.Choice(["default", "none"]), default="default",
+              show_default=True, help="Plant faults at the default rates, or none at all.")
+@click.option("--fault-scale", type=float, default=1.0, show_default=True,
+              help="Multiply every default fault rate.")
+@click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the ground truth (one planted fault per row) as CSV.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the events as JSON Lines (.jsonl or .jsonl.gz) instead of sending.")
+@click.option("--url", default=None, help="Send to this gateway (…/webhooks/kundoluk).")
+@click.option("--batch", type=int, default=100, show_default=True,
+              help="Events per webhook; 1 sends them singly.")
+@click.option("--shuffle-window", type=int, default=0, show_default=True,
+              help="Deliver out of order within this many events (0: in time order).")
+@click.option("--duplicates", type=float, default=0.0, show_default=True,
+              help="Share of events delivered a second time.")
+def simulate(seed: int, schools: int, parallels: int, grades: str, terms: str, fault_mode: str,
+             fault_scale: float, truth: Path | None, output: Path | None, url: str | None,
+             batch: int, shuffle_window: int, duplicates: float) -> None:
+    """Generate schools and their teachers' activity, as Kundoluk would send it."""
+    from kozomol.simulator.delivery import Progress, arrange, send, write_jsonl
+    from kozomol.simulator.faults import FaultRates, PlantedFault, write_ground_truth
+    from kozomol.simulator.run import SimulationSpec, collect_faults, parse_terms, school_events
+
+    if (output is None) == (url is None):
+        raise click.UsageError("give exactly one of --output FILE or --url URL")
+    try:
+        low, _, high = grades.partition("-")
+        spec = SimulationSpec(
+            seed=seed, schools=schools, parallels=parallels,
+            grades=tuple(range(int(low), int(high or low) + 1)), terms=parse_terms(terms),
+            rates=FaultRates.none() if fault_mode == "none"
+            else FaultRates.default(fault_scale))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    planted: list[PlantedFault] = []
+    events = arrange(school_events(spec, collect_faults(planted)), seed=seed,
+                     shuffle_window=shuffle_window, duplicate_share=duplicates)
+    progress = Progress("events")
+    if output is not None:
+        count = write_jsonl(events, output, on_progress=progress.advance)
+        progress.count = count
+        progress.close()
+        click.echo(f"{count:,} events written to {output}", err=True)
+    else:
+        settings = _settings()
+        secret_list = settings.webhook_secrets
+        if not secret_list:
+            try:
+                secret_list = with_embedded_secret(settings).webhook_secrets
+            except SettingsError as exc:
+                raise click.ClickException(str(exc)) from exc
+        report = send(events, url or "", secret_list, batch_size=batch,
+                      on_progress=progress.advance)
+        progress.close()
+        click.echo(f"sent {report.sent:,}: accepted {report.accepted:,}, duplicates "
+                   f"{report.duplicates:,}, rejected {report.rejected:,}, "
+                   f"{report.requests:,} requests, {report.retries} retries", err=True)
+        if report.failures:
+            raise click.ClickException(f"{len(report.failures)} deliveries failed: "
+                                       f"{report.failures[0]}")
+    if truth is not None:
+        with truth.open("w", newline="", encoding="utf-8") as handle:
+            rows = write_ground_truth(planted, handle)
+        click.echo(f"{rows:,} planted faults written to {truth}", err=True)
