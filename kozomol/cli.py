@@ -274,17 +274,26 @@ def webhook_send(files: tuple[Path, ...], url: str | None, batch: bool) -> None:
 @main.command()
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Results folder (default: ./demo-results/<timestamp>).")
-def demo(output: Path | None) -> None:
-    """Run the demo on the embedded default and print a summary."""
+@click.option("--seed", type=int, default=48, show_default=True)
+@click.option("--parallels", type=int, default=1, show_default=True,
+              help="Classes per grade of the simulated school.")
+@click.option("--grades", default="1-11", show_default=True)
+def demo(output: Path | None, seed: int, parallels: int, grades: str) -> None:
+    """Simulate a school's first quarter, send it through every service, print a summary."""
     from datetime import datetime
 
-    from kozomol.demo import run_demo
+    from kozomol.demo import print_summary, run_demo
+    from kozomol.simulator.run import SimulationSpec
     from shared.logs import configure_logging
 
     settings = _settings()
     # The summary is the demo's output; routine INFO lines would bury it.
     configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
-    run_demo(settings, output or Path("demo-results") / datetime.now().strftime("%Y%m%d-%H%M%S"))
+    low, _, high = grades.partition("-")
+    spec = SimulationSpec(seed=seed, parallels=parallels,
+                          grades=tuple(range(int(low), int(high or low) + 1)))
+    folder = output or Path("demo-results") / datetime.now().strftime("%Y%m%d-%H%M%S")
+    print_summary(run_demo(settings, folder, spec))
 
 
 @main.command()

@@ -1,36 +1,44 @@
-"""``kozomol demo``: the whole intake path on the embedded default, in a minute.
+"""``kozomol demo``: one simulated school's quarter, end to end, on the embedded default.
 
-Until the Kundoluk simulator lands (issue 3), the demo sends the sample
-events in ``docs/examples/first-events.json``: it starts every service in this
-process on a fresh data folder, posts them signed (twice, to show idempotency),
-waits until the services have consumed them, and prints what happened. It leaves
-its results (the SQLite database, the quarantine as CSV, the journal record as
-JSON Lines) in the folder it names at the end.
+It starts every service in this process on a fresh results folder, generates a
+school with the Kundoluk simulator, streams the first quarter through the
+gateway as signed webhooks (with a progress bar), waits until the services have
+consumed everything, and prints a summary. The folder it names at the end holds
+the results: the ground truth of planted faults, the findings (the rule
+checker fills them as it lands), the quarantine and the journal record.
 """
 
 from __future__ import annotations
 
 import csv
 import time
-from dataclasses import replace
-from datetime import datetime
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
-import httpx
 import orjson
 from sqlalchemy import func, select
 
 from kozomol.embedded import EmbeddedKozomol
-from kozomol.webhook_client import post_events
+from kozomol.simulator.delivery import DeliveryReport, Progress, arrange, send
+from kozomol.simulator.faults import RULES, PlantedFault, write_ground_truth
+from kozomol.simulator.run import SimulationSpec, collect_faults, school_events
 from services.backup.adapters.tables import journal
 from services.gateway.adapters.tables import quarantine
 from shared.settings import Settings, with_embedded_secret
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "first-events.json"
+
+@dataclass
+class DemoResult:
+    output: Path
+    delivery: DeliveryReport
+    planted: list[PlantedFault]
+    journal_events: int
+    seconds: float
 
 
-def run_demo(settings: Settings, output: Path) -> Path:
+def run_demo(settings: Settings, output: Path, spec: SimulationSpec) -> DemoResult:
     output.mkdir(parents=True, exist_ok=True)
     settings = with_embedded_secret(replace(
         settings, data_dir=output, database_url=f"sqlite:///{output / 'kozomol.sqlite3'}",
@@ -38,43 +46,55 @@ def run_demo(settings: Settings, output: Path) -> Path:
     started = time.perf_counter()
     kozomol = EmbeddedKozomol(settings, host="127.0.0.1", port=0)
     kozomol.start()
+    planted: list[PlantedFault] = []
     try:
         if not kozomol.wait_ready(30):
             raise click.ClickException("the services did not start within 30 s")
-        events = orjson.loads(EXAMPLE.read_bytes())["events"]
-        url = f"{kozomol.url}/webhooks/kundoluk"
-        rows = []
-        with httpx.Client(timeout=30) as client:
-            for attempt in ("first delivery", "same batch again"):
-                reply = post_events(client, url, settings.webhook_secrets, events).json()
-                rows.append((attempt, len(events), reply["accepted"], reply["duplicates"],
-                             len(reply["rejected"])))
-        journal_count = _wait_for_journal(kozomol, expected=rows[0][2])
-        _export(kozomol, output)
+        events = arrange(school_events(spec, collect_faults(planted)), seed=spec.seed,
+                         duplicate_share=0.01)
+        progress = Progress("sending webhooks")
+        delivery = send(events, f"{kozomol.url}/webhooks/kundoluk", settings.webhook_secrets,
+                        batch_size=100, on_progress=progress.advance)
+        progress.close()
+        click.echo("waiting for the services to process everything…", err=True)
+        if not kozomol.drain(timeout=600):
+            raise click.ClickException("the services did not finish within 10 minutes")
+        journal_events = _export(kozomol, output, planted)
     finally:
         kozomol.stop()
-    elapsed = time.perf_counter() - started
-    click.echo(f"\nKozomol demo, {datetime.now():%Y-%m-%d %H:%M}, embedded default\n")
-    click.echo(f"{'delivery':<18}{'sent':>6}{'accepted':>10}{'duplicates':>12}{'rejected':>10}")
-    for attempt, sent, accepted, duplicates, rejected in rows:
-        click.echo(f"{attempt:<18}{sent:>6}{accepted:>10}{duplicates:>12}{rejected:>10}")
-    click.echo(f"\nevents in the backup's journal record: {journal_count}")
-    click.echo(f"took {elapsed:.1f} s; results in {output}")
-    return output
+    return DemoResult(output, delivery, planted, journal_events, time.perf_counter() - started)
 
 
-def _wait_for_journal(kozomol: EmbeddedKozomol, expected: int, timeout: float = 30) -> int:
-    backup = next(c for c in kozomol.consumers if c.name == "backup")
-    deadline = time.monotonic() + timeout
-    while True:
-        with backup.engine.connect() as connection:
-            found = int(connection.execute(select(func.count()).select_from(journal)).scalar_one())
-        if found >= expected or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
+def print_summary(result: DemoResult) -> None:
+    delivery = result.delivery
+    echo = click.echo
+    echo("")
+    echo("Kozomol demo: one simulated school, first quarter, embedded default")
+    echo("")
+    echo(f"  webhook events sent      {delivery.sent:>9,}")
+    echo(f"  accepted                 {delivery.accepted:>9,}")
+    echo(f"  answered as duplicates   {delivery.duplicates:>9,}   (1% re-sent on purpose)")
+    echo(f"  rejected (quarantined)   {delivery.rejected:>9,}")
+    echo(f"  in the journal record    {result.journal_events:>9,}")
+    echo("")
+    planted = Counter(fault.rule for fault in result.planted)
+    echo(f"  {'rule':<34}{'planted':>8}{'found':>8}")
+    for rule in RULES:
+        # The rule checker (issue 4) fills the "found" column; until then none run.
+        echo(f"  {rule:<34}{planted.get(rule, 0):>8}{'—':>8}")
+    echo(f"  {'total':<34}{len(result.planted):>8}{'—':>8}")
+    echo("")
+    echo(f"  took {result.seconds:.0f} s; results in {result.output}")
 
 
-def _export(kozomol: EmbeddedKozomol, output: Path) -> None:
+def _export(kozomol: EmbeddedKozomol, output: Path, planted: list[PlantedFault]) -> int:
+    with (output / "ground-truth.csv").open("w", newline="", encoding="utf-8") as handle:
+        write_ground_truth(planted, handle)
+    with (output / "findings.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerow(["id", "rule", "clause", "severity", "responsible",
+                                     "status", "school_id", "class_id", "subject_id",
+                                     "teacher_id", "student_id", "lesson_id", "mark_id",
+                                     "term_id", "date", "detected_at", "message"])
     with kozomol.gateway.engine.connect() as connection:
         rejected = connection.execute(
             select(quarantine.c.received_at, quarantine.c.event_id, quarantine.c.event_type,
@@ -86,9 +106,5 @@ def _export(kozomol: EmbeddedKozomol, output: Path) -> None:
             writer.writerow([item.received_at, item.event_id, item.event_type,
                              orjson.dumps(item.errors).decode()])
     backup = next(c for c in kozomol.consumers if c.name == "backup")
-    with backup.engine.connect() as connection, \
-            (output / "journal.jsonl").open("wb") as handle:
-        for row in connection.execute(select(journal.c.seq, journal.c.hash, journal.c.body)
-                                      .order_by(journal.c.seq)):
-            handle.write(orjson.dumps({"seq": row.seq, "hash": row.hash,
-                                       "event": orjson.loads(row.body)}) + b"\n")
+    with backup.engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(journal)).scalar_one())

@@ -82,6 +82,10 @@ class EmbeddedKozomol:
         for consumer in self.consumers:
             consumer.stop()
 
+    def drain(self, timeout: float) -> bool:
+        """Wait until every accepted event has been consumed (the in-process broker)."""
+        return self._drain(timeout)
+
     def _drain(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         quiet_polls = 0
