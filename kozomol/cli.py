@@ -96,6 +96,11 @@ def _consumer_command(name: str) -> click.Command:
 
         module = importlib.import_module(f"services.{name}.main")
         service = module.bootstrap(settings)
+        if settings.metrics_port:
+            from prometheus_client import start_http_server
+
+            # The gateway serves /metrics itself; a consumer has no HTTP of its own.
+            start_http_server(settings.metrics_port, addr=settings.http_host)
 
         def _stop(_signum: int, _frame: FrameType | None) -> None:
             service.consumer.should_stop = True

@@ -48,6 +48,7 @@ class Settings:
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     gateway_workers: int = 2
+    metrics_port: int = 0  # consumer services serve /metrics here when set
     log_level: str = "INFO"
 
     @property
@@ -95,6 +96,7 @@ def load_settings() -> Settings:
                 http_host=env.str("HTTP_HOST", "127.0.0.1"),
                 http_port=env.int("HTTP_PORT", 8080),
                 gateway_workers=env.int("GATEWAY_WORKERS", 2),
+                metrics_port=env.int("METRICS_PORT", 0),
                 log_level=env.str("LOG_LEVEL", "INFO").upper(),
             )
         env.seal()
