@@ -280,7 +280,7 @@ def webhook_send(files: tuple[Path, ...], url: str | None, batch: bool) -> None:
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Results folder (default: ./demo-results/<timestamp>).")
 @click.option("--seed", type=int, default=48, show_default=True)
-@click.option("--parallels", type=int, default=1, show_default=True,
+@click.option("--parallels", type=int, default=2, show_default=True,
               help="Classes per grade of the simulated school.")
 @click.option("--grades", default="1-11", show_default=True)
 def demo(output: Path | None, seed: int, parallels: int, grades: str) -> None:

@@ -225,9 +225,10 @@ class Simulation:
                                  key=lambda item: (item.school_class.class_id, item.slot.period,
                                                    item.slot.subgroup or "")):
                 self._lesson(lesson, by_stream[lesson.stream], marks)
+            if day == term.end:  # final marks may be entered on the last day itself
+                self._term_end(term, by_stream, marks)
             yield from self._release(self.local(day + timedelta(days=1), time(0, 0)))
             day += timedelta(days=1)
-        self._term_end(term, by_stream, marks)
 
     def _lessons_of(self, term: Term) -> list[Lesson]:
         classes = {c.class_id: c for c in self.school.classes}
@@ -474,10 +475,7 @@ class Simulation:
                        subject_id=subject_id, term_id=lesson.term.term_id,
                        teacher_id=lesson.slot.teacher_id)
         sheet_at = start + timedelta(minutes=self.rng.randint(3, 40))
-        if late:
-            self.plant("attendance.late", lesson.day, lesson_id=lesson.lesson_id,
-                       class_id=lesson.school_class.class_id, subject_id=subject_id,
-                       teacher_id=lesson.slot.teacher_id, term_id=lesson.term.term_id)
+        if late:  # (recorded in the ground truth with the lesson's other faults)
             sheet_at = next_day
         filled_later = {sid for sid in absent
                         if sid != reason_missing and self.rng.random() < 0.2}

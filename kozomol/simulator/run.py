@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kozomol.simulator.school import generate_school
-
 from kozomol.simulator.activity import Simulation
 from kozomol.simulator.faults import FaultRates, PlantedFault
+from kozomol.simulator.school import generate_school
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,38 @@
+"""The README's first command, on a small school: `kozomol demo`."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import kozomol_env
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_demo_runs_a_small_school_end_to_end(tmp_path: Path) -> None:
+    output = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, "-m", "kozomol", "demo", "--output", str(output), "--parallels", "1",
+         "--grades", "4-6", "--seed", "3"],
+        env=kozomol_env(), cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    lines = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines()
+             if line.strip()}
+    sent = int(lines["webhook"][-1].replace(",", ""))
+    accepted = int(lines["accepted"][0].replace(",", ""))
+    duplicates = int(lines["answered"][-5].replace(",", ""))
+    assert sent == accepted + duplicates
+    assert int(lines["in"][-1].replace(",", "")) == accepted  # every event in the journal
+    with (output / "ground-truth.csv").open(encoding="utf-8") as handle:
+        planted = list(csv.DictReader(handle))
+    assert planted, "the default fault rates planted nothing"
+    assert int(lines["total"][0]) == len(planted)
+    assert (output / "findings.csv").exists()
+    assert (output / "quarantine.csv").exists()
+    assert "sending webhooks" in done.stderr  # the progress display
