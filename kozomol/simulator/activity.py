@@ -74,6 +74,7 @@ class MarkState:
     blocked_until: date | None = None  # no-follow-up fault: no mark before this date
     forced: dict[date, str] = field(default_factory=dict)  # day -> "followup" | "fail"
     absent_streak: int = 0
+    streak_before: int = 0   # consecutive absences before the current lesson
 
 
 class Simulation:
@@ -93,6 +94,7 @@ class Simulation:
         self._teachers = sorted(school.teachers)
         self._outages: list[tuple[datetime, datetime]] = []
         self._quarter_marks: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self._final_meta: dict[tuple[str, str], tuple[str, str]] = {}  # class, teacher
 
     # the clock ---------------------------------------------------------------
     @property
@@ -118,18 +120,20 @@ class Simulation:
                 break
         return current
 
-    def in_outage(self, moment: datetime) -> datetime | None:
+    def in_outage(self, moment: datetime) -> tuple[datetime, datetime] | None:
         for start, end in self._outages:
             if start <= moment <= end:
-                return end
+                return start, end
         return None
 
     # output ------------------------------------------------------------------
     def emit(self, event_type: str, at: datetime, data: dict[str, Any],
              school_id: str | None = None) -> None:
-        if (outage_end := self.in_outage(at)) is not None:
-            # Nobody can enter anything during an outage: it comes after, within the grace.
-            at = outage_end + timedelta(minutes=self.rng.randint(30, 20 * 60))
+        if (outage := self.in_outage(at)) is not None:
+            # Nobody can enter anything during an outage: it comes right after, within the
+            # grace, and in the same order as it would have (a correction stays later).
+            started, ended = outage
+            at = ended + timedelta(minutes=1) + (at - started) / 60
         self._counter += 1
         event = {
             "id": f"{self.school.school_id}-e{self._counter:08d}",
@@ -408,7 +412,7 @@ class Simulation:
             self.emit("lesson.recorded", next_day, recorded)
         else:
             self.emit("lesson.recorded", entered, recorded)
-            if self.rng.random() < 0.02:  # corrected later the same day: still on time
+            if not quiet and self.rng.random() < 0.02:  # corrected the same day: on time
                 corrected = {**recorded, "homework": f"{homework}, повторить"}
                 self.emit("lesson.recorded", entered + timedelta(minutes=40), corrected)
         if not quiet and self.rng.random() < 0.003:
@@ -464,11 +468,14 @@ class Simulation:
                 absent[student.student_id] = "illness"
             elif forced is None and self.rng.random() < 0.03:
                 absent[student.student_id] = self.rng.choice(("illness", "excused", "unexcused"))
+            state.streak_before = state.absent_streak
             state.absent_streak = state.absent_streak + 1 if student.student_id in absent else 0
         late_students = [s.student_id for s in self._students_of(lesson)
                          if s.student_id not in absent and self.rng.random() < 0.02]
         reason_missing: str | None = None
-        if absent and not quiet and self.chance("absence.reason_missing"):
+        judgeable = self.local(self.school_days_after(lesson.day, 3) + timedelta(days=1),
+                               time(0, 0)) < self.as_of
+        if absent and not quiet and judgeable and self.chance("absence.reason_missing"):
             reason_missing = sorted(absent)[0]
             self.plant("absence.reason_missing", lesson.day, lesson_id=lesson.lesson_id,
                        student_id=reason_missing, class_id=lesson.school_class.class_id,
@@ -478,7 +485,7 @@ class Simulation:
         if late:  # (recorded in the ground truth with the lesson's other faults)
             sheet_at = next_day
         filled_later = {sid for sid in absent
-                        if sid != reason_missing and self.rng.random() < 0.2}
+                        if sid != reason_missing and not quiet and self.rng.random() < 0.2}
 
         def sheet(reasons_known: bool) -> dict[str, Any]:
             return {"lesson_id": lesson.lesson_id, "late": late_students, "absent": [
@@ -515,18 +522,20 @@ class Simulation:
 
         def need(student_id: str) -> int:
             state = states[student_id]
-            if state.blocked_until and lesson.day <= state.blocked_until:
-                return -1
             target = TARGET_MARKS if state.cap is None else state.cap
             return target - len(state.values)
+
+        def may_get_a_mark(student_id: str) -> bool:
+            state = states[student_id]
+            blocked = state.blocked_until is not None and lesson.day <= state.blocked_until
+            capped = state.cap is not None and len(state.values) >= state.cap
+            return not blocked and not capped and student_id not in dict(chosen)
 
         total_need = sum(max(0, need(s.student_id)) for s in present)
         count = 1 if low_density else max(MIN_MARKS_PER_LESSON,
                                           math.ceil(total_need / remaining))
         count += 0 if low_density else self.rng.randint(0, 1)
-        pool = [s.student_id for s in present
-                if need(s.student_id) >= 0 and s.student_id not in dict(chosen)
-                and (need(s.student_id) > 0 or states[s.student_id].cap is None)]
+        pool = [s.student_id for s in present if may_get_a_mark(s.student_id)]
         self.rng.shuffle(pool)
         pool.sort(key=lambda sid: -need(sid))
         chosen += [(sid, None) for sid in pool[:max(0, count - len(chosen))]]
@@ -544,7 +553,7 @@ class Simulation:
             elif special == "followup":
                 value = max(value, 3)
             elif (followup_ok and following is not None and not quiet and not low_density
-                  and state.absent_streak == 0 and state.cap is None):
+                  and state.streak_before < 3 and state.cap is None):
                 if first_school_day and self.chance("mark.failing.first_day_of_term"):
                     value, fault = 2, "mark.failing.first_day_of_term"
                 elif (not first_school_day and remaining > len(held) // 2
@@ -560,6 +569,7 @@ class Simulation:
             mark_id = f"{lesson.lesson_id}-m{number:02d}"
             entered = self._mark_entry(lesson, work_type, end)
             if (fault is None and not quiet and not low_density and special is None
+                    and (work_type in WRITTEN_KINDS or work_type == "oral")
                     and lesson.day <= lesson.term.end - timedelta(days=14)
                     and self.chance("mark.late")):
                 fault = "mark.late"
@@ -573,7 +583,7 @@ class Simulation:
             state.values.append(value)
             self._emit_mark(mark_id, student_id, lesson, teacher_id=teacher_id, day=lesson.day,
                             value=value, work_type=work_type, entered=entered)
-            if self.rng.random() < 0.01 and special is None and value >= 3:
+            if not quiet and self.rng.random() < 0.01 and special is None and value >= 3:
                 corrected = min(5, value + 1)  # a typo fixed within the hour
                 state.values[-1] = corrected
                 self._emit_mark(mark_id, student_id, lesson, teacher_id=teacher_id,
@@ -672,6 +682,8 @@ class Simulation:
                 if stream[1] == "pe" and student.student_id in self._exemptions:
                     continue
                 self._final_mark(term, first, student, marks[(student.student_id, stream[1])])
+        if term.number == len(self.school.calendar.terms):
+            self._year_marks(term)
         for school_class in self.school.classes:
             if self.chance("personal_data.unverified"):
                 self.plant("personal_data.unverified", term.end, class_id=school_class.class_id,
@@ -699,9 +711,25 @@ class Simulation:
                        class_id=first.school_class.class_id, term_id=term.term_id,
                        teacher_id=first.slot.teacher_id)
         self._quarter_marks[(student.student_id, subject_id)].append(value)
+        self._final_meta[(student.student_id, subject_id)] = (first.school_class.class_id,
+                                                              first.slot.teacher_id)
         self.emit("mark.recorded", at, {
             "mark_id": f"{student.student_id}-{subject_id}-{term.term_id}",
             "student_id": student.student_id, "class_id": first.school_class.class_id,
             "subject_id": subject_id, "teacher_id": first.slot.teacher_id, "lesson_id": None,
             "date": term.end.isoformat(), "value": str(value), "work_type": None,
             "kind": term.kind, "term_id": term.term_id})
+
+    def _year_marks(self, last_quarter: Term) -> None:
+        """Year marks: the rounded mean of the quarter marks, set with the last quarter's."""
+        year = self.school.calendar.year_term
+        for (student_id, subject_id), values in sorted(self._quarter_marks.items()):
+            class_id, teacher_id = self._final_meta[(student_id, subject_id)]
+            at = self.local(last_quarter.end, time(18, 0)) + timedelta(
+                minutes=self.rng.randint(0, 1200))
+            self.emit("mark.recorded", at, {
+                "mark_id": f"{student_id}-{subject_id}-{year.term_id}",
+                "student_id": student_id, "class_id": class_id, "subject_id": subject_id,
+                "teacher_id": teacher_id, "lesson_id": None, "date": year.end.isoformat(),
+                "value": str(round_half_up(sum(values) / len(values))), "work_type": None,
+                "kind": "year", "term_id": year.term_id})

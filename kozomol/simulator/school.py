@@ -184,6 +184,10 @@ def _week(rng: random.Random, grade: int, days: list[int]) -> list[tuple[int, in
     lessons = [sid for sid, hours in sorted(_hours(grade).items()) for _ in range(hours)]
     rng.shuffle(lessons)
     per_day: dict[int, list[str]] = {day: [] for day in days}
+    if "literature" in lessons:  # a double literature lesson once a week, as schools do
+        per_day[rng.choice(days)] += ["literature", "literature"]
+        lessons.remove("literature")
+        lessons.remove("literature")
     for subject_id in sorted(lessons, key=lambda sid: -_hours(grade)[sid]):
         day = min(days, key=lambda d: (per_day[d].count(subject_id) >= 2,
                                        per_day[d].count(subject_id), len(per_day[d]),

@@ -1,0 +1,131 @@
+"""What the checker knows of a school, folded from events in any order (pure).
+
+Entity events carry the whole current state; the one with the latest
+``occurred_at`` (ties broken by event id) is the current state, whatever the
+arrival order. What a rule needs about *when* something was first entered is
+kept as a minimum over all events, which is order-independent too. Folding the
+same set of events in any order, with any duplicates, gives the same facts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+Stamp = tuple[datetime, str]  # (occurred_at, event id): a total order of events
+
+
+def _min(current: datetime | None, candidate: datetime) -> datetime:
+    return candidate if current is None or candidate < current else current
+
+
+@dataclass
+class Latest:
+    """The newest state of one entity, and when it was first seen."""
+
+    stamp: Stamp | None = None
+    data: dict[str, Any] | None = None
+    deleted_stamp: Stamp | None = None
+    first_at: datetime | None = None
+
+    def offer(self, stamp: Stamp, data: dict[str, Any]) -> None:
+        self.first_at = _min(self.first_at, stamp[0])
+        if self.stamp is None or stamp > self.stamp:
+            self.stamp, self.data = stamp, data
+
+    def delete(self, stamp: Stamp) -> None:
+        if self.deleted_stamp is None or stamp > self.deleted_stamp:
+            self.deleted_stamp = stamp
+
+    @property
+    def live(self) -> bool:
+        return self.data is not None and (self.deleted_stamp is None
+                                          or self.stamp is None
+                                          or self.deleted_stamp < self.stamp)
+
+
+@dataclass
+class LessonFacts(Latest):
+    first_topic_at: datetime | None = None
+    first_homework_at: datetime | None = None
+    first_substitution_at: datetime | None = None
+
+
+@dataclass
+class AttendanceFacts(Latest):
+    #: student -> first time a reason was given for their absence
+    first_reason_at: dict[str, datetime] = field(default_factory=dict)
+
+
+@dataclass
+class Term:
+    term_id: str
+    kind: str
+    number: int
+    start: date
+    end: date
+
+
+@dataclass
+class SchoolFacts:
+    school_id: str
+    calendar: Latest = field(default_factory=Latest)
+    outages: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
+    classes: dict[str, Latest] = field(default_factory=dict)
+    plans: dict[tuple[str, str, str | None, str], Latest] = field(default_factory=dict)
+    lessons: dict[str, LessonFacts] = field(default_factory=dict)
+    attendance: dict[str, AttendanceFacts] = field(default_factory=dict)
+    marks: dict[str, Latest] = field(default_factory=dict)
+    exemptions: dict[tuple[str, str, str, str], Latest] = field(default_factory=dict)
+    verified: dict[tuple[str, str], datetime] = field(default_factory=dict)
+
+    def apply(self, event_id: str, event_type: str, occurred_at: datetime,
+              data: dict[str, Any]) -> None:
+        """Fold one event in; unknown types are ignored (forward compatibility)."""
+        stamp = (occurred_at, event_id)
+        if event_type == "school.calendar":
+            self.calendar.offer(stamp, data)
+        elif event_type == "platform.outage":
+            self.outages[event_id] = (datetime.fromisoformat(data["started_at"]),
+                                      datetime.fromisoformat(data["ended_at"]))
+        elif event_type == "class.roster":
+            self.classes.setdefault(data["class_id"], Latest()).offer(stamp, data)
+        elif event_type == "subject.plan":
+            key = (data["class_id"], data["subject_id"], data.get("subgroup"), data["term_id"])
+            self.plans.setdefault(key, Latest()).offer(stamp, data)
+        elif event_type == "lesson.recorded":
+            self._lesson(stamp, data)
+        elif event_type == "lesson.deleted":
+            self.lessons.setdefault(data["lesson_id"], LessonFacts()).delete(stamp)
+        elif event_type == "attendance.recorded":
+            self._attendance(stamp, data)
+        elif event_type == "mark.recorded":
+            self.marks.setdefault(data["mark_id"], Latest()).offer(stamp, data)
+        elif event_type == "mark.deleted":
+            self.marks.setdefault(data["mark_id"], Latest()).delete(stamp)
+        elif event_type == "exemption.recorded":
+            key = (data["student_id"], data["subject_id"], data["from"], data["to"])
+            self.exemptions.setdefault(key, Latest()).offer(stamp, data)
+        elif event_type == "personal_data.verified":
+            verified_key = (data["class_id"], data["term_id"])
+            self.verified[verified_key] = _min(self.verified.get(verified_key), occurred_at)
+
+    def _lesson(self, stamp: Stamp, data: dict[str, Any]) -> None:
+        lesson = self.lessons.setdefault(data["lesson_id"], LessonFacts())
+        lesson.offer(stamp, data)
+        if (data.get("topic") or "").strip():
+            lesson.first_topic_at = _min(lesson.first_topic_at, stamp[0])
+        if (data.get("homework") or "").strip():
+            lesson.first_homework_at = _min(lesson.first_homework_at, stamp[0])
+        if data.get("is_substitution"):
+            lesson.first_substitution_at = _min(lesson.first_substitution_at, stamp[0])
+
+    def _attendance(self, stamp: Stamp, data: dict[str, Any]) -> None:
+        sheet = self.attendance.setdefault(data["lesson_id"], AttendanceFacts())
+        sheet.offer(stamp, data)
+        for absence in data.get("absent", []):
+            if absence.get("reason"):
+                student = absence["student_id"]
+                sheet.first_reason_at[student] = _min(sheet.first_reason_at.get(student),
+                                                      stamp[0])
