@@ -646,8 +646,10 @@ class Simulation:
                 mark_id = f"{lesson.lesson_id}-x3"
                 self.plant("mark.date.not_lesson", day, mark_id=mark_id, **entity)
                 states[student.student_id].values.append(5)
+                # Entered today for an earlier date; a homework mark has no deadline, so
+                # this breaks only the lesson-date rule.
                 self._emit_mark(mark_id, student.student_id, None, teacher_id=teacher_id, day=day,
-                                value=5, work_type="oral", entered=self.local(day, time(18, 0)),
+                                value=5, work_type="homework", entered=entered,
                                 class_id=lesson.school_class.class_id,
                                 subject_id=lesson.slot.subject_id)
         if self.rng.random() < 0.005:  # a mark given to the wrong student, then deleted

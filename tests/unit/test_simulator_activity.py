@@ -42,7 +42,7 @@ def test_every_event_passes_the_gateway_validation() -> None:
     assert invalid == []
     assert {e["type"] for e in events} >= {
         "school.calendar", "teacher.profile", "class.roster", "student.profile", "subject.plan",
-        "lesson.recorded", "lesson.deleted", "attendance.recorded", "mark.recorded",
+        "lesson.recorded", "attendance.recorded", "mark.recorded",
         "exemption.recorded", "personal_data.verified", "platform.outage"}
 
 
