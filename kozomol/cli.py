@@ -113,8 +113,46 @@ def _consumer_command(name: str) -> click.Command:
     return command
 
 
-for _name in ("checker", "printer", "backup"):
+for _name in ("printer", "backup"):
     main.add_command(_consumer_command(_name))
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def checker(context: click.Context) -> None:
+    """Run the checker service alone (consumes its queue and sweeps every minute)."""
+    if context.invoked_subcommand is None:
+        context.invoke(_consumer_command("checker"))
+
+
+@checker.command("sweep")
+@click.option("--school", "school_ids", multiple=True, help="Only these schools (default: all).")
+@click.option("--at", "at", default=None, help="Judge as of this moment (ISO 8601 with offset).")
+def checker_sweep(school_ids: tuple[str, ...], at: str | None) -> None:
+    """Evaluate every rule now and update the findings."""
+    from datetime import UTC, datetime
+
+    from services.checker.handlers import sweep
+    from shared.db.engine import make_engine
+    from shared.db.migrations import upgrade
+
+    settings = _settings()
+    url = settings.database_url_for("checker")
+    if settings.embedded_broker:
+        upgrade(url, "checker", SERVICES)
+    moment = datetime.fromisoformat(at) if at else datetime.now(UTC)
+    if moment.tzinfo is None:
+        raise click.BadParameter("--at needs a UTC offset, e.g. 2026-11-09T00:00:00+06:00")
+    engine = make_engine(url)
+    try:
+        result = sweep(engine, lambda: moment, school_ids=list(school_ids) or None)
+    finally:
+        engine.dispose()
+    click.echo(f"{result.schools} school(s): {result.findings} findings hold, "
+               f"{result.opened} opened, {result.withdrawn} withdrawn")
+
+
+main.add_command(checker)
 
 
 @main.group()

@@ -5,7 +5,8 @@ school with the Kundoluk simulator, streams the first quarter through the
 gateway as signed webhooks (with a progress bar), waits until the services have
 consumed everything, and prints a summary. The folder it names at the end holds
 the results: the ground truth of planted faults, the findings (the rule
-checker fills them as it lands), the quarantine and the journal record.
+checker's findings as of the quarter's judging moment), the quarantine and the
+journal record.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from sqlalchemy import func, select
 from kozomol.embedded import EmbeddedKozomol
 from kozomol.simulator.delivery import DeliveryReport, Progress, arrange, send
 from kozomol.simulator.faults import RULES, PlantedFault, write_ground_truth
-from kozomol.simulator.run import SimulationSpec, collect_faults, school_events
+from kozomol.simulator.run import SimulationSpec, collect_faults, judged_at, school_events
 from services.backup.adapters.tables import journal
+from services.checker.adapters.tables import findings
+from services.checker.handlers import sweep
 from services.gateway.adapters.tables import quarantine
 from shared.settings import Settings, with_embedded_secret
 
@@ -34,6 +37,7 @@ class DemoResult:
     output: Path
     delivery: DeliveryReport
     planted: list[PlantedFault]
+    found: Counter[str]
     journal_events: int
     seconds: float
 
@@ -59,10 +63,15 @@ def run_demo(settings: Settings, output: Path, spec: SimulationSpec) -> DemoResu
         click.echo("waiting for the services to process everything…", err=True)
         if not kozomol.drain(timeout=600):
             raise click.ClickException("the services did not finish within 10 minutes")
-        journal_events = _export(kozomol, output, planted)
+        checker = next(c for c in kozomol.consumers if c.name == "checker")
+        as_of = judged_at(spec)  # the simulated quarter's deadlines have all passed
+        sweep(checker.engine, lambda: as_of)
+        found = _export(kozomol, output, planted)
+        journal_events = _journal_size(kozomol)
     finally:
         kozomol.stop()
-    return DemoResult(output, delivery, planted, journal_events, time.perf_counter() - started)
+    return DemoResult(output, delivery, planted, found, journal_events,
+                      time.perf_counter() - started)
 
 
 def print_summary(result: DemoResult) -> None:
@@ -80,21 +89,33 @@ def print_summary(result: DemoResult) -> None:
     planted = Counter(fault.rule for fault in result.planted)
     echo(f"  {'rule':<34}{'planted':>8}{'found':>8}")
     for rule in RULES:
-        # The rule checker (issue 4) fills the "found" column; until then none run.
-        echo(f"  {rule:<34}{planted.get(rule, 0):>8}{'—':>8}")
-    echo(f"  {'total':<34}{len(result.planted):>8}{'—':>8}")
+        echo(f"  {rule:<34}{planted.get(rule, 0):>8}{result.found.get(rule, 0):>8}")
+    echo(f"  {'total':<34}{len(result.planted):>8}{sum(result.found.values()):>8}")
     echo("")
     echo(f"  took {result.seconds:.0f} s; results in {result.output}")
 
 
-def _export(kozomol: EmbeddedKozomol, output: Path, planted: list[PlantedFault]) -> int:
+FINDING_COLUMNS = ("id", "rule", "clause", "severity", "responsible", "status", "school_id",
+                   "class_id", "subject_id", "subgroup", "teacher_id", "student_id",
+                   "lesson_id", "mark_id", "term_id", "date", "detected_at", "message")
+
+
+def _export(kozomol: EmbeddedKozomol, output: Path, planted: list[PlantedFault]
+            ) -> Counter[str]:
+    """Write the results folder; returns the open findings per rule."""
     with (output / "ground-truth.csv").open("w", newline="", encoding="utf-8") as handle:
         write_ground_truth(planted, handle)
-    with (output / "findings.csv").open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerow(["id", "rule", "clause", "severity", "responsible",
-                                     "status", "school_id", "class_id", "subject_id",
-                                     "teacher_id", "student_id", "lesson_id", "mark_id",
-                                     "term_id", "date", "detected_at", "message"])
+    checker = next(c for c in kozomol.consumers if c.name == "checker")
+    found: Counter[str] = Counter()
+    with checker.engine.connect() as connection, \
+            (output / "findings.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(FINDING_COLUMNS)
+        for row in connection.execute(select(*(findings.c[name] for name in FINDING_COLUMNS))
+                                      .where(findings.c.status == "open")
+                                      .order_by(findings.c.date, findings.c.rule)):
+            writer.writerow(row)
+            found[row.rule] += 1
     with kozomol.gateway.engine.connect() as connection:
         rejected = connection.execute(
             select(quarantine.c.received_at, quarantine.c.event_id, quarantine.c.event_type,
@@ -105,6 +126,10 @@ def _export(kozomol: EmbeddedKozomol, output: Path, planted: list[PlantedFault])
         for item in rejected:
             writer.writerow([item.received_at, item.event_id, item.event_type,
                              orjson.dumps(item.errors).decode()])
+    return found
+
+
+def _journal_size(kozomol: EmbeddedKozomol) -> int:
     backup = next(c for c in kozomol.consumers if c.name == "backup")
     with backup.engine.connect() as connection:
         return int(connection.execute(select(func.count()).select_from(journal)).scalar_one())

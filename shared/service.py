@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from kombu import Connection
 from sqlalchemy import Connection as DbConnection
@@ -25,6 +26,12 @@ from shared.messaging.topology import Topology
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
+
+class Companion(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
 
 #: A handler reacts to the new events of one type from a batch, in its transaction.
 Handler = Callable[[DbConnection, list[Event]], None]
@@ -78,14 +85,20 @@ class ConsumerService:
     engine: Engine
     consumer: EventConsumer
     thread: threading.Thread | None = None
+    #: background parts started and stopped with the consumer (e.g. the checker's sweeper)
+    companions: list[Companion] = field(default_factory=list)
 
     def start(self) -> None:
         self.thread = threading.Thread(
             target=self.consumer.run_until_stopped, name=f"{self.name}-consumer", daemon=True
         )
         self.thread.start()
+        for companion in self.companions:
+            companion.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        for companion in self.companions:
+            companion.stop()
         self.consumer.should_stop = True
         if self.thread is not None:
             self.thread.join(timeout)

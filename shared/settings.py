@@ -49,6 +49,8 @@ class Settings:
     http_port: int = 8080
     gateway_workers: int = 2
     metrics_port: int = 0  # consumer services serve /metrics here when set
+    sweep_interval: float = 60.0
+    full_sweep_interval: float = 3600.0
     log_level: str = "INFO"
 
     @property
@@ -97,6 +99,8 @@ def load_settings() -> Settings:
                 http_port=env.int("HTTP_PORT", 8080),
                 gateway_workers=env.int("GATEWAY_WORKERS", 2),
                 metrics_port=env.int("METRICS_PORT", 0),
+                sweep_interval=env.float("SWEEP_INTERVAL", 60.0),
+                full_sweep_interval=env.float("FULL_SWEEP_INTERVAL", 3600.0),
                 log_level=env.str("LOG_LEVEL", "INFO").upper(),
             )
         env.seal()

@@ -42,6 +42,7 @@ HOMEWORK = ("Упражнение {n}", "Задачи № {n} и {m}", "Выуч
             "не задано")
 NEUTRAL_TOPIC = "Обобщение и систематизация знаний"
 TARGET_MARKS = 4         # current marks per student, subject and term that teachers aim for
+MIN_FINAL_MARKS = 3      # fewer than this and the term mark is "н/а" (not assessed)
 MIN_MARKS_PER_LESSON = 3
 
 
@@ -538,6 +539,10 @@ class Simulation:
         pool = [s.student_id for s in present if may_get_a_mark(s.student_id)]
         self.rng.shuffle(pool)
         pool.sort(key=lambda sid: -need(sid))
+        if remaining <= MIN_FINAL_MARKS and not low_density:  # last chances to catch up
+            short = [sid for sid in pool
+                     if len(states[sid].values) < MIN_FINAL_MARKS and states[sid].cap is None]
+            count = max(count, len(chosen) + len(short))
         chosen += [(sid, None) for sid in pool[:max(0, count - len(chosen))]]
         first_school_day = lesson.day == lesson.term.start or not any(
             self.school.calendar.is_school_day(lesson.term.start + timedelta(days=d))
@@ -562,6 +567,9 @@ class Simulation:
                     state.blocked_until = self.school_days_after(lesson.day, 3)
                 elif not first_school_day and self.rng.random() < 0.03:
                     value = 2  # a fail, followed up at the next lesson
+            if (value == 2 and fault is None and following is not None
+                    and following.day in state.forced):
+                value = 3  # the next lesson is already planned otherwise for this student
             if value == 2 and fault != "mark.failing.no_followup" and following is not None:
                 marks[(student_id, subject_id)].forced.setdefault(following.day, "followup")
             if value != 2 and value < 2:
@@ -701,18 +709,23 @@ class Simulation:
         valid = [v for v in state.values if 2 <= v <= 5]
         if not valid:
             return
-        value = round_half_up(sum(valid) / len(valid))
-        at = self.local(term.end, time(15, 0)) + timedelta(minutes=self.rng.randint(0, 1800))
+        value: int | str = round_half_up(sum(valid) / len(valid))
         fault = self._final_faults.get((student.student_id, subject_id))
-        if fault == "final_mark.inconsistent":
+        if len(valid) < MIN_FINAL_MARKS and fault != "final_mark.insufficient_marks":
+            value = "н/а"  # not assessed: too few marks (long absence), as journals write it
+        at = self.local(term.end, time(15, 0)) + timedelta(minutes=self.rng.randint(0, 1800))
+        if fault == "final_mark.inconsistent" and isinstance(value, int):
             value = value - 1 if value > 2 else value + 1
         elif fault == "final_mark.late":
             at = self.local(term.end + timedelta(days=self.fault_rng.randint(3, 5)), time(12, 0))
+        if fault == "final_mark.inconsistent" and not isinstance(value, int):
+            fault = None
         if fault is not None:
             self.plant(fault, term.end, student_id=student.student_id, subject_id=subject_id,
                        class_id=first.school_class.class_id, term_id=term.term_id,
                        teacher_id=first.slot.teacher_id)
-        self._quarter_marks[(student.student_id, subject_id)].append(value)
+        if isinstance(value, int):
+            self._quarter_marks[(student.student_id, subject_id)].append(value)
         self._final_meta[(student.student_id, subject_id)] = (first.school_class.class_id,
                                                               first.slot.teacher_id)
         self.emit("mark.recorded", at, {

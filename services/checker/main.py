@@ -1,17 +1,62 @@
 """Entry point of the checker service (``kozomol checker``).
 
-It already consumes its queue exactly once per event (inbox); the rules of the
-catalog register their handlers here as they are built.
+The consumer folds each batch of events into the checker's facts; a sweeper
+thread evaluates the rules: every ``KOZOMOL_SWEEP_INTERVAL`` seconds for the
+schools whose facts changed, and for every school when the interval
+``KOZOMOL_FULL_SWEEP_INTERVAL`` has passed (deadlines pass with time alone).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import DBAPIError
+
 from services.checker.adapters.tables import inbox
+from services.checker.handlers import sweep, take_events
 from shared.service import ConsumerService, Handlers, bootstrap_consumer
 from shared.settings import Settings
 
 NAME = "checker"
+log = logging.getLogger(__name__)
 
 
-def bootstrap(settings: Settings) -> ConsumerService:
-    return bootstrap_consumer(settings, NAME, inbox, Handlers(service=NAME))
+class Sweeper:
+    def __init__(self, service: ConsumerService, settings: Settings,
+                 clock: Callable[[], datetime]) -> None:
+        self.service, self.settings, self.clock = service, settings, clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run(self) -> None:
+        last_full = 0.0
+        while not self._stop.wait(self.settings.sweep_interval):
+            full = time.monotonic() - last_full >= self.settings.full_sweep_interval
+            try:
+                sweep(self.service.engine, self.clock, dirty_only=not full)
+                if full:
+                    last_full = time.monotonic()
+            except DBAPIError:
+                log.exception("sweep failed; retrying at the next interval")
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="checker-sweeper", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+
+
+def bootstrap(settings: Settings,
+              clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> ConsumerService:
+    service = bootstrap_consumer(settings, NAME, inbox,
+                                 Handlers(service=NAME, catch_all=take_events))
+    sweeper = Sweeper(service, settings, clock)
+    service.companions.append(sweeper)
+    return service

@@ -38,9 +38,9 @@ def append(connection: Connection, events: list[Event]) -> None:
 
 
 def entries(connection: Connection) -> Iterator[tuple[int, bytes, str, str]]:
-    result = connection.execution_options(yield_per=1000).execute(
+    result = connection.execute(
         select(journal.c.seq, journal.c.body, journal.c.prev_hash, journal.c.hash)
-        .order_by(journal.c.seq)
+        .order_by(journal.c.seq).execution_options(yield_per=1000)
     )
     for row in result:
         yield row.seq, bytes(row.body), row.prev_hash, row.hash

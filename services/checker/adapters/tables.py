@@ -1,8 +1,77 @@
 """The checker service's tables (it owns them; no other service reads them)."""
 
-from sqlalchemy import MetaData
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from shared.messaging.inbox import inbox_table
 
 metadata = MetaData()
 inbox = inbox_table(metadata, "checker")
+
+#: What the checker knows: one row per entity (lesson, mark, sheet, plan, ...).
+facts = Table(
+    "checker_facts",
+    metadata,
+    Column("school_id", String(64), primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("entity_key", String(400), primary_key=True),
+    Column("state", JSON, nullable=False),
+)
+
+#: Schools whose facts changed since their last evaluation.
+dirty_schools = Table(
+    "checker_dirty_schools",
+    metadata,
+    Column("school_id", String(64), primary_key=True),
+    Column("since", DateTime(timezone=True), nullable=False),
+)
+
+findings = Table(
+    "checker_findings",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("school_id", String(64), nullable=False),
+    Column("finding_key", String(500), nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("clause", String(20), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("responsible", String(20), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("class_id", String(64)),
+    Column("subject_id", String(64)),
+    Column("subgroup", String(16)),
+    Column("teacher_id", String(64)),
+    Column("student_id", String(64)),
+    Column("lesson_id", String(64)),
+    Column("mark_id", String(128)),
+    Column("term_id", String(64)),
+    Column("date", Date, nullable=False),
+    Column("detected_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    UniqueConstraint("school_id", "finding_key", name="uq_checker_findings_key"),
+)
+
+finding_history = Table(
+    "checker_finding_history",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("finding_id", String(32), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("comment", Text),
+)

@@ -129,3 +129,135 @@ class SchoolFacts:
                 student = absence["student_id"]
                 sheet.first_reason_at[student] = _min(sheet.first_reason_at.get(student),
                                                       stamp[0])
+
+
+# Storage form: one row per entity, (kind, key) -> a JSON-able state ----------------------
+EntityRef = tuple[str, str]
+
+
+def entity_of(event_type: str, event_id: str, data: dict[str, Any]) -> EntityRef | None:
+    """Which stored entity an event changes (None: an event the checker ignores)."""
+    if event_type == "school.calendar":
+        return ("calendar", "")
+    if event_type == "platform.outage":
+        return ("outage", event_id)
+    if event_type == "class.roster":
+        return ("class", data["class_id"])
+    if event_type == "subject.plan":
+        return ("plan", _join(data["class_id"], data["subject_id"], data.get("subgroup"),
+                              data["term_id"]))
+    if event_type in ("lesson.recorded", "lesson.deleted"):
+        return ("lesson", data["lesson_id"])
+    if event_type == "attendance.recorded":
+        return ("attendance", data["lesson_id"])
+    if event_type in ("mark.recorded", "mark.deleted"):
+        return ("mark", data["mark_id"])
+    if event_type == "exemption.recorded":
+        return ("exemption", _join(data["student_id"], data["subject_id"], data["from"],
+                                   data["to"]))
+    if event_type == "personal_data.verified":
+        return ("verified", _join(data["class_id"], data["term_id"]))
+    return None
+
+
+def _join(*parts: str | None) -> str:
+    return "|".join("" if part is None else part for part in parts)
+
+
+def _split(key: str) -> list[str | None]:
+    return [part or None for part in key.split("|")]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _at(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _stamp(value: list[str] | None) -> Stamp | None:
+    return (datetime.fromisoformat(value[0]), value[1]) if value else None
+
+
+def dump_entity(facts: SchoolFacts, ref: EntityRef) -> dict[str, Any] | None:
+    """The stored form of one entity (None if the facts do not hold it)."""
+    kind, key = ref
+    if kind == "outage":
+        outage = facts.outages.get(key)
+        return {"started_at": _iso(outage[0]), "ended_at": _iso(outage[1])} if outage else None
+    if kind == "verified":
+        class_id, term_id = _split(key)
+        verified = facts.verified.get((class_id or "", term_id or ""))
+        return {"first_at": _iso(verified)} if verified else None
+    entity = _entity(facts, ref, create=False)
+    if entity is None:
+        return None
+    state: dict[str, Any] = {
+        "stamp": [_iso(entity.stamp[0]), entity.stamp[1]] if entity.stamp else None,
+        "data": entity.data,
+        "deleted": ([_iso(entity.deleted_stamp[0]), entity.deleted_stamp[1]]
+                    if entity.deleted_stamp else None),
+        "first_at": _iso(entity.first_at),
+    }
+    if isinstance(entity, LessonFacts):
+        state["firsts"] = {"topic": _iso(entity.first_topic_at),
+                           "homework": _iso(entity.first_homework_at),
+                           "substitution": _iso(entity.first_substitution_at)}
+    if isinstance(entity, AttendanceFacts):
+        state["reasons"] = {sid: _iso(at) for sid, at in entity.first_reason_at.items()}
+    return state
+
+
+def load_entity(facts: SchoolFacts, ref: EntityRef, state: dict[str, Any]) -> None:
+    """Put a stored entity back into ``facts``."""
+    kind, key = ref
+    if kind == "outage":
+        facts.outages[key] = (datetime.fromisoformat(state["started_at"]),
+                              datetime.fromisoformat(state["ended_at"]))
+        return
+    if kind == "verified":
+        class_id, term_id = _split(key)
+        facts.verified[(class_id or "", term_id or "")] = datetime.fromisoformat(
+            state["first_at"])
+        return
+    entity = _entity(facts, ref, create=True)
+    assert entity is not None
+    entity.stamp, entity.data = _stamp(state.get("stamp")), state.get("data")
+    entity.deleted_stamp, entity.first_at = _stamp(state.get("deleted")), _at(state["first_at"])
+    if isinstance(entity, LessonFacts):
+        firsts = state.get("firsts", {})
+        entity.first_topic_at = _at(firsts.get("topic"))
+        entity.first_homework_at = _at(firsts.get("homework"))
+        entity.first_substitution_at = _at(firsts.get("substitution"))
+    if isinstance(entity, AttendanceFacts):
+        entity.first_reason_at = {sid: datetime.fromisoformat(at)
+                                  for sid, at in state.get("reasons", {}).items() if at}
+
+
+def _entity(facts: SchoolFacts, ref: EntityRef, *, create: bool) -> Latest | None:
+    kind, key = ref
+    if kind == "calendar":
+        return facts.calendar
+    table: Any
+    factory: type[Latest] = Latest
+    index: Any = key
+    if kind == "class":
+        table = facts.classes
+    elif kind == "plan":
+        class_id, subject_id, subgroup, term_id = _split(key)
+        table, index = facts.plans, (class_id, subject_id, subgroup, term_id)
+    elif kind == "lesson":
+        table, factory = facts.lessons, LessonFacts
+    elif kind == "attendance":
+        table, factory = facts.attendance, AttendanceFacts
+    elif kind == "mark":
+        table = facts.marks
+    elif kind == "exemption":
+        table, index = facts.exemptions, tuple(_split(key))
+    else:
+        raise ValueError(f"unknown entity kind {kind}")
+    if create and index not in table:
+        table[index] = factory()
+    found: Latest | None = table.get(index)
+    return found

@@ -373,7 +373,9 @@ class _Context:
                     continue
                 if late_or_missing(first_at, deadline, self.now):
                     yield Finding("final_mark.late", **base, evidence=_times(first_at, deadline))
-                if found is None or term.kind == "year":
+                # A year mark is not judged against current marks; "н/а" (not assessed)
+                # is a decision, not a grade to compare.
+                if found is None or term.kind == "year" or found[1]["value"] not in VALID_MARKS:
                     continue
                 values = [int(m["value"]) for m in self.marks_by_student[(student_id,
                                                                            subject_id)]
@@ -476,3 +478,27 @@ class _Context:
 def _times(entered: datetime | None, deadline: datetime) -> dict[str, Any]:
     return {"entered_at": entered.isoformat() if entered else None,
             "deadline": deadline.isoformat()}
+
+
+#: Which fields tell two findings of a rule apart (the rest is description).
+_IDENTITY = {
+    "absence.reason_missing": ("lesson_id", "student_id"),
+    "marks.density.low": ("class_id", "subject_id", "subgroup", "date"),
+    "program.behind_plan": ("class_id", "subject_id", "subgroup", "term_id"),
+    "personal_data.unverified": ("class_id", "term_id"),
+}
+
+
+def identity(finding: Finding) -> str:
+    """The stable key of a finding: the same cause gives the same key at every sweep."""
+    rule = finding.rule
+    if rule in _IDENTITY:
+        fields = _IDENTITY[rule]
+    elif rule.startswith("mark."):
+        fields = ("mark_id",)
+    elif rule.startswith("final_mark."):
+        fields = ("student_id", "subject_id", "term_id")
+    else:
+        fields = ("lesson_id",)
+    values = [getattr(finding, name) for name in fields]
+    return "|".join([rule, *("" if v is None else str(v) for v in values)])

@@ -1,0 +1,81 @@
+"""Findings and their history: opened, withdrawn, reopened by sweeps; fixed or waived by people."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from services.checker.adapters.tables import finding_history, findings
+from services.checker.domain.catalog import CATALOG, message, severity_of
+from services.checker.domain.rules import Finding, identity
+
+OPEN, FIXED, WAIVED, WITHDRAWN = "open", "fixed", "waived", "withdrawn"
+CHECKER = "checker"
+
+
+@dataclass
+class Reconciled:
+    opened: list[str] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+
+
+def reconcile(connection: Connection, school_id: str, current: list[Finding],
+              now: datetime) -> Reconciled:
+    """Make the stored findings of a school match what holds now."""
+    wanted = {identity(finding): finding for finding in current}
+    stored = {row.finding_key: row for row in connection.execute(
+        select(findings.c.id, findings.c.finding_key, findings.c.status)
+        .where(findings.c.school_id == school_id))}
+    result = Reconciled()
+    new_rows, history = [], []
+    for key, finding in wanted.items():
+        row = stored.get(key)
+        if row is None:
+            finding_id = secrets.token_hex(12)
+            new_rows.append(_row(finding_id, school_id, key, finding, now))
+            history.append(_history(finding_id, OPEN, now))
+            result.opened.append(finding_id)
+        elif row.status == WITHDRAWN:  # the cause is back
+            _set_status(connection, row.id, OPEN, now)
+            history.append(_history(row.id, OPEN, now, "the cause is present again"))
+            result.opened.append(row.id)
+    for key, row in stored.items():
+        if row.status == OPEN and key not in wanted:
+            _set_status(connection, row.id, WITHDRAWN, now)
+            history.append(_history(row.id, WITHDRAWN, now, "newer entries removed the cause"))
+            result.withdrawn.append(row.id)
+    if new_rows:
+        connection.execute(insert(findings), new_rows)
+    if history:
+        connection.execute(insert(finding_history), history)
+    return result
+
+
+def _row(finding_id: str, school_id: str, key: str, finding: Finding,
+         now: datetime) -> dict[str, Any]:
+    rule = CATALOG[finding.rule]
+    return {
+        "id": finding_id, "school_id": school_id, "finding_key": key, "rule": finding.rule,
+        "clause": rule.clause, "severity": severity_of(finding),
+        "responsible": rule.responsible, "status": OPEN, "class_id": finding.class_id,
+        "subject_id": finding.subject_id, "subgroup": finding.subgroup,
+        "teacher_id": finding.teacher_id, "student_id": finding.student_id,
+        "lesson_id": finding.lesson_id, "mark_id": finding.mark_id, "term_id": finding.term_id,
+        "date": finding.date, "detected_at": now, "updated_at": now,
+        "message": message(finding), "evidence": finding.evidence,
+    }
+
+
+def _set_status(connection: Connection, finding_id: str, status: str, now: datetime) -> None:
+    connection.execute(update(findings).where(findings.c.id == finding_id)
+                       .values(status=status, updated_at=now))
+
+
+def _history(finding_id: str, status: str, now: datetime, comment: str | None = None,
+             actor: str = CHECKER) -> dict[str, Any]:
+    return {"finding_id": finding_id, "at": now, "status": status, "actor": actor,
+            "comment": comment}

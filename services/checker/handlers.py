@@ -1,0 +1,54 @@
+"""The checker's use cases: take events in, and sweep (evaluate and reconcile findings)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine
+
+from services.checker.adapters import facts_store, findings_store
+from services.checker.domain.rules import Parameters, evaluate
+from shared.events.envelope import Event
+
+log = logging.getLogger(__name__)
+
+
+def take_events(connection: Connection, events: list[Event]) -> None:
+    """Consumer handler: fold a batch of new events into the facts (same transaction)."""
+    facts_store.ingest(connection, events)
+
+
+@dataclass
+class SweepResult:
+    schools: int = 0
+    findings: int = 0
+    opened: int = 0
+    withdrawn: int = 0
+
+
+def sweep(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(UTC), *,
+          school_ids: list[str] | None = None, dirty_only: bool = False,
+          params: Parameters | None = None) -> SweepResult:
+    """Evaluate every rule for the schools at the clock's time; one transaction per school."""
+    now = clock()
+    with engine.connect() as connection:
+        chosen = school_ids or facts_store.schools(connection, dirty_only=dirty_only)
+    result = SweepResult()
+    for school_id in chosen:
+        started = datetime.now(UTC)
+        with engine.begin() as connection:
+            facts = facts_store.load_school(connection, school_id)
+            current = evaluate(facts, now, params or Parameters())
+            change = findings_store.reconcile(connection, school_id, current, now)
+            facts_store.clean(connection, school_id, started)
+        result.schools += 1
+        result.findings += len(current)
+        result.opened += len(change.opened)
+        result.withdrawn += len(change.withdrawn)
+    if result.opened or result.withdrawn:
+        log.info("sweep", extra={"schools": result.schools, "opened": result.opened,
+                                 "withdrawn": result.withdrawn})
+    return result

@@ -1,0 +1,104 @@
+"""The checker service on RabbitMQ and PostgreSQL: simulated events in, findings out."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import func, select
+
+from kozomol.simulator.delivery import arrange
+from kozomol.simulator.faults import FaultRates, PlantedFault
+from kozomol.simulator.run import SimulationSpec, collect_faults, judged_at, school_events
+from services.checker.adapters.tables import finding_history, findings, inbox
+from services.checker.handlers import sweep
+from services.checker.main import bootstrap
+from shared.messaging.publisher import ConfirmingPublisher, OutgoingMessage
+from shared.messaging.topology import Topology
+from shared.settings import Settings
+from tests.support import BROKER_URL, wait_for
+
+pytestmark = pytest.mark.integration
+
+SPEC = SimulationSpec(seed=4, parallels=1, grades=(4, 6),
+                      rates=FaultRates.default(4.0).with_rates(**{"mark.value.invalid": 0.02}))
+
+
+def publish(settings: Settings, events: list[dict[str, Any]]) -> None:
+    topology = Topology(settings.namespace, "quorum", settings.delivery_limit)
+    publisher = ConfirmingPublisher(BROKER_URL, topology, connect_timeout=5, confirm_timeout=30)
+    messages = [OutgoingMessage(topology.events.name, e["type"], orjson.dumps(e), e["id"])
+                for e in events]
+    for start in range(0, len(messages), 1000):
+        publisher.publish(messages[start:start + 1000])
+    publisher.close()
+
+
+def processed(service: Any) -> int:
+    with service.engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(inbox)).scalar_one())
+
+
+def stored_keys(service: Any, *statuses: str) -> dict[str, str]:
+    with service.engine.connect() as connection:
+        return {row.finding_key: row.id for row in connection.execute(
+            select(findings.c.finding_key, findings.c.id).where(findings.c.status.in_(statuses)))}
+
+
+def test_simulated_quarter_gives_exactly_the_planted_findings(
+    production_settings: Settings, migrated: Any
+) -> None:
+    settings = replace(migrated(production_settings), sweep_interval=3600)
+    planted: list[PlantedFault] = []
+    events = list(arrange(school_events(SPEC, collect_faults(planted)), seed=4,
+                          shuffle_window=500, duplicate_share=0.05))
+    service = bootstrap(settings)
+    service.start()
+    try:
+        assert service.consumer.ready.wait(15)
+        publish(settings, events)
+        unique = len({e["id"] for e in events})
+        wait_for(lambda: processed(service) == unique, timeout=120)
+        as_of = judged_at(SPEC)
+        result = sweep(service.engine, lambda: as_of)
+        assert result.schools == 1
+        truth = {_key(fault) for fault in planted}
+        assert set(stored_keys(service, "open")) == truth
+        assert len(truth) > 20
+
+        # A new entry removes a cause: the finding is withdrawn, with its history.
+        invalid = next(f for f in planted if f.rule == "mark.value.invalid")
+        deletion = {"id": "evt_fix_1", "type": "mark.deleted", "school_id": "sch0001",
+                    "occurred_at": (as_of - timedelta(days=1)).isoformat(),
+                    "data": {"mark_id": invalid.mark_id}}
+        publish(settings, [deletion])
+        wait_for(lambda: processed(service) == unique + 1, timeout=30)
+        second = sweep(service.engine, lambda: as_of, dirty_only=True)
+        assert (second.opened, second.withdrawn) == (0, 1)
+        withdrawn = stored_keys(service, "withdrawn")
+        assert list(withdrawn) == [_key(invalid)]
+        with service.engine.connect() as connection:
+            history = connection.execute(
+                select(finding_history.c.status).where(
+                    finding_history.c.finding_id == withdrawn[_key(invalid)])
+                .order_by(finding_history.c.seq)).scalars().all()
+        assert history == ["open", "withdrawn"]
+        # Sweeping again changes nothing: the result depends on the facts and the time only.
+        assert (sweep(service.engine, lambda: as_of).opened, 0) == (0, 0)
+    finally:
+        service.stop()
+
+
+def _key(fault: PlantedFault) -> str:
+    """The checker's finding key of a planted fault (rule and identifying fields)."""
+    from datetime import date
+
+    from services.checker.domain.rules import Finding, identity
+
+    return identity(Finding(
+        rule=fault.rule, date=date.fromisoformat(fault.date), class_id=fault.class_id,
+        subject_id=fault.subject_id, subgroup=fault.subgroup, student_id=fault.student_id,
+        lesson_id=fault.lesson_id, mark_id=fault.mark_id, term_id=fault.term_id))
