@@ -420,11 +420,13 @@ def _check(response: httpx.Response, count: int) -> str | None:
 class GatewayProcess:
     """``kozomol gateway`` (gunicorn) as a child process in its own session."""
 
-    def __init__(self, env: dict[str, str], port: int, workers: int, log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], port: int, workers: int, log_path: Path,
+                 launcher: Path | None = None) -> None:
         self.port, self.workers, self.log_path = port, workers, log_path
         self._log = log_path.open("wb")
+        command = [sys.executable, str(launcher)] if launcher else _kozomol()
         self.process = subprocess.Popen(
-            [*_kozomol(), "gateway", "--host", "127.0.0.1", "--port", str(port),
+            [*command, "gateway", "--host", "127.0.0.1", "--port", str(port),
              "--workers", str(workers)],
             env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
             cwd=ROOT,
@@ -614,7 +616,8 @@ def table(results: Sequence[Result]) -> str:
 def _split(cpu: dict[str, float]) -> str:
     """How the gateway's CPU fell on its worker processes, busiest first."""
     workers = [f"{v:.2f}" for k, v in cpu.items() if k.startswith("worker ")]
-    return f" ({' + '.join(workers)})" if len(workers) > 1 else ""
+    busy = cpu.get("gateway", 0) >= 0.05
+    return f" ({' + '.join(workers)})" if len(workers) > 1 and busy else ""
 
 
 def _rule(header: str) -> str:
@@ -744,6 +747,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "KOZOMOL_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"))
     parser.add_argument("--postgres-url", default=os.environ.get(
         "KOZOMOL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--launcher", type=Path, default=None,
+                        help="experiments: start the gateway as `python LAUNCHER gateway …` "
+                             "instead of `kozomol gateway …` (see bench/experiments/)")
     parser.add_argument("--no-docs", action="store_true",
                         help=f"do not update {DOCS.relative_to(ROOT)}")
     args = parser.parse_args(argv)
@@ -832,7 +838,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for workers in args.workers:
             gateway = GatewayProcess({**env, "KOZOMOL_GATEWAY_WORKERS": str(workers)},
                                      _free_port(), workers,
-                                     scratch.data_dir / f"gateway-{workers}.log")
+                                     scratch.data_dir / f"gateway-{workers}.log",
+                                     args.launcher)
             gateway.wait_ready()
             meter.gateway_pid = gateway.process.pid
             url = gateway.base + "/webhooks/kundoluk"
