@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,10 +11,25 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine
 
 from services.checker.adapters import facts_store, findings_store
+from services.checker.adapters.tables import outbox
 from services.checker.domain.rules import Parameters, evaluate
 from shared.events.envelope import Event
+from shared.messaging.outbox import add_to_outbox
 
 log = logging.getLogger(__name__)
+
+
+def announce(connection: Connection, school_id: str, change: findings_store.Reconciled,
+             now: datetime) -> None:
+    """finding.opened / finding.closed for other services, in the same transaction."""
+    events = []
+    for event_type, ids in (("finding.opened", change.opened),
+                            ("finding.closed", change.withdrawn)):
+        for item in findings_store.as_items(connection, ids):
+            events.append({"id": f"chk-{secrets.token_hex(16)}", "type": event_type,
+                           "school_id": school_id, "occurred_at": now.isoformat(),
+                           "data": item})
+    add_to_outbox(connection, outbox, events, now)
 
 
 def take_events(connection: Connection, events: list[Event]) -> None:
@@ -43,6 +59,7 @@ def sweep(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(U
             facts = facts_store.load_school(connection, school_id)
             current = evaluate(facts, now, params or Parameters())
             change = findings_store.reconcile(connection, school_id, current, now)
+            announce(connection, school_id, change, now)
             facts_store.clean(connection, school_id, started)
         result.schools += 1
         result.findings += len(current)

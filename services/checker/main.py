@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import DBAPIError
 
-from services.checker.adapters.tables import inbox
+from services.checker.adapters.tables import inbox, outbox
 from services.checker.handlers import sweep, take_events
-from shared.service import ConsumerService, Handlers, bootstrap_consumer
+from shared.messaging.outbox import OutboxRelay
+from shared.messaging.publisher import ThreadPublishers, make_publisher
+from shared.service import ConsumerService, Handlers, bootstrap_consumer, topology_for
 from shared.settings import Settings
 
 NAME = "checker"
@@ -57,6 +59,13 @@ def bootstrap(settings: Settings,
               clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> ConsumerService:
     service = bootstrap_consumer(settings, NAME, inbox,
                                  Handlers(service=NAME, catch_all=take_events))
-    sweeper = Sweeper(service, settings, clock)
-    service.companions.append(sweeper)
+    topology = topology_for(settings)
+    publishers = ThreadPublishers(lambda: make_publisher(
+        settings.broker_url, topology, connect_timeout=settings.broker_connect_timeout,
+        confirm_timeout=settings.publish_timeout))
+    service.companions += [
+        Sweeper(service, settings, clock),
+        OutboxRelay(service.engine, outbox, publishers, topology.events.name,
+                    interval=settings.outbox_relay_interval),
+    ]
     return service

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,41 +9,18 @@ from dataclasses import dataclass, field
 from flask import Flask
 from sqlalchemy import Engine
 
+from services.gateway.adapters.tables import outbox
 from services.gateway.domain.signature import secret_key
 from services.gateway.handlers.intake import Intake
-from services.gateway.handlers.relay import OutboxRelay
 from shared.db.engine import make_engine
-from shared.messaging.publisher import Publisher, make_publisher
+from shared.messaging.outbox import OutboxRelay
+from shared.messaging.publisher import ThreadPublishers, make_publisher
 from shared.messaging.topology import Topology
 from shared.service import topology_for
 from shared.settings import Settings
 
 EXTENSION = "kozomol.gateway"
 LIMITER_EXTENSION = "kozomol.limiter"
-
-
-class ThreadPublishers:
-    """One publisher (one broker connection) per thread, created on first use."""
-
-    def __init__(self, factory: Callable[[], Publisher]) -> None:
-        self._factory = factory
-        self._local = threading.local()
-        self._all: list[Publisher] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> Publisher:
-        publisher = getattr(self._local, "publisher", None)
-        if publisher is None:
-            publisher = self._local.publisher = self._factory()
-            with self._lock:
-                self._all.append(publisher)
-        return publisher
-
-    def close(self) -> None:
-        with self._lock:
-            for publisher in self._all:
-                publisher.close()
-            self._all.clear()
 
 
 @dataclass
@@ -83,7 +59,7 @@ def bootstrap(
         topology=topology,
         publishers=publishers,
         intake=Intake(engine, publishers, topology),
-        relay=OutboxRelay(engine, publishers, topology.events.name,
+        relay=OutboxRelay(engine, outbox, publishers, topology.events.name,
                           interval=settings.outbox_relay_interval),
         signing_keys=tuple(secret_key(secret) for secret in settings.webhook_secrets),
         clock=clock,

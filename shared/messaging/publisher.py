@@ -14,8 +14,9 @@ One publisher owns one connection and must stay on one thread (py-amqp#462).
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -215,3 +216,27 @@ class MemoryPublisher:
             self._topology.resolved(None).declare(self._connection)
             self._producer = Producer(self._connection.default_channel)
         return self._producer
+
+
+class ThreadPublishers:
+    """One publisher (one broker connection) per thread, created on first use."""
+
+    def __init__(self, factory: Callable[[], Publisher]) -> None:
+        self._factory = factory
+        self._local = threading.local()
+        self._all: list[Publisher] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Publisher:
+        publisher = getattr(self._local, "publisher", None)
+        if publisher is None:
+            publisher = self._local.publisher = self._factory()
+            with self._lock:
+                self._all.append(publisher)
+        return publisher
+
+    def close(self) -> None:
+        with self._lock:
+            for publisher in self._all:
+                publisher.close()
+            self._all.clear()

@@ -19,7 +19,7 @@ from services.checker.main import bootstrap
 from shared.messaging.publisher import ConfirmingPublisher, OutgoingMessage
 from shared.messaging.topology import Topology
 from shared.settings import Settings
-from tests.support import BROKER_URL, wait_for
+from tests.support import BROKER_URL, drain_queue, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +35,16 @@ def publish(settings: Settings, events: list[dict[str, Any]]) -> None:
     for start in range(0, len(messages), 1000):
         publisher.publish(messages[start:start + 1000])
     publisher.close()
+
+
+def finding_events(settings: Settings, seen: list[dict[str, Any]],
+                   expected: int) -> list[dict[str, Any]] | None:
+    """finding.* events in the backup's queue (it keeps every event), once all arrived."""
+    for message in drain_queue(settings.namespace, "backup", idle_seconds=0.2):
+        event = orjson.loads(message.body)
+        if event["type"].startswith("finding."):
+            seen.append(event)
+    return seen if len(seen) >= expected else None
 
 
 def processed(service: Any) -> int:
@@ -68,6 +78,13 @@ def test_simulated_quarter_gives_exactly_the_planted_findings(
         truth = {_key(fault) for fault in planted}
         assert set(stored_keys(service, "open")) == truth
         assert len(truth) > 20
+        # Each opened finding is announced once, as an event other services receive.
+        seen: list[dict[str, Any]] = []
+        announced = wait_for(lambda: finding_events(settings, seen, len(truth)), timeout=30)
+        assert sorted(e["data"]["id"] for e in announced) == sorted(
+            stored_keys(service, "open").values())
+        assert {e["type"] for e in announced} == {"finding.opened"}
+        assert all(e["data"]["message"] for e in announced)
 
         # A new entry removes a cause: the finding is withdrawn, with its history.
         invalid = next(f for f in planted if f.rule == "mark.value.invalid")

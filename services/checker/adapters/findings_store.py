@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -53,6 +53,26 @@ def reconcile(connection: Connection, school_id: str, current: list[Finding],
     if history:
         connection.execute(insert(finding_history), history)
     return result
+
+
+def as_items(connection: Connection, finding_ids: list[str]) -> list[dict[str, Any]]:
+    """Findings as the API and the finding events show them."""
+    if not finding_ids:
+        return []
+    rows = connection.execute(select(findings).where(findings.c.id.in_(finding_ids)))
+    return [_item(row._mapping) for row in rows]
+
+
+def _item(row: Any) -> dict[str, Any]:
+    item = {name: row[name] for name in (
+        "id", "rule", "clause", "severity", "responsible", "status", "school_id", "class_id",
+        "subject_id", "subgroup", "teacher_id", "student_id", "lesson_id", "mark_id",
+        "term_id", "message", "evidence")}
+    item["date"] = row["date"].isoformat()
+    detected = row["detected_at"]
+    item["detected_at"] = (detected if detected.tzinfo else detected.replace(
+        tzinfo=UTC)).isoformat()
+    return item
 
 
 def _row(finding_id: str, school_id: str, key: str, finding: Finding,

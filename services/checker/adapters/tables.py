@@ -15,9 +15,12 @@ from sqlalchemy import (
 )
 
 from shared.messaging.inbox import inbox_table
+from shared.messaging.outbox import outbox_table
 
 metadata = MetaData()
 inbox = inbox_table(metadata, "checker")
+#: finding.opened / finding.closed events, written with the change they announce
+outbox = outbox_table(metadata, "checker")
 
 #: What the checker knows: one row per entity (lesson, mark, sheet, plan, ...).
 facts = Table(

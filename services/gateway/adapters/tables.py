@@ -12,6 +12,8 @@ from sqlalchemy import (
     Table,
 )
 
+from shared.messaging.outbox import outbox_table
+
 metadata = MetaData()
 
 _BIGINT = BigInteger().with_variant(Integer, "sqlite")
@@ -28,16 +30,7 @@ received_events = Table(
 )
 
 #: Events accepted while the broker was unreachable, until the relay sends them.
-outbox = Table(
-    "gateway_outbox",
-    metadata,
-    Column("seq", _BIGINT, primary_key=True, autoincrement=True),
-    Column("event_id", String(64), nullable=False),
-    Column("routing_key", String(100), nullable=False),
-    Column("school_id", String(64), nullable=False),
-    Column("body", LargeBinary, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
+outbox = outbox_table(metadata, "gateway")
 
 #: Items the gateway refused, kept for administrators: nothing sent is dropped.
 quarantine = Table(

@@ -25,6 +25,7 @@ from services.gateway.domain.intake import Rejection
 from shared import metrics
 from shared.db.inserts import insert_new
 from shared.events.schemas import is_known_type
+from shared.messaging.outbox import add_to_outbox
 from shared.messaging.publisher import OutgoingMessage, Publisher, PublishError
 from shared.messaging.topology import Topology
 
@@ -129,11 +130,7 @@ class Intake:
 
     def _to_outbox(self, connection: Connection, events: list[dict[str, Any]],
                    now: datetime) -> None:
-        connection.execute(insert(outbox), [
-            {"event_id": event["id"], "routing_key": event["type"],
-             "school_id": event["school_id"], "body": orjson.dumps(event), "created_at": now}
-            for event in events
-        ])
+        add_to_outbox(connection, outbox, events, now)
         connection.execute(
             received_events.update()
             .where(received_events.c.event_id.in_([event["id"] for event in events]))

@@ -1,9 +1,12 @@
-"""The outbox relay: sends what the gateway kept while the broker was away.
+"""The transactional outbox: events written in the same transaction as the data,
+and the relay that publishes them.
 
+The gateway keeps events there while the broker is away; the checker writes
+its ``finding.*`` events there in the transaction that changes the findings.
 Rows are published with confirms and deleted in the same transaction; a crash
 between the confirm and the commit re-sends them, and the consumers' inboxes
-absorb the duplicate. On PostgreSQL several gateway processes relay side by
-side (``FOR UPDATE SKIP LOCKED``); SQLite serialises them with its write lock.
+absorb the duplicate. On PostgreSQL several processes relay side by side
+(``FOR UPDATE SKIP LOCKED``); SQLite serialises them with its write lock.
 """
 
 from __future__ import annotations
@@ -11,22 +14,64 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, delete, func, select
+import orjson
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.exc import DBAPIError
 
-from services.gateway.adapters.tables import outbox
 from shared import metrics
 from shared.messaging.publisher import OutgoingMessage, Publisher, PublishError
 
 log = logging.getLogger(__name__)
 
 
+def outbox_table(metadata: MetaData, service: str) -> Table:
+    return Table(
+        f"{service}_outbox",
+        metadata,
+        Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+               autoincrement=True),
+        Column("event_id", String(64), nullable=False),
+        Column("routing_key", String(100), nullable=False),
+        Column("school_id", String(64), nullable=False),
+        Column("body", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+def add_to_outbox(connection: Connection, outbox: Table, events: Sequence[dict[str, Any]],
+                  now: datetime) -> None:
+    """Keep event envelopes for the relay, in the caller's transaction."""
+    if events:
+        connection.execute(insert(outbox), [
+            {"event_id": event["id"], "routing_key": event["type"],
+             "school_id": event["school_id"], "body": orjson.dumps(event), "created_at": now}
+            for event in events])
+
+
 class OutboxRelay:
     def __init__(
         self,
         engine: Engine,
+        outbox: Table,
         publisher: Callable[[], Publisher],
         exchange: str,
         *,
@@ -34,6 +79,7 @@ class OutboxRelay:
         batch_size: int = 500,
     ) -> None:
         self._engine = engine
+        self._outbox = outbox
         self._publisher = publisher
         self._exchange = exchange
         self._interval = interval
@@ -43,6 +89,7 @@ class OutboxRelay:
 
     def drain_once(self) -> int:
         """Relay one batch; returns how many events were sent."""
+        outbox = self._outbox
         query = select(outbox).order_by(outbox.c.seq).limit(self._batch_size)
         if self._engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
@@ -68,7 +115,8 @@ class OutboxRelay:
 
     def depth(self) -> int:
         with self._engine.connect() as connection:
-            return int(connection.execute(select(func.count()).select_from(outbox)).scalar_one())
+            return int(connection.execute(
+                select(func.count()).select_from(self._outbox)).scalar_one())
 
     def run(self) -> None:
         while not self._stop.is_set():
