@@ -67,5 +67,6 @@ def bootstrap(settings: Settings,
         Sweeper(service, settings, clock),
         OutboxRelay(service.engine, outbox, publishers, topology.events.name,
                     interval=settings.outbox_relay_interval),
+        publishers,  # stopped last: closes the relay's broker connection
     ]
     return service

@@ -240,3 +240,10 @@ class ThreadPublishers:
             for publisher in self._all:
                 publisher.close()
             self._all.clear()
+
+    # As a service companion: nothing to start; closed when the service stops.
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        self.close()
