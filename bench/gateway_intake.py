@@ -177,7 +177,7 @@ GROUPS = ("client", "gateway", "rabbitmq", "postgres")
 @dataclass
 class CpuSample:
     at: float
-    groups: dict[str, float]  # CPU seconds per process group
+    pids: dict[int, tuple[str, float]]  # pid -> (group, CPU seconds so far)
     busy: float  # machine-wide busy jiffies
     total: float
 
@@ -189,20 +189,17 @@ class CpuMeter:
         self.gateway_pid: int | None = None
 
     def sample(self) -> CpuSample:
-        groups = {"client": sum(os.times()[:2]), "gateway": 0.0, "rabbitmq": 0.0,
-                  "postgres": 0.0}
+        pids: dict[int, tuple[str, float]] = {os.getpid(): ("client", sum(os.times()[:2]))}
         gateway_tree = self._tree(self.gateway_pid) if self.gateway_pid else set()
         for pid, (comm, _ppid, seconds) in _processes().items():
             if pid in gateway_tree:
-                groups["gateway"] += seconds
-                if pid != self.gateway_pid:
-                    groups[f"worker {pid}"] = seconds
+                pids[pid] = ("gateway" if pid == self.gateway_pid else "gateway worker", seconds)
             elif comm == "beam.smp":
-                groups["rabbitmq"] += seconds
+                pids[pid] = ("rabbitmq", seconds)
             elif comm.startswith("postgres"):
-                groups["postgres"] += seconds
+                pids[pid] = ("postgres", seconds)
         busy, total = _machine_jiffies()
-        return CpuSample(time.perf_counter(), groups, busy, total)
+        return CpuSample(time.perf_counter(), pids, busy, total)
 
     @staticmethod
     def _tree(root: int) -> set[int]:
@@ -244,11 +241,16 @@ def _machine_jiffies() -> tuple[float, float]:
 def cpu_usage(before: CpuSample, after: CpuSample) -> dict[str, float]:
     """Cores used by each group over the interval, and the machine's busy share."""
     wall = max(after.at - before.at, 1e-9)
-    usage = {name: (after.groups[name] - before.groups.get(name, 0.0)) / wall
-             for name in after.groups}
-    workers = sorted((v for k, v in usage.items() if k.startswith("worker ")), reverse=True)
-    for name in [k for k in usage if k.startswith("worker ")]:
-        del usage[name]
+    usage = dict.fromkeys(GROUPS, 0.0)
+    workers = []
+    # Per process, so one that exits meanwhile (a database session) is simply left out.
+    for pid, (group, seconds) in after.pids.items():
+        used = (seconds - before.pids.get(pid, (group, 0.0))[1]) / wall
+        if group == "gateway worker":
+            workers.append(used)
+            group = "gateway"  # noqa: PLW2901
+        usage[group] += used
+    workers.sort(reverse=True)
     usage["machine_busy"] = (after.busy - before.busy) / max(after.total - before.total, 1)
     # Kernel work outside any process's account, and whatever else runs on the machine.
     usage["other"] = max(0.0, usage["machine_busy"] * (os.cpu_count() or 1)
@@ -877,13 +879,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         problems = scratch.close()
         for problem in problems:
             print(f"clean-up failed: {problem}", file=sys.stderr)
+        if not problems:
+            print(f"clean-up: database {scratch.database} dropped, namespace "
+                  f"{scratch.namespace} deleted", flush=True)
 
     block = results_block(args, facts, results, checks)
     print()
     print(block.replace(BEGIN, "").replace(END, "").strip())
-    if not problems:
-        print(f"\nclean-up: database {scratch.database} dropped, namespace "
-              f"{scratch.namespace} deleted")
     if not args.no_docs:
         write_docs(block)
         print(f"wrote {DOCS.relative_to(ROOT)}")

@@ -20,6 +20,7 @@ from waitress.server import create_server
 from services.backup.main import bootstrap as backup_service
 from services.checker.main import bootstrap as checker_service
 from services.gateway.app import create_app
+from services.gateway.consumer import bootstrap_read_model
 from services.gateway.runtime import bootstrap as gateway_bootstrap
 from services.printer.main import bootstrap as printer_service
 from shared.db.migrations import upgrade
@@ -42,6 +43,7 @@ class EmbeddedKozomol:
         migrate_all(settings)
         self.consumers: list[ConsumerService] = [
             checker_service(settings), printer_service(settings), backup_service(settings),
+            bootstrap_read_model(settings),
         ]
         self.gateway = gateway_bootstrap(settings)
         self.server = create_server(create_app(self.gateway), host=host, port=port, threads=8,

@@ -32,6 +32,25 @@ def announce(connection: Connection, school_id: str, change: findings_store.Reco
     add_to_outbox(connection, outbox, events, now)
 
 
+def update_findings(connection: Connection, commands: list[Event]) -> None:
+    """Commands from the administrators' API: mark findings fixed, waived or open."""
+    now = datetime.now(UTC)
+    for command in commands:
+        data = command.data
+        changed = findings_store.change_status(
+            connection, command.school_id, str(data.get("finding_id")), str(data.get("status")),
+            actor=str(data.get("actor") or "api"), comment=data.get("comment"), now=now)
+        if not changed:
+            log.warning("finding update refers to no finding of that school",
+                        extra={"command_id": command.id})
+            continue
+        events = [{"id": f"chk-{secrets.token_hex(16)}", "type": "finding.updated",
+                   "school_id": command.school_id, "occurred_at": now.isoformat(),
+                   "data": item}
+                  for item in findings_store.as_items(connection, [data["finding_id"]])]
+        add_to_outbox(connection, outbox, events, now)
+
+
 def take_events(connection: Connection, events: list[Event]) -> None:
     """Consumer handler: fold a batch of new events into the facts (same transaction)."""
     facts_store.ingest(connection, events)

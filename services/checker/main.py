@@ -17,13 +17,15 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import DBAPIError
 
 from services.checker.adapters.tables import inbox, outbox
-from services.checker.handlers import sweep, take_events
+from services.checker.handlers import sweep, take_events, update_findings
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.publisher import ThreadPublishers, make_publisher
 from shared.service import ConsumerService, Handlers, bootstrap_consumer, topology_for
 from shared.settings import Settings
 
 NAME = "checker"
+#: The command the gateway sends (commands exchange, key "checker.finding.update").
+UPDATE_COMMAND = "finding.update"
 log = logging.getLogger(__name__)
 
 
@@ -57,8 +59,9 @@ class Sweeper:
 
 def bootstrap(settings: Settings,
               clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> ConsumerService:
-    service = bootstrap_consumer(settings, NAME, inbox,
-                                 Handlers(service=NAME, catch_all=take_events))
+    handlers = Handlers(service=NAME, catch_all=take_events,
+                        by_type={UPDATE_COMMAND: update_findings})
+    service = bootstrap_consumer(settings, NAME, inbox, handlers)
     topology = topology_for(settings)
     publishers = ThreadPublishers(lambda: make_publisher(
         settings.broker_url, topology, connect_timeout=settings.broker_connect_timeout,

@@ -7,7 +7,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from services.gateway.runtime import EXTENSION, LIMITER_EXTENSION, Gateway
-from services.gateway.web import admin, ops, webhooks
+from services.gateway.web import admin, findings, ops, webhooks
 from services.gateway.web.errors import register_error_handlers
 
 
@@ -29,6 +29,7 @@ def create_app(gateway: Gateway) -> Flask:
         app.extensions[LIMITER_EXTENSION] = limiter
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(findings.blueprint)
     app.register_blueprint(ops.blueprint)
     register_error_handlers(app)
     return app

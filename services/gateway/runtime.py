@@ -16,7 +16,7 @@ from shared.db.engine import make_engine
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.publisher import ThreadPublishers, make_publisher
 from shared.messaging.topology import Topology
-from shared.service import topology_for
+from shared.service import Companion, topology_for
 from shared.settings import Settings
 
 EXTENSION = "kozomol.gateway"
@@ -33,11 +33,14 @@ class Gateway:
     relay: OutboxRelay
     signing_keys: tuple[bytes, ...]
     clock: Callable[[], float] = time.time
+    companions: list[Companion] = field(default_factory=list)
     _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            for companion in self.companions:
+                companion.stop()
             self.relay.stop()
             self.publishers.close()
             self.engine.dispose()

@@ -14,15 +14,19 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from services.gateway.app import create_app
+from services.gateway.consumer import bootstrap_read_model
 from services.gateway.runtime import bootstrap, gateway_of
 from shared.logs import configure_logging
 from shared.settings import Settings
 
 
 def wsgi_app(settings: Settings) -> Flask:
-    """Build a gateway application with its relay running (one per process)."""
+    """Build a gateway application with its relay and read-model consumer (one per process)."""
     gateway = bootstrap(settings)
     gateway.relay.start()
+    read_model = bootstrap_read_model(settings)
+    read_model.start()
+    gateway.companions.append(read_model)
     return create_app(gateway)
 
 

@@ -21,11 +21,13 @@ from shared.events.schemas import DATA_SCHEMAS
 
 #: Who listens to what. The checker judges the Kundoluk contract's entity
 #: events; the backup keeps every event (known or not) in the journal record;
-#: the printer reacts to finished reports. Commands reach ``<service>.#``.
+#: the printer reacts to finished reports; the gateway keeps the findings it
+#: shows administrators. Commands reach ``<service>.#``.
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "checker": tuple(sorted(DATA_SCHEMAS)),
     "backup": ("#",),
     "printer": ("report.ready",),
+    "gateway": ("finding.*",),  # the administrators' read model of findings
 }
 
 QUORUM_MIN_VERSION = (3, 8)

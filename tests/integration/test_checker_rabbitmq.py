@@ -119,3 +119,85 @@ def _key(fault: PlantedFault) -> str:
         rule=fault.rule, date=date.fromisoformat(fault.date), class_id=fault.class_id,
         subject_id=fault.subject_id, subgroup=fault.subgroup, student_id=fault.student_id,
         lesson_id=fault.lesson_id, mark_id=fault.mark_id, term_id=fault.term_id))
+
+
+def test_findings_api_lists_filters_pages_and_changes_status(
+    production_settings: Settings, migrated: Any, gateway_client: Any
+) -> None:
+    from services.gateway.adapters.tokens import create_token
+    from services.gateway.consumer import bootstrap_read_model
+    from services.gateway.domain.access import Role
+
+    settings = replace(migrated(production_settings), sweep_interval=3600,
+                       outbox_relay_interval=0.1)
+    spec = SimulationSpec(seed=5, parallels=1, grades=(5,), rates=FaultRates.default(6.0))
+    events = list(school_events(spec))
+    checker, read_model = bootstrap(settings), bootstrap_read_model(settings)
+    gateway, client = gateway_client(settings)
+    with gateway.engine.begin() as connection:
+        deputy = create_token(connection, Role.DEPUTY, "sch0001")
+        other = create_token(connection, Role.DEPUTY, "sch0002")
+        teacher = create_token(connection, Role.TEACHER, "sch0001")
+    headers = {"Authorization": f"Bearer {deputy.token}"}
+    checker.start()
+    read_model.start()
+    try:
+        assert checker.consumer.ready.wait(15) and read_model.consumer.ready.wait(15)
+        publish(settings, events)
+        wait_for(lambda: processed(checker) == len(events), timeout=120)
+        opened = sweep(checker.engine, lambda: judged_at(spec)).opened
+        assert opened > 10
+
+        def listed(**query: str) -> dict[str, Any]:
+            response = client.get("/api/v1/findings", headers=headers, query_string=query)
+            assert response.status_code == 200, response.json
+            return dict(response.json)
+
+        wait_for(lambda: len(listed(limit="500")["items"]) == opened, timeout=30)
+        pages, cursor = [], None
+        for _ in range(50):
+            page = listed(limit="7", **({"cursor": cursor} if cursor else {}))
+            pages += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert len(pages) == opened == len({item["id"] for item in pages})
+        assert [(i["date"], i["id"]) for i in pages] == sorted(
+            ((i["date"], i["id"]) for i in pages), reverse=True)
+        required = {"id", "rule", "clause", "severity", "responsible", "status", "school_id",
+                    "class_id", "subject_id", "teacher_id", "student_id", "lesson_id",
+                    "mark_id", "term_id", "date", "detected_at", "message", "evidence"}
+        assert all(required <= set(item) for item in pages)
+        rule = pages[0]["rule"]
+        assert {i["rule"] for i in listed(rule=rule, limit="500")["items"]} == {rule}
+        assert client.get("/api/v1/findings?school_id=sch0002",
+                          headers=headers).status_code == 403
+        foreign = {"Authorization": f"Bearer {other.token}"}
+        assert client.get(f"/api/v1/findings/{pages[0]['id']}",
+                          headers=foreign).status_code == 404
+        assert client.get("/api/v1/rules", headers=headers).json["items"][0]["clause"]
+
+        target = pages[0]["id"]
+        bearer = {"Authorization": f"Bearer {teacher.token}"}
+        assert client.patch(f"/api/v1/findings/{target}", headers=bearer,
+                            json={"status": "fixed"}).status_code == 403
+        assert client.patch(f"/api/v1/findings/{target}", headers=headers,
+                            json={"status": "waived"}).status_code == 422
+        changed = client.patch(f"/api/v1/findings/{target}", headers=headers,
+                               json={"status": "waived", "comment": "урок перенесён приказом"})
+        assert changed.status_code == 202
+
+        def detail() -> dict[str, Any] | None:
+            found = client.get(f"/api/v1/findings/{target}", headers=headers).json
+            return found if found["status"] == "waived" else None
+
+        waived = wait_for(detail, timeout=30)
+        assert [step["status"] for step in waived["history"]] == ["open", "waived"]
+        assert waived["history"][-1]["comment"] == "урок перенесён приказом"
+        # A sweep leaves a person's decision alone.
+        sweep(checker.engine, lambda: judged_at(spec))
+        assert client.get(f"/api/v1/findings/{target}", headers=headers).json["status"] == \
+            "waived"
+    finally:
+        read_model.stop()
+        checker.stop()

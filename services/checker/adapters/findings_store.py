@@ -60,7 +60,33 @@ def as_items(connection: Connection, finding_ids: list[str]) -> list[dict[str, A
     if not finding_ids:
         return []
     rows = connection.execute(select(findings).where(findings.c.id.in_(finding_ids)))
-    return [_item(row._mapping) for row in rows]
+    items = [_item(row._mapping) for row in rows]
+    history: dict[str, list[dict[str, Any]]] = {item["id"]: [] for item in items}
+    for step in connection.execute(select(finding_history).where(
+            finding_history.c.finding_id.in_(finding_ids)).order_by(finding_history.c.seq)):
+        history[step.finding_id].append({
+            "at": _utc(step.at).isoformat(), "status": step.status, "actor": step.actor,
+            "comment": step.comment})
+    for item in items:
+        item["history"] = history[item["id"]]
+    return items
+
+
+def change_status(connection: Connection, school_id: str, finding_id: str, status: str, *,
+                  actor: str, comment: str | None, now: datetime) -> bool:
+    """A person marks a finding fixed or waived (or open again); False if there is none."""
+    found = connection.execute(select(findings.c.status).where(
+        findings.c.id == finding_id, findings.c.school_id == school_id)).first()
+    if found is None or status not in (OPEN, FIXED, WAIVED):
+        return False
+    _set_status(connection, finding_id, status, now)
+    connection.execute(insert(finding_history),
+                       [_history(finding_id, status, now, comment, actor=actor)])
+    return True
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _item(row: Any) -> dict[str, Any]:
@@ -69,9 +95,7 @@ def _item(row: Any) -> dict[str, Any]:
         "subject_id", "subgroup", "teacher_id", "student_id", "lesson_id", "mark_id",
         "term_id", "message", "evidence")}
     item["date"] = row["date"].isoformat()
-    detected = row["detected_at"]
-    item["detected_at"] = (detected if detected.tzinfo else detected.replace(
-        tzinfo=UTC)).isoformat()
+    item["detected_at"] = _utc(row["detected_at"]).isoformat()
     return item
 
 

@@ -1,84 +1,11 @@
-"""The rule catalog v1: clause, severity, who must act, and the remark's wording (pure).
-
-The wording is what a deputy director pastes into a class journal's remarks
-sheet (листок замечаний): Russian, one sentence, naming the entry concerned.
-"""
+"""Wording findings from the public rule catalog (pure)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from services.checker.domain.rules import Finding
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    clause: str
-    severity: str       # violation | warning
-    responsible: str    # teacher | class_teacher | deputy
-    text: str           # Russian remark; {date}, {lesson}, {student}, ... filled in
-
-
-T, CT, D = "teacher", "class_teacher", "deputy"
-V, W = "violation", "warning"
-CATALOG: dict[str, Rule] = {rule.id: rule for rule in (
-    Rule("lesson.topic.late", "3.5, 4.4", V, T,
-         "Тема урока {date} не внесена в день проведения урока."),
-    Rule("attendance.late", "3.5, 4.4", V, T,
-         "Отсутствующие на уроке {date} не отмечены в день проведения урока."),
-    Rule("homework.late", "3.6", V, T,
-         "Домашнее задание к уроку {date} не внесено в день проведения урока."),
-    Rule("substitution.unrecorded", "3.5", V, T,
-         "Замена урока {date} не отражена в журнале при внесении записи."),
-    Rule("mark.value.invalid", "4.4", V, T,
-         "Текущая отметка «{value}» за {date} не соответствует пятибалльной системе."),
-    Rule("mark.work_type.missing", "4.4", V, T,
-         "У текущей отметки за {date} не указан вид работы."),
-    Rule("mark.late", "3.8, 4.4", V, T,
-         "Отметка за работу от {date} выставлена позже установленного срока."),
-    Rule("mark.date.not_lesson", "4.4", V, T,
-         "Отметка выставлена на дату {date}, когда урока по предмету не было."),
-    Rule("marks.density.low", "4.4", W, T,
-         "Низкая накопляемость отметок: в среднем меньше {minimum} отметок за урок "
-         "за период с {date}."),
-    Rule("mark.failing.no_followup", "4.4", V, T,
-         "После неудовлетворительной отметки за {date} не выставлена следующая отметка "
-         "в течение трёх учебных дней."),
-    Rule("mark.failing.first_day_of_term", "4.4", V, T,
-         "Неудовлетворительная отметка выставлена в первый учебный день четверти ({date})."),
-    Rule("mark.failing.after_absence", "4.4", V, T,
-         "Неудовлетворительная отметка за {date} выставлена на первом уроке после "
-         "длительного отсутствия ученика."),
-    Rule("topic.placeholder", "4.4", V, T,
-         "Тема урока {date} записана знаками повтора вместо названия темы."),
-    Rule("topic.double_lesson_duplicate", "4.4", V, T,
-         "Тема второго урока {date} повторяет тему первого урока того же дня."),
-    Rule("topic.abbreviation", "4.4", W, T,
-         "В теме урока {date} использованы сокращения."),
-    Rule("topic.language", "4.4", V, T,
-         "Тема урока {date} записана не на языке обучения."),
-    Rule("topic.assessment_unnamed", "4.4", V, T,
-         "В теме урока {date} не указан вид проведённой работы."),
-    Rule("subgroup.wrong_teacher", "4.4", V, T,
-         "Урок подгруппы {date} записан не учителем этой подгруппы."),
-    Rule("final_mark.late", "4.3, 4.4", V, T,
-         "Итоговая отметка за период, закончившийся {date}, не выставлена в срок."),
-    Rule("final_mark.insufficient_marks", "4.4", V, T,
-         "Итоговая отметка за период, закончившийся {date}, выставлена при недостаточном "
-         "количестве текущих отметок."),
-    Rule("final_mark.inconsistent", "4.2, 4.3", W, D,
-         "Итоговая отметка за период, закончившийся {date}, расходится со средним "
-         "текущих отметок."),
-    Rule("program.behind_plan", "4.2, 4.4", W, T,
-         "Отставание от календарно-тематического плана на {date}: проведено {held} "
-         "из {planned} уроков."),
-    Rule("absence.reason_missing", "4.3", W, CT,
-         "Не указана причина отсутствия ученика на уроке {date}."),
-    Rule("personal_data.unverified", "4.3", V, CT,
-         "Персональные данные класса не проверены после четверти, закончившейся {date}."),
-)}
+from shared.events.rules import CATALOG
 
 
 def message(finding: Finding, minimum: int = 3) -> str:

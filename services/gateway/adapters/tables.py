@@ -4,14 +4,17 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Date,
     DateTime,
     Integer,
     LargeBinary,
     MetaData,
     String,
     Table,
+    Text,
 )
 
+from shared.messaging.inbox import inbox_table
 from shared.messaging.outbox import outbox_table
 
 metadata = MetaData()
@@ -57,4 +60,34 @@ api_tokens = Table(
     Column("label", String(200), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+
+inbox = inbox_table(metadata, "gateway")
+
+#: The findings as the checker announced them (finding.* events), for the API.
+findings_view = Table(
+    "gateway_findings",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("school_id", String(64), nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("clause", String(20), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("responsible", String(20), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("class_id", String(64)),
+    Column("subject_id", String(64)),
+    Column("subgroup", String(16)),
+    Column("teacher_id", String(64)),
+    Column("student_id", String(64)),
+    Column("lesson_id", String(64)),
+    Column("mark_id", String(128)),
+    Column("term_id", String(64)),
+    Column("date", Date, nullable=False),
+    Column("detected_at", DateTime(timezone=True), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("history", JSON, nullable=False),
+    Column("stamp", DateTime(timezone=True), nullable=False),  # the newest event applied
 )

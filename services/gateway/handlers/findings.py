@@ -1,0 +1,37 @@
+"""The findings read model: kept from the checker's finding.* events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.gateway.adapters.tables import findings_view
+from shared.events.envelope import Event
+
+FIELDS = ("id", "school_id", "rule", "clause", "severity", "responsible", "status",
+          "class_id", "subject_id", "subgroup", "teacher_id", "student_id", "lesson_id",
+          "mark_id", "term_id", "message", "evidence")
+
+
+def apply_finding_events(connection: Connection, events: list[Event]) -> None:
+    """Upsert each announced finding; an older event never overwrites a newer one."""
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    for event in sorted(events, key=lambda e: (e.occurred_at, e.id)):
+        row = _row(event.data, event.occurred_at)
+        statement = insert(findings_view).values(row)
+        connection.execute(statement.on_conflict_do_update(
+            index_elements=["id"],
+            set_={name: statement.excluded[name] for name in row if name != "id"},
+            where=findings_view.c.stamp <= statement.excluded.stamp))
+
+
+def _row(data: dict[str, Any], stamp: datetime) -> dict[str, Any]:
+    row = {name: data.get(name) for name in FIELDS}
+    row["date"] = date.fromisoformat(data["date"])
+    row["detected_at"] = datetime.fromisoformat(data["detected_at"])
+    row["history"] = data.get("history", [])
+    row["stamp"] = stamp
+    return row

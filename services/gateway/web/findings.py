@@ -1,0 +1,166 @@
+"""``/api/v1/rules`` and ``/api/v1/findings``: the catalog and the checker's findings.
+
+Findings come from the gateway's read model (finding.* events); a status change
+is sent to the checker as a command, which owns the findings, and comes back as
+a ``finding.updated`` event a moment later.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import and_, or_, select
+
+from services.gateway.adapters.tables import findings_view
+from services.gateway.domain.access import Role
+from services.gateway.runtime import gateway_of
+from services.gateway.web.auth import principal, requires_token
+from services.gateway.web.errors import api_error
+from shared.events.rules import CATALOG, PARAMETER_DEFAULTS, RULE_PARAMETERS
+from shared.messaging.publisher import OutgoingMessage, PublishError
+
+blueprint = Blueprint("findings", __name__, url_prefix="/api/v1")
+
+FILTERS = ("class_id", "subject_id", "teacher_id", "student_id", "rule", "severity", "status")
+STATUS_CHANGES = ("fixed", "waived", "open")
+DECIDERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.DEPUTY})
+ITEM_FIELDS = ("id", "rule", "clause", "severity", "responsible", "status", "school_id",
+               "class_id", "subject_id", "subgroup", "teacher_id", "student_id", "lesson_id",
+               "mark_id", "term_id", "message", "evidence")
+
+
+@blueprint.get("/rules")
+@requires_token
+def list_rules() -> Response:
+    return jsonify({"items": [
+        {"id": rule.id, "clause": rule.clause, "severity": rule.severity,
+         "responsible": rule.responsible, "text": rule.text,
+         "parameters": {name: PARAMETER_DEFAULTS[name]
+                        for name in RULE_PARAMETERS.get(rule.id, ())}}
+        for rule in CATALOG.values()], "next_cursor": None})
+
+
+@blueprint.get("/findings")
+@requires_token
+def list_findings() -> Response:
+    who = principal()
+    args = request.args
+    school_id = who.school_filter(args.get("school_id"))
+    try:
+        limit = int(args.get("limit", 100))
+        date_from = date.fromisoformat(args["date_from"]) if "date_from" in args else None
+        date_to = date.fromisoformat(args["date_to"]) if "date_to" in args else None
+        after = _decode_cursor(args["cursor"]) if "cursor" in args else None
+    except (ValueError, binascii.Error):
+        return api_error(400, "bad_request", "limit, date_from, date_to or cursor is malformed")
+    if not 1 <= limit <= 500:
+        return api_error(400, "bad_request", "limit must be between 1 and 500")
+    query = select(findings_view).order_by(findings_view.c.date.desc(),
+                                           findings_view.c.id.desc()).limit(limit + 1)
+    if school_id is not None:
+        query = query.where(findings_view.c.school_id == school_id)
+    for name in FILTERS:
+        if name in args:
+            query = query.where(findings_view.c[name] == args[name])
+    if "status" not in args and args.get("include_withdrawn") != "true":
+        query = query.where(findings_view.c.status != "withdrawn")
+    if date_from is not None:
+        query = query.where(findings_view.c.date >= date_from)
+    if date_to is not None:
+        query = query.where(findings_view.c.date <= date_to)
+    if after is not None:
+        after_date, after_id = after
+        query = query.where(or_(findings_view.c.date < after_date,
+                                and_(findings_view.c.date == after_date,
+                                     findings_view.c.id < after_id)))
+    with gateway_of(current_app).engine.connect() as connection:
+        rows = connection.execute(query).all()
+    items = [_item(row._mapping) for row in rows[:limit]]
+    last = rows[limit - 1] if len(rows) > limit else None
+    next_cursor = _encode_cursor(last.date, last.id) if last is not None else None
+    return jsonify({"items": items, "next_cursor": next_cursor})
+
+
+@blueprint.get("/findings/<finding_id>")
+@requires_token
+def get_finding(finding_id: str) -> Response:
+    row = _visible(finding_id)
+    if row is None:
+        return api_error(404, "not_found", "no such finding")
+    return jsonify({**_item(row), "history": row["history"]})
+
+
+@blueprint.patch("/findings/<finding_id>")
+@requires_token
+def change_finding(finding_id: str) -> Response:
+    who = principal()
+    who.require(DECIDERS)
+    row = _visible(finding_id)
+    if row is None:
+        return api_error(404, "not_found", "no such finding")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return api_error(422, "invalid_body", "a JSON object is required",
+                         {"_schema": ["expected {status, comment}"]})
+    status, comment = body.get("status"), body.get("comment")
+    if status not in STATUS_CHANGES:
+        return api_error(422, "invalid_body", "unknown status",
+                         {"status": [f"must be one of {', '.join(STATUS_CHANGES)}"]})
+    if comment is not None and not isinstance(comment, str):
+        return api_error(422, "invalid_body", "comment must be text", {"comment": ["text"]})
+    if status == "waived" and not (comment or "").strip():
+        return api_error(422, "invalid_body", "a waiver needs a comment",
+                         {"comment": ["required when waiving"]})
+    gateway = gateway_of(current_app)
+    command = {
+        "id": f"cmd-{secrets.token_hex(16)}", "type": "finding.update",
+        "school_id": row["school_id"], "occurred_at": datetime.now(UTC).isoformat(),
+        "data": {"finding_id": finding_id, "status": status, "comment": comment,
+                 "actor": f"{who.role.value}:{who.token_id}"},
+    }
+    try:
+        gateway.publishers().publish([OutgoingMessage(
+            gateway.topology.commands.name, "checker.finding.update", orjson.dumps(command),
+            command["id"], {"school_id": row["school_id"]})])
+    except PublishError:
+        return api_error(503, "unavailable", "the broker is unavailable; retry later",
+                         headers={"Retry-After": "30"})
+    response = jsonify({"id": finding_id, "requested_status": status,
+                        "command_id": command["id"]})
+    response.status_code = 202
+    return response
+
+
+def _visible(finding_id: str) -> Any:
+    with gateway_of(current_app).engine.connect() as connection:
+        found = connection.execute(
+            select(findings_view).where(findings_view.c.id == finding_id)).first()
+    if found is None or not principal().sees_school(found.school_id):
+        return None
+    return found._mapping
+
+
+def _item(row: Any) -> dict[str, Any]:
+    item = {name: row[name] for name in ITEM_FIELDS}
+    item["date"] = row["date"].isoformat()
+    detected = row["detected_at"]
+    item["detected_at"] = (detected if detected.tzinfo else detected.replace(
+        tzinfo=UTC)).isoformat()
+    return item
+
+
+def _encode_cursor(day: date, finding_id: str) -> str:
+    return base64.urlsafe_b64encode(f"f|{day.isoformat()}|{finding_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[date, str]:
+    kind, day, finding_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+    if kind != "f":
+        raise ValueError(cursor)
+    return date.fromisoformat(day), finding_id
