@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine
 
-from services.checker.adapters import facts_store, findings_store
+from services.checker.adapters import facts_store, findings_store, parameters_store
 from services.checker.adapters.tables import outbox
 from services.checker.domain.rules import Parameters, evaluate
 from shared.events.envelope import Event
+from shared.events.rules import parameter_errors
 from shared.messaging.outbox import add_to_outbox
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,29 @@ def update_findings(connection: Connection, commands: list[Event]) -> None:
         add_to_outbox(connection, outbox, events, now)
 
 
+def update_parameters(connection: Connection, commands: list[Event]) -> None:
+    """Commands from the API: a school's own rule parameters (validated again here)."""
+    now = datetime.now(UTC)
+    for command in commands:
+        values = command.data.get("parameters")
+        if parameter_errors(values):
+            log.warning("refused a parameters change", extra={"command_id": command.id})
+            continue
+        assert isinstance(values, dict)
+        merged = {**load_parameters(connection, command.school_id), **values}
+        write = parameters_store.save(connection, command.school_id, merged,
+                                      str(command.data.get("actor") or "api"), now)
+        facts_store.mark_dirty(connection, command.school_id, now)
+        add_to_outbox(connection, outbox, [{
+            "id": f"chk-{secrets.token_hex(16)}", "type": "rules.parameters.changed",
+            "school_id": command.school_id, "occurred_at": now.isoformat(),
+            "data": {"parameters": write, "updated_by": command.data.get("actor")}}], now)
+
+
+def load_parameters(connection: Connection, school_id: str) -> dict[str, int]:
+    return parameters_store.load(connection, school_id)
+
+
 def take_events(connection: Connection, events: list[Event]) -> None:
     """Consumer handler: fold a batch of new events into the facts (same transaction)."""
     facts_store.ingest(connection, events)
@@ -76,7 +100,9 @@ def sweep(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(U
         started = datetime.now(UTC)
         with engine.begin() as connection:
             facts = facts_store.load_school(connection, school_id)
-            current = evaluate(facts, now, params or Parameters())
+            school_params = params or Parameters.from_values(
+                parameters_store.load(connection, school_id))
+            current = evaluate(facts, now, school_params)
             change = findings_store.reconcile(connection, school_id, current, now)
             announce(connection, school_id, change, now)
             facts_store.clean(connection, school_id, started)

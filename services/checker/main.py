@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import DBAPIError
 
 from services.checker.adapters.tables import inbox, outbox
-from services.checker.handlers import sweep, take_events, update_findings
+from services.checker.handlers import sweep, take_events, update_findings, update_parameters
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.publisher import ThreadPublishers, make_publisher
 from shared.service import ConsumerService, Handlers, bootstrap_consumer, topology_for
@@ -26,6 +26,7 @@ from shared.settings import Settings
 NAME = "checker"
 #: The command the gateway sends (commands exchange, key "checker.finding.update").
 UPDATE_COMMAND = "finding.update"
+PARAMETERS_COMMAND = "rules.parameters.update"
 log = logging.getLogger(__name__)
 
 
@@ -60,7 +61,8 @@ class Sweeper:
 def bootstrap(settings: Settings,
               clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> ConsumerService:
     handlers = Handlers(service=NAME, catch_all=take_events,
-                        by_type={UPDATE_COMMAND: update_findings})
+                        by_type={UPDATE_COMMAND: update_findings,
+                                 PARAMETERS_COMMAND: update_parameters})
     service = bootstrap_consumer(settings, NAME, inbox, handlers)
     topology = topology_for(settings)
     publishers = ThreadPublishers(lambda: make_publisher(

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from services.gateway.adapters.tables import inbox
-from services.gateway.handlers.findings import apply_finding_events
-from shared.service import ConsumerService, Handlers, bootstrap_consumer
+from services.gateway.handlers.findings import apply_finding_events, apply_parameter_events
+from shared.service import ConsumerService, Handler, Handlers, bootstrap_consumer
 from shared.settings import Settings
 
 FINDING_EVENTS = ("finding.opened", "finding.closed", "finding.updated")
 
 
 def bootstrap_read_model(settings: Settings) -> ConsumerService:
-    handlers = Handlers(service="gateway",
-                        by_type=dict.fromkeys(FINDING_EVENTS, apply_finding_events))
+    by_type: dict[str, Handler] = dict.fromkeys(FINDING_EVENTS, apply_finding_events)
+    by_type["rules.parameters.changed"] = apply_parameter_events
+    handlers = Handlers(service="gateway", by_type=by_type)
     return bootstrap_consumer(settings, "gateway", inbox, handlers)

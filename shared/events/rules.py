@@ -100,3 +100,16 @@ RULE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "absence.reason_missing": ("absence_reason_days",),
     "personal_data.unverified": ("personal_data_days",),
 }
+
+
+def parameter_errors(values: object) -> dict[str, list[str]]:
+    """Field-by-field errors of a parameters change (``{}`` when it is valid)."""
+    if not isinstance(values, dict) or not values:
+        return {"parameters": ["must be a non-empty object of parameter values"]}
+    errors: dict[str, list[str]] = {}
+    for name, value in values.items():
+        if name not in PARAMETER_DEFAULTS:
+            errors[name] = ["no such parameter"]
+        elif not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 365:
+            errors[name] = ["must be a whole number from 0 to 365"]
+    return errors

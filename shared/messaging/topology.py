@@ -27,7 +27,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "checker": tuple(sorted(DATA_SCHEMAS)),
     "backup": ("#",),
     "printer": ("report.ready",),
-    "gateway": ("finding.*",),  # the administrators' read model of findings
+    "gateway": ("finding.*", "rules.parameters.changed"),  # the API's read models
 }
 
 QUORUM_MIN_VERSION = (3, 8)

@@ -198,6 +198,28 @@ def test_findings_api_lists_filters_pages_and_changes_status(
         sweep(checker.engine, lambda: judged_at(spec))
         assert client.get(f"/api/v1/findings/{target}", headers=headers).json["status"] == \
             "waived"
+
+        # The school's own parameters: refused when wrong, applied by the next sweep.
+        assert client.put("/api/v1/rules/parameters", headers=headers,
+                          json={"parameters": {"no_such": 1}}).status_code == 422
+        assert client.put("/api/v1/rules/parameters", headers=bearer,
+                          json={"parameters": {"min_marks_for_final": 0}}).status_code == 403
+        changed = client.put("/api/v1/rules/parameters", headers=headers,
+                             json={"parameters": {"min_marks_for_final": 0}})
+        assert changed.status_code == 202
+
+        def rule_value() -> int | None:
+            rules = client.get("/api/v1/rules", headers=headers).json["items"]
+            rule = next(r for r in rules if r["id"] == "final_mark.insufficient_marks")
+            value = rule["parameters"]["min_marks_for_final"]
+            return None if value != 0 else 1
+
+        wait_for(rule_value, timeout=30)
+        insufficient = listed(rule="final_mark.insufficient_marks", limit="500")["items"]
+        assert insufficient, "the faulty school should have had some"
+        sweep(checker.engine, lambda: judged_at(spec))
+        wait_for(lambda: not listed(rule="final_mark.insufficient_marks", status="open",
+                                    limit="500")["items"], timeout=30)
     finally:
         read_model.stop()
         checker.stop()

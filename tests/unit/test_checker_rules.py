@@ -243,3 +243,17 @@ def test_absence_reasons_within_three_school_days() -> None:
     assert found == [("L2026-09-04-1", "st2")]
     before_the_deadline = at("2026-09-08", "23:00")  # Sat, Mon, Tue: the 3rd school day
     assert journal.findings(before_the_deadline, "absence.reason_missing") == []
+
+
+def test_the_checker_defaults_are_the_catalog_defaults() -> None:
+    from services.checker.domain.rules import Parameters
+    from shared.events.rules import PARAMETER_DEFAULTS, parameter_errors
+
+    defaults = Parameters()
+    assert {name: getattr(defaults, name) for name in PARAMETER_DEFAULTS} == PARAMETER_DEFAULTS
+    assert Parameters.from_values({"program_lag_lessons": 5}).program_lag_lessons == 5
+    assert parameter_errors({"program_lag_lessons": 5}) == {}
+    assert set(parameter_errors({"x": 1, "final_mark_days": -1, "oral_mark_days": True})) == \
+        {"x", "final_mark_days", "oral_mark_days"}
+    assert parameter_errors([]) == {"parameters": ["must be a non-empty object of parameter "
+                                                   "values"]}

@@ -53,8 +53,13 @@ def ingest(connection: Connection, events: list[Event]) -> None:
         connection.execute(statement.on_conflict_do_update(
             index_elements=["school_id", "kind", "entity_key"],
             set_={"state": statement.excluded.state}), rows)
-        mark_dirty = insert(dirty_schools).values(school_id=school_id, since=now)
-        connection.execute(mark_dirty.on_conflict_do_nothing(index_elements=["school_id"]))
+        mark_dirty(connection, school_id, now)
+
+
+def mark_dirty(connection: Connection, school_id: str, now: datetime) -> None:
+    """The school is to be evaluated at the next sweep."""
+    statement = _insert(connection)(dirty_schools).values(school_id=school_id, since=now)
+    connection.execute(statement.on_conflict_do_nothing(index_elements=["school_id"]))
 
 
 def load_school(connection: Connection, school_id: str) -> SchoolFacts:

@@ -78,3 +78,13 @@ finding_history = Table(
     Column("actor", String(64), nullable=False),
     Column("comment", Text),
 )
+
+#: A school's own rule parameters (absent: the catalog's defaults).
+parameters = Table(
+    "checker_parameters",
+    metadata,
+    Column("school_id", String(64), primary_key=True),
+    Column("parameters", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(100), nullable=False),
+)

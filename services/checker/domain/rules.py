@@ -58,6 +58,13 @@ class Parameters:
     marked_from_grade: int = 2
     language_subjects: frozenset[str] = frozenset({"english", "kyrgyz_lang", "german", "french"})
 
+    @classmethod
+    def from_values(cls, values: dict[str, int]) -> Parameters:
+        """A school's parameters: its own values over the catalog's defaults."""
+        known = {name: int(value) for name, value in values.items()
+                 if name in cls.__dataclass_fields__ and name != "language_subjects"}
+        return cls(**known)  # type: ignore[arg-type]
+
 
 @dataclass(frozen=True)
 class Finding:

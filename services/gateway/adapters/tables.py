@@ -91,3 +91,12 @@ findings_view = Table(
     Column("history", JSON, nullable=False),
     Column("stamp", DateTime(timezone=True), nullable=False),  # the newest event applied
 )
+
+#: Each school's rule parameters as the checker announced them.
+rule_parameters_view = Table(
+    "gateway_rule_parameters",
+    metadata,
+    Column("school_id", String(64), primary_key=True),
+    Column("parameters", JSON, nullable=False),
+    Column("stamp", DateTime(timezone=True), nullable=False),
+)

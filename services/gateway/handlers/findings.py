@@ -1,4 +1,4 @@
-"""The findings read model: kept from the checker's finding.* events."""
+"""The read models of the checker's results: findings and each school's rule parameters."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.gateway.adapters.tables import findings_view
+from services.gateway.adapters.tables import findings_view, rule_parameters_view
 from shared.events.envelope import Event
 
 FIELDS = ("id", "school_id", "rule", "clause", "severity", "responsible", "status",
@@ -35,3 +35,17 @@ def _row(data: dict[str, Any], stamp: datetime) -> dict[str, Any]:
     row["history"] = data.get("history", [])
     row["stamp"] = stamp
     return row
+
+
+def apply_parameter_events(connection: Connection, events: list[Event]) -> None:
+    """Keep each school's newest announced parameters."""
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    for event in sorted(events, key=lambda e: (e.occurred_at, e.id)):
+        statement = insert(rule_parameters_view).values(
+            school_id=event.school_id, parameters=event.data["parameters"],
+            stamp=event.occurred_at)
+        connection.execute(statement.on_conflict_do_update(
+            index_elements=["school_id"],
+            set_={"parameters": statement.excluded.parameters,
+                  "stamp": statement.excluded.stamp},
+            where=rule_parameters_view.c.stamp <= statement.excluded.stamp))

@@ -17,12 +17,12 @@ import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import and_, or_, select
 
-from services.gateway.adapters.tables import findings_view
+from services.gateway.adapters.tables import findings_view, rule_parameters_view
 from services.gateway.domain.access import Role
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.errors import api_error
-from shared.events.rules import CATALOG, PARAMETER_DEFAULTS, RULE_PARAMETERS
+from shared.events.rules import CATALOG, PARAMETER_DEFAULTS, RULE_PARAMETERS, parameter_errors
 from shared.messaging.publisher import OutgoingMessage, PublishError
 
 blueprint = Blueprint("findings", __name__, url_prefix="/api/v1")
@@ -38,12 +38,40 @@ ITEM_FIELDS = ("id", "rule", "clause", "severity", "responsible", "status", "sch
 @blueprint.get("/rules")
 @requires_token
 def list_rules() -> Response:
-    return jsonify({"items": [
+    """The catalog, with the parameters in force for the school (defaults otherwise)."""
+    school_id = principal().school_filter(request.args.get("school_id"))
+    own: dict[str, int] = {}
+    if school_id is not None:
+        with gateway_of(current_app).engine.connect() as connection:
+            own = dict(connection.execute(
+                select(rule_parameters_view.c.parameters)
+                .where(rule_parameters_view.c.school_id == school_id)).scalar() or {})
+    values = {**PARAMETER_DEFAULTS, **own}
+    return jsonify({"school_id": school_id, "items": [
         {"id": rule.id, "clause": rule.clause, "severity": rule.severity,
          "responsible": rule.responsible, "text": rule.text,
-         "parameters": {name: PARAMETER_DEFAULTS[name]
-                        for name in RULE_PARAMETERS.get(rule.id, ())}}
+         "parameters": {name: values[name] for name in RULE_PARAMETERS.get(rule.id, ())}}
         for rule in CATALOG.values()], "next_cursor": None})
+
+
+@blueprint.put("/rules/parameters")
+@requires_token
+def change_parameters() -> Response:
+    """A director or deputy changes the school's parameters; the checker applies them."""
+    who = principal()
+    who.require(frozenset({Role.DIRECTOR, Role.DEPUTY, Role.ADMIN}))
+    body = request.get_json(silent=True)
+    school_id = who.school_filter(body.get("school_id") if isinstance(body, dict) else None)
+    values = body.get("parameters") if isinstance(body, dict) else None
+    if school_id is None:
+        return api_error(422, "invalid_body", "school_id is required for admin tokens",
+                         {"school_id": ["is required"]})
+    errors = parameter_errors(values)
+    if errors:
+        return api_error(422, "invalid_body", "the parameters are not valid", errors)
+    return _command(school_id, "checker.rules.parameters.update", "rules.parameters.update",
+                    {"parameters": values, "actor": f"{who.role.value}:{who.token_id}"},
+                    {"school_id": school_id, "requested_parameters": values})
 
 
 @blueprint.get("/findings")
@@ -117,22 +145,28 @@ def change_finding(finding_id: str) -> Response:
     if status == "waived" and not (comment or "").strip():
         return api_error(422, "invalid_body", "a waiver needs a comment",
                          {"comment": ["required when waiving"]})
+    return _command(row["school_id"], "checker.finding.update", "finding.update",
+                    {"finding_id": finding_id, "status": status, "comment": comment,
+                     "actor": f"{who.role.value}:{who.token_id}"},
+                    {"id": finding_id, "requested_status": status})
+
+
+def _command(school_id: str, routing_key: str, command_type: str, data: dict[str, Any],
+             answer: dict[str, Any]) -> Response:
+    """Send a command to the checker (which owns the data); 202 once the broker has it."""
     gateway = gateway_of(current_app)
-    command = {
-        "id": f"cmd-{secrets.token_hex(16)}", "type": "finding.update",
-        "school_id": row["school_id"], "occurred_at": datetime.now(UTC).isoformat(),
-        "data": {"finding_id": finding_id, "status": status, "comment": comment,
-                 "actor": f"{who.role.value}:{who.token_id}"},
-    }
+    command_id = f"cmd-{secrets.token_hex(16)}"
+    command = {"id": command_id, "type": command_type,
+               "school_id": school_id, "occurred_at": datetime.now(UTC).isoformat(),
+               "data": data}
     try:
         gateway.publishers().publish([OutgoingMessage(
-            gateway.topology.commands.name, "checker.finding.update", orjson.dumps(command),
-            command["id"], {"school_id": row["school_id"]})])
+            gateway.topology.commands.name, routing_key, orjson.dumps(command), command_id,
+            {"school_id": school_id})])
     except PublishError:
         return api_error(503, "unavailable", "the broker is unavailable; retry later",
                          headers={"Retry-After": "30"})
-    response = jsonify({"id": finding_id, "requested_status": status,
-                        "command_id": command["id"]})
+    response = jsonify({**answer, "command_id": command_id})
     response.status_code = 202
     return response
 
