@@ -276,11 +276,25 @@ class Result:
     bytes_per_event: float = 0.0
     extra: int = 0  # events published besides the measured ones (warm-up)
     ceiling: float = 0.0  # gateway steps: the raw rate at the same size, measured next to it
+    ceiling_steps: list[Result] = field(default_factory=list)  # the raw steps behind it
     queued: str = ""  # what the queues held after the step
 
     @property
     def label(self) -> str:
         return f"{self.step.name} ({self.workers} workers)" if self.workers else self.step.name
+
+    @property
+    def external_load(self) -> float:
+        """Cores used by processes this step did not drive (other work on the machine).
+
+        During a raw step the gateway is idle, so PostgreSQL's CPU is someone else's.
+        """
+        return self.cpu.get("other", 0.0) + (self.cpu.get("postgres", 0.0)
+                                              if self.kind == "raw" else 0.0)
+
+    @property
+    def disturbed(self) -> bool:
+        return any(r.external_load > NOISE_CORES for r in (self, *self.ceiling_steps))
 
     @property
     def rate(self) -> float:
@@ -637,7 +651,9 @@ def verdict(results: Sequence[Result]) -> list[str]:
                 f"{r.rate:,.0f} events/s = "
                 f"{100 * share:.0f} % of the raw ceiling at the same window "
                 f"({r.ceiling:,.0f} events/s): **{mark}** the "
-                f"{100 * TARGET:.0f} % target."
+                f"{100 * TARGET:.0f} % target"
+                + (" (but other load disturbed this comparison: not reliable)."
+                   if r.disturbed else ".")
             )
     return lines
 
@@ -665,10 +681,11 @@ def results_block(args: argparse.Namespace, facts: dict[str, str], results: Sequ
     out += ["", "Batched intake against the target (raw ceiling = the better of the two raw "
             "steps of the same size just before and just after it):", ""]
     out += verdict(results) or ["- (no batched step ran)"]
-    noisy = [r.label for r in results if r.cpu.get("other", 0) > NOISE_CORES]
+    noisy = [r.label for r in results if r.external_load > NOISE_CORES]
     if noisy:
-        out += ["", f"Other load used more than {NOISE_CORES} of a core during: "
-                + "; ".join(noisy) + ". Those rows are less reliable (see the `other` column)."]
+        out += ["", f"Load from outside the benchmark used more than {NOISE_CORES} of a core "
+                "during: " + "; ".join(noisy) + ". Those rows are less reliable (see the "
+                "`other` column, and `postgres` in raw rows, where the gateway is idle)."]
     out += ["", "Checks after the run:", ""] + [f"- {c}" for c in checks]
     out += ["", END]
     return "\n".join(out)
@@ -856,6 +873,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             gateway_results.append(warm)
             result = posted(plan.gateway_single, workers, url)
             result.ceiling = single.rate
+            result.ceiling_steps = [single]
             gateway_results.append(result)
             for raw_plan, gateway_plan in plan.windows:
                 before = raw(raw_plan)
@@ -863,6 +881,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 after = raw(replace(raw_plan, name=raw_plan.name + " (after)"))
                 # The better of the two: other load can only make the gateway look worse.
                 result.ceiling = max(before.rate, after.rate)
+                result.ceiling_steps = [before, after]
                 gateway_results.append(result)
             exited = gateway.process.poll()
             gateway.stop()

@@ -114,3 +114,25 @@ def sweep(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(U
         log.info("sweep", extra={"schools": result.schools, "opened": result.opened,
                                  "withdrawn": result.withdrawn})
     return result
+
+
+def refresh_statistics(engine: Engine, *, only_if_stale: bool = False) -> bool:
+    """ANALYZE the facts on PostgreSQL when many rows changed since the last time.
+
+    With the statistics of a small table the planner filters a school's rows
+    instead of looking entities up by key, and each batch costs more as the
+    facts grow. Autovacuum normally prevents that; where it is off, or slower
+    than a fast replay, the checker does it itself. Returns whether it ran.
+    """
+    if engine.dialect.name != "postgresql":
+        return False
+    with engine.begin() as connection:
+        if only_if_stale:
+            row = connection.exec_driver_sql(
+                "SELECT n_mod_since_analyze, n_live_tup FROM pg_stat_user_tables "
+                "WHERE relname = 'checker_facts'").first()
+            if row is None or row[0] < max(1000, 0.2 * row[1]):
+                return False
+        connection.exec_driver_sql("ANALYZE checker_facts")
+        connection.exec_driver_sql("ANALYZE checker_inbox")
+    return True

@@ -17,7 +17,13 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import DBAPIError
 
 from services.checker.adapters.tables import inbox, outbox
-from services.checker.handlers import sweep, take_events, update_findings, update_parameters
+from services.checker.handlers import (
+    refresh_statistics,
+    sweep,
+    take_events,
+    update_findings,
+    update_parameters,
+)
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.publisher import ThreadPublishers, make_publisher
 from shared.service import ConsumerService, Handlers, bootstrap_consumer, topology_for
@@ -42,6 +48,7 @@ class Sweeper:
         while not self._stop.wait(self.settings.sweep_interval):
             full = time.monotonic() - last_full >= self.settings.full_sweep_interval
             try:
+                refresh_statistics(self.service.engine, only_if_stale=True)
                 sweep(self.service.engine, self.clock, dirty_only=not full)
                 if full:
                     last_full = time.monotonic()

@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, tuple_
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.checker.adapters.tables import dirty_schools, facts
@@ -38,13 +38,18 @@ def ingest(connection: Connection, events: list[Event]) -> None:
     for school_id, items in by_school.items():
         refs = sorted({ref for _, ref in items})
         school = SchoolFacts(school_id)
-        for start in range(0, len(refs), _CHUNK):
-            chunk = refs[start:start + _CHUNK]
-            for row in connection.execute(
-                    select(facts.c.kind, facts.c.entity_key, facts.c.state).where(
-                        facts.c.school_id == school_id,
-                        tuple_(facts.c.kind, facts.c.entity_key).in_(chunk))):
-                load_entity(school, (row.kind, row.entity_key), row.state)
+        keys_by_kind: dict[str, list[str]] = defaultdict(list)
+        for kind, key in refs:
+            keys_by_kind[kind].append(key)
+        # One lookup per kind with all three key columns equal or IN: a plain index
+        # scan. (A row-value IN over (kind, key) made PostgreSQL scan the whole school.)
+        for kind, keys in keys_by_kind.items():
+            for start in range(0, len(keys), _CHUNK):
+                for row in connection.execute(
+                        select(facts.c.entity_key, facts.c.state).where(
+                            facts.c.school_id == school_id, facts.c.kind == kind,
+                            facts.c.entity_key.in_(keys[start:start + _CHUNK]))):
+                    load_entity(school, (kind, row.entity_key), row.state)
         for event, _ in items:
             school.apply(event.id, event.type, event.occurred_at, event.data)
         rows = [{"school_id": school_id, "kind": kind, "entity_key": key,

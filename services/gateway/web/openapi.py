@@ -113,6 +113,47 @@ def openapi_document() -> dict[str, Any]:
                  "responses": {"201": _json({"type": "object"}, "The new token"),
                                "422": _ERROR, **admin_errors}},
     })
+    finding_filters = [{"name": name, "in": "query", "schema": {"type": "string"}}
+                       for name in ("class_id", "subject_id", "teacher_id", "student_id", "rule",
+                                    "severity", "status", "date_from", "date_to",
+                                    "include_withdrawn")]
+    spec.path("/api/v1/rules", operations={"get": {
+        "summary": "The rule catalog with the parameters in force for the school",
+        "security": _BEARER, "parameters": paged[2:],
+        "responses": {"200": _json(page, "Rules"), **admin_errors}}})
+    spec.path("/api/v1/rules/parameters", operations={"put": {
+        "summary": "Change the school's rule parameters (director, deputy); applied by the "
+                   "checker at its next sweep",
+        "security": _BEARER,
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["parameters"], "properties": {
+                "school_id": {"type": "string"},
+                "parameters": {"type": "object",
+                               "additionalProperties": {"type": "integer"}}}}}}},
+        "responses": {"202": _json({"type": "object"}, "Sent to the checker"),
+                      "422": _ERROR, "503": _ERROR, **admin_errors}}})
+    spec.path("/api/v1/findings", operations={"get": {
+        "summary": "Findings, newest first; withdrawn ones only when asked for",
+        "security": _BEARER, "parameters": paged + finding_filters,
+        "responses": {"200": _json(page, "A page of findings"), "400": _ERROR,
+                      **admin_errors}}})
+    spec.path("/api/v1/findings/{finding_id}", operations={
+        "get": {"summary": "One finding with its history", "security": _BEARER,
+                "parameters": [{"name": "finding_id", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {"200": _json({"type": "object"}, "The finding"),
+                              **admin_errors}},
+        "patch": {"summary": "Mark a finding fixed, waived (with a comment) or open again",
+                  "security": _BEARER,
+                  "parameters": [{"name": "finding_id", "in": "path", "required": True,
+                                  "schema": {"type": "string"}}],
+                  "requestBody": {"required": True, "content": {"application/json": {
+                      "schema": {"type": "object", "required": ["status"], "properties": {
+                          "status": {"enum": ["fixed", "waived", "open"]},
+                          "comment": {"type": "string"}}}}}},
+                  "responses": {"202": _json({"type": "object"}, "Sent to the checker"),
+                                "422": _ERROR, "503": _ERROR, **admin_errors}},
+    })
     spec.path("/api/v1/tokens/{token_id}", operations={"delete": {
         "summary": "Revoke a token", "security": _BEARER,
         "parameters": [{"name": "token_id", "in": "path", "required": True,
