@@ -170,9 +170,13 @@ class _Context:
         self.current_marks = [m for m in self.live_marks.values() if m["kind"] == "current"]
         self.marks_by_lesson: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.marks_by_student: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        #: current marks given outside any lesson, by class and subject
+        self.loose_marks: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for mark in self.current_marks:
             if mark.get("lesson_id"):
                 self.marks_by_lesson[mark["lesson_id"]].append(mark)
+            else:
+                self.loose_marks[(mark["class_id"], mark["subject_id"])].append(mark)
             self.marks_by_student[(mark["student_id"], mark["subject_id"])].append(mark)
         self.lesson_days: set[tuple[str, str, date]] = set()
         self.streams: dict[tuple[str, str, str | None], list[dict[str, Any]]] = defaultdict(list)
@@ -348,10 +352,8 @@ class _Context:
                 if self.now <= calendar.end_of(end):
                     continue
                 count = sum(len(self.marks_by_lesson.get(d["lesson_id"], [])) for d in items)
-                count += sum(1 for m in self.current_marks
-                             if not m.get("lesson_id") and m["class_id"] == class_id
-                             and m["subject_id"] == subject_id
-                             and self.subgroups.get((m["student_id"], subject_id)) == subgroup
+                count += sum(1 for m in self.loose_marks.get((class_id, subject_id), [])
+                             if self.subgroups.get((m["student_id"], subject_id)) == subgroup
                              and start <= date.fromisoformat(m["date"]) <= end)
                 if count < params.min_marks_per_lesson * len(items):
                     yield Finding("marks.density.low", date=start, class_id=class_id,
