@@ -257,3 +257,103 @@ def test_the_checker_defaults_are_the_catalog_defaults() -> None:
         {"x", "final_mark_days", "oral_mark_days"}
     assert parameter_errors([]) == {"parameters": ["must be a non-empty object of parameter "
                                                    "values"]}
+
+
+def test_work_type_missing_and_a_mark_on_a_day_without_the_lesson() -> None:
+    journal = Journal()
+    journal.lesson("2026-09-02")
+    journal.mark("2026-09-02", "4", mark_id="A", work_type=None)
+    journal.mark("2026-09-03", "4", mark_id="B", lesson_id="none")  # no math on the 3rd
+    assert [f.mark_id for f in journal.findings(NOW, "mark.work_type.missing")] == ["A"]
+    assert [f.mark_id for f in journal.findings(NOW, "mark.date.not_lesson")] == ["B"]
+
+
+def test_density_is_judged_per_two_week_window_once_it_is_over() -> None:
+    journal = Journal()
+    for day in ("2026-09-01", "2026-09-02"):  # window 1: 1 mark a lesson
+        journal.lesson(day)
+        journal.mark(day, "4")
+    for day in ("2026-09-15", "2026-09-16"):  # window 2: 3 marks a lesson
+        journal.lesson(day)
+        for student in ("st1", "st2", "st3"):
+            journal.mark(day, "5", student=student)
+    found = journal.findings(NOW, "marks.density.low")
+    assert [(f.date.isoformat(), f.evidence["marks"]) for f in found] == [("2026-09-01", 2)]
+    assert journal.findings(at("2026-09-14", "12:00"), "marks.density.low") == []  # not over
+
+
+def test_a_fail_right_after_three_missed_lessons() -> None:
+    journal = Journal()
+    days = ("2026-09-07", "2026-09-08", "2026-09-09", "2026-09-10", "2026-09-11")
+    for day in days:
+        journal.lesson(day)
+    for day in days[:3]:  # the sheets, corrected later the same morning
+        journal.add("attendance.recorded", at(day, "08:20"), {
+            "lesson_id": f"L{day}-1", "late": [],
+            "absent": [{"student_id": "st1", "reason": "illness"}]})
+    journal.mark(days[3], "2")
+    journal.mark(days[4], "4")
+    assert [f.date.isoformat() for f in journal.findings(NOW, "mark.failing.after_absence")] \
+        == [days[3]]
+
+
+def _final(journal: Journal, student: str, value: str, entered: datetime) -> None:
+    journal.add("mark.recorded", entered, {
+        "mark_id": f"F-{student}", "student_id": student, "class_id": "5a",
+        "subject_id": "math", "teacher_id": "t1", "lesson_id": None, "date": "2026-10-31",
+        "value": value, "work_type": None, "kind": "quarter", "term_id": "q1"})
+
+
+def test_term_marks_late_insufficient_and_inconsistent() -> None:
+    journal = Journal()
+    journal.add("subject.plan", at("2026-08-28"), {
+        "class_id": "5a", "subject_id": "math", "subject_name": "Математика",
+        "subgroup": None, "teacher_id": "t1", "term_id": "q1", "lessons": []})
+    for day in ("2026-10-26", "2026-10-27", "2026-10-28"):
+        journal.lesson(day)
+        for student in ("st1", "st2", "st3"):
+            journal.mark(day, "5", student=student)
+    journal.mark("2026-10-26", "5", student="st4")  # only one mark
+    _final(journal, "st1", "5", at("2026-10-31", "15:00"))      # fine
+    _final(journal, "st2", "3", at("2026-11-01", "10:00"))      # mean 5, mark 3
+    _final(journal, "st3", "5", at("2026-11-03", "00:01"))      # after 31.10 + 2 days
+    _final(journal, "st4", "5", at("2026-10-31", "15:00"))      # one current mark
+    later = at("2026-11-20")
+
+    def math(rule: str) -> list[str | None]:
+        return [f.student_id for f in journal.findings(later, rule) if f.subject_id == "math"]
+
+    assert math("final_mark.late") == ["st3"]
+    assert {f.subject_id for f in journal.findings(later, "final_mark.late")} == \
+        {"math", "english"}  # English is planned too, and nobody got a mark
+    assert math("final_mark.inconsistent") == ["st2"]
+    assert math("final_mark.insufficient_marks") == ["st4"]
+    journal.add("exemption.recorded", at("2026-09-01"), {
+        "student_id": "st1", "subject_id": "math", "from": "2026-09-01", "to": "2026-12-31",
+        "reason": "справка"})
+    journal.add("mark.deleted", at("2026-11-05"), {"mark_id": "F-st1"})
+    assert "st1" not in math("final_mark.late")  # exempt: no mark expected
+
+
+def test_program_lag_counts_planned_against_held_lessons() -> None:
+    journal = Journal()
+    planned = ("2026-09-01", "2026-09-02", "2026-09-03", "2026-09-04")
+    journal.add("subject.plan", at("2026-08-28"), {
+        "class_id": "5a", "subject_id": "math", "subject_name": "Математика",
+        "subgroup": None, "teacher_id": "t1", "term_id": "q1",
+        "lessons": [{"number": i + 1, "planned_date": day, "topic": f"Тема {i}"}
+                    for i, day in enumerate(planned)]})
+    journal.lesson("2026-09-01")
+    journal.lesson("2026-09-02")
+    assert journal.findings(at("2026-09-04", "10:00"), "program.behind_plan") == []  # lag 1
+    lagging = journal.findings(at("2026-09-05", "10:00"), "program.behind_plan")
+    assert [(f.evidence["planned"], f.evidence["held"]) for f in lagging] == [(4, 2)]
+
+
+def test_personal_data_checked_within_a_week_after_the_quarter() -> None:
+    journal = Journal()
+    assert journal.findings(at("2026-11-07", "23:00"), "personal_data.unverified") == []
+    assert journal.findings(at("2026-11-08", "00:01"), "personal_data.unverified")
+    journal.add("personal_data.verified", at("2026-11-02", "10:00"),
+                {"class_id": "5a", "term_id": "q1", "verified_by": "t1"})
+    assert journal.findings(at("2026-11-20"), "personal_data.unverified") == []

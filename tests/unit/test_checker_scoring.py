@@ -1,0 +1,47 @@
+"""The checker against the simulator's ground truth: every planted fault, nothing else."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+
+import pytest
+
+from kozomol.simulator.delivery import arrange
+from kozomol.simulator.faults import RULES, FaultRates, PlantedFault
+from kozomol.simulator.run import SimulationSpec, collect_faults, judged_at, school_events
+from services.checker.domain.facts import SchoolFacts
+from services.checker.domain.rules import Finding, evaluate, identity
+
+
+def judge(spec: SimulationSpec) -> tuple[set[str], set[str], Counter[str]]:
+    planted: list[PlantedFault] = []
+    facts = SchoolFacts("sch0001")
+    for event in arrange(school_events(spec, collect_faults(planted)), seed=spec.seed,
+                         shuffle_window=300, duplicate_share=0.02):
+        facts.apply(event["id"], event["type"], datetime.fromisoformat(event["occurred_at"]),
+                    event["data"])
+    found = {identity(finding) for finding in evaluate(facts, judged_at(spec))}
+    truth = {identity(Finding(
+        rule=f.rule, date=date.fromisoformat(f.date), class_id=f.class_id,
+        subject_id=f.subject_id, subgroup=f.subgroup, student_id=f.student_id,
+        lesson_id=f.lesson_id, mark_id=f.mark_id, term_id=f.term_id)) for f in planted}
+    return found, truth, Counter(f.rule for f in planted)
+
+
+def test_a_zero_fault_school_gives_zero_findings_for_a_whole_year() -> None:
+    spec = SimulationSpec(seed=21, parallels=1, grades=(1, 2, 5, 9, 11), terms=(1, 2, 3, 4),
+                          rates=FaultRates.none())
+    found, truth, _ = judge(spec)
+    assert truth == set()
+    assert found == set()
+
+
+@pytest.mark.parametrize("seed", [3, 17])
+def test_every_planted_fault_is_found_and_nothing_else(seed: int) -> None:
+    spec = SimulationSpec(seed=seed, parallels=1, grades=(2, 5, 7, 10),
+                          rates=FaultRates.default(6.0))
+    found, truth, planted = judge(spec)
+    assert found - truth == set(), "findings nobody planted"
+    assert truth - found == set(), "planted faults not found"
+    assert len(planted) >= len(RULES) - 3  # nearly every rule is exercised
