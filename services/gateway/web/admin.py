@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -21,6 +20,7 @@ from services.gateway.domain.access import INTAKE_READERS, TOKEN_ISSUERS, Role
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.errors import api_error
+from services.gateway.web.formats import iso_utc
 
 blueprint = Blueprint("admin", __name__, url_prefix="/api/v1")
 
@@ -88,7 +88,7 @@ def get_received_event(event_id: str) -> Response:
         return api_error(404, "not_found", "no such event was received")
     return jsonify({
         "id": row.event_id, "school_id": row.school_id, "type": row.type,
-        "received_at": _iso(row.received_at), "stored_in": row.stored_in,
+        "received_at": iso_utc(row.received_at), "stored_in": row.stored_in,
     })
 
 
@@ -178,16 +178,9 @@ def _decode_cursor(cursor: str) -> int:
         raise BadRequest("cursor is not one this API gave out") from None
 
 
-def _iso(moment: datetime | None) -> str | None:
-    """UTC ISO 8601; SQLite hands back naive datetimes, which we stored as UTC."""
-    if moment is None:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
-
-
 def _quarantine_item(row: Any) -> dict[str, Any]:
     return {
-        "id": row["id"], "received_at": _iso(row["received_at"]),
+        "id": row["id"], "received_at": iso_utc(row["received_at"]),
         "school_id": row["school_id"], "event_id": row["event_id"],
         "event_type": row["event_type"], "webhook_id": row["webhook_id"],
         "batch_index": row["batch_index"], "errors": row["errors"],
@@ -198,6 +191,6 @@ def _quarantine_item(row: Any) -> dict[str, Any]:
 def _token_item(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"], "role": row["role"], "school_id": row["school_id"],
-        "label": row["label"], "created_at": _iso(row["created_at"]),
-        "revoked_at": _iso(row["revoked_at"]),
+        "label": row["label"], "created_at": iso_utc(row["created_at"]),
+        "revoked_at": iso_utc(row["revoked_at"]),
     }

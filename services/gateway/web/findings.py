@@ -22,6 +22,7 @@ from services.gateway.domain.access import Role
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.errors import api_error
+from services.gateway.web.formats import iso_utc
 from shared.events.rules import CATALOG, PARAMETER_DEFAULTS, RULE_PARAMETERS, parameter_errors
 from shared.messaging.publisher import OutgoingMessage, PublishError
 
@@ -183,9 +184,7 @@ def _visible(finding_id: str) -> Any:
 def _item(row: Any) -> dict[str, Any]:
     item = {name: row[name] for name in ITEM_FIELDS}
     item["date"] = row["date"].isoformat()
-    detected = row["detected_at"]
-    item["detected_at"] = (detected if detected.tzinfo else detected.replace(
-        tzinfo=UTC)).isoformat()
+    item["detected_at"] = iso_utc(row["detected_at"])
     return item
 
 
