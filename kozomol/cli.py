@@ -194,7 +194,10 @@ def _gateway_engine(settings: Settings) -> Engine:
                                  "auditor"]))
 @click.option("--school", "school_id", default=None, help="School id (every role but admin).")
 @click.option("--label", default=None, help="Who or what the token is for.")
-def tokens_create(role: str, school_id: str | None, label: str | None) -> None:
+@click.option("--teacher", "teacher_id", default=None,
+              help="For teacher tokens: the teacher's id (they see their own findings).")
+def tokens_create(role: str, school_id: str | None, label: str | None,
+                  teacher_id: str | None) -> None:
     """Print a new token; it is stored hashed and cannot be shown again."""
     from sqlalchemy.exc import DBAPIError
 
@@ -204,7 +207,7 @@ def tokens_create(role: str, school_id: str | None, label: str | None) -> None:
     engine = _gateway_engine(_settings())
     try:
         with engine.begin() as connection:
-            issued = create_token(connection, Role(role), school_id, label)
+            issued = create_token(connection, Role(role), school_id, label, teacher_id)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     except DBAPIError as exc:

@@ -23,7 +23,8 @@ def api(embedded_settings: Settings, pg_url: str, gateway_client: Any) -> tuple[
 
 def token(engine: Engine, role: Role, school: str | None) -> dict[str, str]:
     with engine.begin() as connection:
-        issued = create_token(connection, role, school)
+        issued = create_token(connection, role, school,
+                              teacher_id="t1" if role is Role.TEACHER else None)
     return {"Authorization": f"Bearer {issued.token}"}
 
 

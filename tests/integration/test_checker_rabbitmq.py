@@ -137,7 +137,6 @@ def test_findings_api_lists_filters_pages_and_changes_status(
     with gateway.engine.begin() as connection:
         deputy = create_token(connection, Role.DEPUTY, "sch0001")
         other = create_token(connection, Role.DEPUTY, "sch0002")
-        teacher = create_token(connection, Role.TEACHER, "sch0001")
     headers = {"Authorization": f"Bearer {deputy.token}"}
     checker.start()
     read_model.start()
@@ -178,7 +177,15 @@ def test_findings_api_lists_filters_pages_and_changes_status(
         assert client.get("/api/v1/rules", headers=headers).json["items"][0]["clause"]
 
         target = pages[0]["id"]
+        own_teacher = pages[0]["teacher_id"]
+        with gateway.engine.begin() as connection:
+            teacher = create_token(connection, Role.TEACHER, "sch0001", teacher_id=own_teacher)
         bearer = {"Authorization": f"Bearer {teacher.token}"}
+        mine = client.get("/api/v1/findings?limit=500", headers=bearer).json["items"]
+        assert mine and {item["teacher_id"] for item in mine} == {own_teacher}
+        others = [item for item in pages if item["teacher_id"] != own_teacher]
+        assert others and client.get(f"/api/v1/findings/{others[0]['id']}",
+                                     headers=bearer).status_code == 404
         assert client.patch(f"/api/v1/findings/{target}", headers=bearer,
                             json={"status": "fixed"}).status_code == 403
         assert client.patch(f"/api/v1/findings/{target}", headers=headers,

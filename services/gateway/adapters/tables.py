@@ -58,6 +58,7 @@ api_tokens = Table(
     Column("role", String(20), nullable=False),
     Column("school_id", String(64), nullable=True),
     Column("label", String(200), nullable=True),
+    Column("teacher_id", String(64), nullable=True),  # a teacher's token: whose findings
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
 )

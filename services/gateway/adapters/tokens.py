@@ -29,29 +29,34 @@ def _hash(token: str) -> str:
 
 
 def create_token(
-    connection: Connection, role: Role, school_id: str | None, label: str | None = None
+    connection: Connection, role: Role, school_id: str | None, label: str | None = None,
+    teacher_id: str | None = None,
 ) -> IssuedToken:
     if role is Role.ADMIN and school_id is not None:
         raise ValueError("an admin token covers every school; give no school")
     if role is not Role.ADMIN and not school_id:
         raise ValueError(f"a {role.value} token needs a school")
+    if role is Role.TEACHER and not teacher_id:
+        raise ValueError("a teacher token needs the teacher's id (--teacher)")
     token_id = secrets.token_hex(8)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     connection.execute(insert(api_tokens).values(
         id=token_id, token_hash=_hash(token), role=role.value, school_id=school_id,
-        label=label, created_at=datetime.now(UTC),
+        label=label, teacher_id=teacher_id, created_at=datetime.now(UTC),
     ))
     return IssuedToken(token_id, token, role, school_id)
 
 
 def authenticate(connection: Connection, token: str) -> Principal | None:
     row = connection.execute(
-        select(api_tokens.c.id, api_tokens.c.role, api_tokens.c.school_id)
+        select(api_tokens.c.id, api_tokens.c.role, api_tokens.c.school_id,
+               api_tokens.c.teacher_id)
         .where(api_tokens.c.token_hash == _hash(token), api_tokens.c.revoked_at.is_(None))
     ).first()
     if row is None:
         return None
-    return Principal(token_id=row.id, role=Role(row.role), school_id=row.school_id)
+    return Principal(token_id=row.id, role=Role(row.role), school_id=row.school_id,
+                     teacher_id=row.teacher_id)
 
 
 def list_tokens(connection: Connection, school_id: str | None) -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ class Principal:
     token_id: str
     role: Role
     school_id: str | None  # None only for admin
+    teacher_id: str | None = None  # a teacher's token sees that teacher's findings only
 
     @property
     def all_schools(self) -> bool:
@@ -48,6 +49,10 @@ class Principal:
         if requested is not None and requested != self.school_id:
             raise AccessDenied("this token is limited to its own school")
         return self.school_id
+
+    def teacher_filter(self) -> str | None:
+        """The teacher a findings listing is limited to (teachers see their own)."""
+        return self.teacher_id if self.role is Role.TEACHER else None
 
     def require(self, roles: frozenset[Role]) -> None:
         if self.role not in roles:

@@ -132,8 +132,13 @@ def create_token() -> Response:
                          {"school_id": [field_error]})
     if not who.may_issue(role, school_id):
         return api_error(403, "forbidden", "this token may not issue that token")
+    teacher_id = body.get("teacher_id")
+    if role is Role.TEACHER and not isinstance(teacher_id, str):
+        return api_error(422, "invalid_body", "a teacher token needs the teacher's id",
+                         {"teacher_id": ["is required for teacher tokens"]})
     with gateway_of(current_app).engine.begin() as connection:
-        issued = tokens.create_token(connection, role, school_id, label[:200] if label else None)
+        issued = tokens.create_token(connection, role, school_id, label[:200] if label else None,
+                                     teacher_id if isinstance(teacher_id, str) else None)
     response = jsonify({"id": issued.id, "token": issued.token, "role": issued.role.value,
                         "school_id": issued.school_id})
     response.status_code = 201

@@ -94,6 +94,8 @@ def list_findings() -> Response:
                                            findings_view.c.id.desc()).limit(limit + 1)
     if school_id is not None:
         query = query.where(findings_view.c.school_id == school_id)
+    if (own := who.teacher_filter()) is not None:
+        query = query.where(findings_view.c.teacher_id == own)
     for name in FILTERS:
         if name in args:
             query = query.where(findings_view.c[name] == args[name])
@@ -176,7 +178,10 @@ def _visible(finding_id: str) -> Any:
     with gateway_of(current_app).engine.connect() as connection:
         found = connection.execute(
             select(findings_view).where(findings_view.c.id == finding_id)).first()
-    if found is None or not principal().sees_school(found.school_id):
+    who = principal()
+    if found is None or not who.sees_school(found.school_id):
+        return None
+    if (own := who.teacher_filter()) is not None and found.teacher_id != own:
         return None
     return found._mapping
 
