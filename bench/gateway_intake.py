@@ -294,7 +294,14 @@ class Result:
 
     @property
     def disturbed(self) -> bool:
-        return any(r.external_load > NOISE_CORES for r in (self, *self.ceiling_steps))
+        """This step, or the raw step its ceiling comes from, ran beside other load.
+
+        A disturbed raw step that is not the better of the two only made the
+        ceiling lower than it could be, which the other one already corrects.
+        """
+        return self.external_load > NOISE_CORES or any(
+            r.external_load > NOISE_CORES and r.rate >= self.ceiling
+            for r in self.ceiling_steps)
 
     @property
     def rate(self) -> float:
