@@ -206,6 +206,27 @@ def test_findings_api_lists_filters_pages_and_changes_status(
         assert client.get(f"/api/v1/findings/{target}", headers=headers).json["status"] == \
             "waived"
 
+        # The class journal's remarks sheet, as JSON, CSV and XLSX.
+        class_id = waived["class_id"]
+        sheet = client.get(f"/api/v1/classes/{class_id}/remarks-sheet", headers=headers).json
+        of_class = [i for i in pages if i["class_id"] == class_id]
+        assert len(sheet["rows"]) == len(of_class)
+        waived_rows = [r for r in sheet["rows"] if r[7] == "снято с обоснованием"]
+        assert len(waived_rows) == 1 and waived_rows[0][6]  # the date it was closed
+        as_csv = client.get(f"/api/v1/classes/{class_id}/remarks-sheet?format=csv",
+                            headers=headers)
+        assert as_csv.data.decode("utf-8-sig").splitlines()[0].startswith("№,Дата проверки")
+        as_xlsx = client.get(f"/api/v1/classes/{class_id}/remarks-sheet?format=xlsx",
+                             headers=headers)
+        from io import BytesIO
+
+        from openpyxl import load_workbook
+
+        book = load_workbook(BytesIO(as_xlsx.data))
+        assert book.active is not None
+        assert book.active.max_row == len(of_class) + 1
+        assert book.active["C2"].value == sheet["rows"][0][2]
+
         # The school's own parameters: refused when wrong, applied by the next sweep.
         assert client.put("/api/v1/rules/parameters", headers=headers,
                           json={"parameters": {"no_such": 1}}).status_code == 422

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import csv
+import io
 import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
+from openpyxl import Workbook
 from sqlalchemy import and_, or_, select
 
 from services.gateway.adapters.tables import findings_view, rule_parameters_view
 from services.gateway.domain.access import Role
+from services.gateway.domain.remarks import COLUMNS_RU, RemarkRow, remarks_sheet
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.errors import api_error
@@ -202,3 +206,60 @@ def _decode_cursor(cursor: str) -> tuple[date, str]:
     if kind != "f":
         raise ValueError(cursor)
     return date.fromisoformat(day), finding_id
+
+
+@blueprint.get("/classes/<class_id>/remarks-sheet")
+@requires_token
+def class_remarks_sheet(class_id: str) -> Response:
+    """The class journal's remarks sheet: JSON, or ``?format=csv`` / ``?format=xlsx``."""
+    who = principal()
+    school_id = who.school_filter(request.args.get("school_id"))
+    if school_id is None:
+        return api_error(422, "invalid_body", "school_id is required for admin tokens",
+                         {"school_id": ["is required"]})
+    query = select(findings_view).where(findings_view.c.school_id == school_id,
+                                        findings_view.c.class_id == class_id)
+    if (own := who.teacher_filter()) is not None:
+        query = query.where(findings_view.c.teacher_id == own)
+    with gateway_of(current_app).engine.connect() as connection:
+        found = [{**_item(row._mapping), "history": row.history}
+                 for row in connection.execute(query)]
+    rows = remarks_sheet(found)
+    wanted = request.args.get("format", "json")
+    if wanted == "csv":
+        return _download(_csv(rows), "text/csv; charset=utf-8",
+                         f"remarks-{school_id}-{class_id}.csv")
+    if wanted == "xlsx":
+        return _download(_xlsx(rows, class_id),
+                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                         f"remarks-{school_id}-{class_id}.xlsx")
+    return jsonify({"school_id": school_id, "class_id": class_id, "columns": COLUMNS_RU,
+                    "rows": [list(row.cells()) for row in rows]})
+
+
+def _csv(rows: list[RemarkRow]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS_RU)
+    writer.writerows(row.cells() for row in rows)
+    return ("\ufeff" + buffer.getvalue()).encode()  # BOM: Excel opens Cyrillic CSV right
+
+
+def _xlsx(rows: list[RemarkRow], class_id: str) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = f"Листок замечаний {class_id}"[:31]
+    sheet.append(COLUMNS_RU)
+    for row in rows:
+        sheet.append(row.cells())
+    for letter, width in zip("ABCDEFGH", (5, 14, 70, 28, 10, 18, 16, 22), strict=True):
+        sheet.column_dimensions[letter].width = width
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _download(body: bytes, mimetype: str, filename: str) -> Response:
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
