@@ -154,6 +154,15 @@ def openapi_document() -> dict[str, Any]:
                   "responses": {"202": _json({"type": "object"}, "Sent to the checker"),
                                 "422": _ERROR, "503": _ERROR, **admin_errors}},
     })
+    spec.path("/api/v1/classes/{class_id}/remarks-sheet", operations={"get": {
+        "summary": "The class journal's remarks sheet (листок замечаний): JSON, CSV or XLSX",
+        "security": _BEARER,
+        "parameters": [{"name": "class_id", "in": "path", "required": True,
+                        "schema": {"type": "string"}},
+                       {"name": "format", "in": "query",
+                        "schema": {"enum": ["json", "csv", "xlsx"]}},
+                       {"name": "school_id", "in": "query", "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "The sheet"}, **admin_errors}}})
     spec.path("/api/v1/tokens/{token_id}", operations={"delete": {
         "summary": "Revoke a token", "security": _BEARER,
         "parameters": [{"name": "token_id", "in": "path", "required": True,
