@@ -41,6 +41,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -899,6 +900,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         checks = after_checks(scratch, [*results, *gateway_results],
                               sum(r.events for r in gateway_results))
+    except Exception as exc:
+        # A step failed (say, the broker went away): keep what was measured, but mark the
+        # run as broken and leave the docs alone.
+        traceback.print_exc()
+        stopped = f"{exc.__class__.__name__}: {exc}"
+        checks = [f"MISMATCH: the run stopped early ({stopped}); the rows above are partial"]
     finally:
         if gateway is not None:
             gateway.stop()
@@ -912,12 +919,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     block = results_block(args, facts, results, checks)
     print()
     print(block.replace(BEGIN, "").replace(END, "").strip())
-    if not args.no_docs:
+    failed = any(r.errors for r in results) or any("MISMATCH" in c for c in checks)
+    if not args.no_docs and not failed:
         write_docs(block)
         print(f"wrote {DOCS.relative_to(ROOT)}")
-    failed = any(r.errors for r in results) or any("MISMATCH" in c for c in checks)
     if failed:
-        print("\nFAILED: errors or mismatches above", file=sys.stderr)
+        print(f"\nFAILED: errors or mismatches above; {DOCS.relative_to(ROOT)} left as it was",
+              file=sys.stderr)
     return 1 if failed or problems else 0
 
 
