@@ -52,10 +52,16 @@ class Settings:
     sweep_interval: float = 60.0
     full_sweep_interval: float = 3600.0
     log_level: str = "INFO"
+    storage_url: str = ""  # empty: file://<data_dir>/files
 
     @property
     def embedded_broker(self) -> bool:
         return self.broker_url.startswith("memory://")
+
+    @property
+    def files_url(self) -> str:
+        """Where files are kept (shared.storage.open_store); a folder in the data dir by default."""
+        return self.storage_url or (self.data_dir / "files").as_uri()
 
     def database_url_for(self, service: str) -> str:
         """Each service owns its tables; production may give each its own database."""
@@ -102,6 +108,7 @@ def load_settings() -> Settings:
                 sweep_interval=env.float("SWEEP_INTERVAL", 60.0),
                 full_sweep_interval=env.float("FULL_SWEEP_INTERVAL", 3600.0),
                 log_level=env.str("LOG_LEVEL", "INFO").upper(),
+                storage_url=env.str("STORAGE_URL", ""),
             )
         env.seal()
     except EnvError as exc:
