@@ -558,7 +558,8 @@ class Simulation:
             elif special == "followup":
                 value = max(value, 3)
             elif (followup_ok and following is not None and not quiet and not low_density
-                  and state.streak_before < 3 and state.cap is None):
+                  and state.streak_before < 3 and state.cap is None
+                  and following.day not in state.forced):  # the follow-up must be possible
                 if first_school_day and self.chance("mark.failing.first_day_of_term"):
                     value, fault = 2, "mark.failing.first_day_of_term"
                 elif (not first_school_day and remaining > len(held) // 2
@@ -568,8 +569,10 @@ class Simulation:
                 elif not first_school_day and self.rng.random() < 0.03:
                     value = 2  # a fail, followed up at the next lesson
             if (value == 2 and fault is None and following is not None
-                    and following.day in state.forced):
-                value = 3  # the next lesson is already planned otherwise for this student
+                    and (following.day in state.forced or state.cap is not None)):
+                # the next lesson is already planned otherwise for this student, or the
+                # student is to stay short of marks (a follow-up would be one too many)
+                value = 3
             if value == 2 and fault != "mark.failing.no_followup" and following is not None:
                 marks[(student_id, subject_id)].forced.setdefault(following.day, "followup")
             if value != 2 and value < 2:
@@ -629,7 +632,11 @@ class Simulation:
     def _extra_mark_faults(self, lesson: Lesson, present: list[Student], teacher_id: str,
                            end: datetime, states: dict[str, MarkState]) -> None:
         """Marks that are wrong in themselves; they come on top of the lesson's marks."""
-        student = self.rng.choice(present)
+        # Not for a student meant to stay short of marks: one more would undo that fault.
+        uncapped = [s for s in present if states[s.student_id].cap is None]
+        if not uncapped:
+            return
+        student = self.rng.choice(uncapped)
         entity = {"student_id": student.student_id, "class_id": lesson.school_class.class_id,
                   "subject_id": lesson.slot.subject_id, "teacher_id": teacher_id,
                   "term_id": lesson.term.term_id}

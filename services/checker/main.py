@@ -1,9 +1,11 @@
 """Entry point of the checker service (``kozomol checker``).
 
-The consumer folds each batch of events into the checker's facts; a sweeper
+The consumer folds each batch of events into the checker's facts and answers
+commands (finding status changes, parameters, report requests); a sweeper
 thread evaluates the rules: every ``KOZOMOL_SWEEP_INTERVAL`` seconds for the
 schools whose facts changed, and for every school when the interval
-``KOZOMOL_FULL_SWEEP_INTERVAL`` has passed (deadlines pass with time alone).
+``KOZOMOL_FULL_SWEEP_INTERVAL`` has passed (deadlines pass with time alone),
+then makes the scheduled reports that are due.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from services.checker.adapters.tables import inbox, outbox
@@ -24,6 +27,8 @@ from services.checker.handlers import (
     update_findings,
     update_parameters,
 )
+from services.checker.reporting import answer_requests, make_scheduled
+from shared.events.envelope import Event
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.publisher import ThreadPublishers, make_publisher
 from shared.service import ConsumerService, Handlers, bootstrap_consumer, topology_for
@@ -33,6 +38,7 @@ NAME = "checker"
 #: The command the gateway sends (commands exchange, key "checker.finding.update").
 UPDATE_COMMAND = "finding.update"
 PARAMETERS_COMMAND = "rules.parameters.update"
+REPORT_COMMAND = "report.request"
 log = logging.getLogger(__name__)
 
 
@@ -50,6 +56,7 @@ class Sweeper:
             try:
                 refresh_statistics(self.service.engine, only_if_stale=True)
                 sweep(self.service.engine, self.clock, dirty_only=not full)
+                make_scheduled(self.service.engine, self.clock)
                 if full:
                     last_full = time.monotonic()
             except DBAPIError:
@@ -67,18 +74,27 @@ class Sweeper:
 
 def bootstrap(settings: Settings,
               clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> ConsumerService:
-    handlers = Handlers(service=NAME, catch_all=take_events,
-                        by_type={UPDATE_COMMAND: update_findings,
-                                 PARAMETERS_COMMAND: update_parameters})
-    service = bootstrap_consumer(settings, NAME, inbox, handlers)
     topology = topology_for(settings)
     publishers = ThreadPublishers(lambda: make_publisher(
         settings.broker_url, topology, connect_timeout=settings.broker_connect_timeout,
         confirm_timeout=settings.publish_timeout))
+    relay_holder: list[OutboxRelay] = []
+
+    def answer_reports(connection: Connection, commands: list[Event]) -> None:
+        answer_requests(connection, commands, clock())
+        relay_holder[0].hurry()  # someone is waiting for this report: relay it at once
+
+    handlers = Handlers(service=NAME, catch_all=take_events,
+                        by_type={UPDATE_COMMAND: update_findings,
+                                 PARAMETERS_COMMAND: update_parameters,
+                                 REPORT_COMMAND: answer_reports})
+    service = bootstrap_consumer(settings, NAME, inbox, handlers)
+    relay = OutboxRelay(service.engine, outbox, publishers, topology.events.name,
+                        interval=settings.outbox_relay_interval)
+    relay_holder.append(relay)
     service.companions += [
         Sweeper(service, settings, clock),
-        OutboxRelay(service.engine, outbox, publishers, topology.events.name,
-                    interval=settings.outbox_relay_interval),
+        relay,
         publishers,  # stopped last: closes the relay's broker connection
     ]
     return service

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -85,7 +86,15 @@ class OutboxRelay:
         self._interval = interval
         self._batch_size = batch_size
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._hurry_until = 0.0
         self._thread: threading.Thread | None = None
+
+    def hurry(self, seconds: float = 2.0) -> None:
+        """Something was just added (its transaction may not have committed yet):
+        look every few milliseconds for the next ``seconds`` instead of waiting the interval."""
+        self._hurry_until = time.monotonic() + seconds
+        self._wake.set()
 
     def drain_once(self) -> int:
         """Relay one batch; returns how many events were sent."""
@@ -129,7 +138,12 @@ class OutboxRelay:
             # Refreshed on every pass: the depth matters most while the broker is away.
             with contextlib.suppress(DBAPIError):
                 metrics.OUTBOX_DEPTH.set(self.depth())
-            self._stop.wait(self._interval)
+            if time.monotonic() < self._hurry_until:
+                self._wake.clear()
+                self._stop.wait(0.02)
+            else:
+                self._wake.wait(self._interval)
+                self._wake.clear()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="outbox-relay", daemon=True)
@@ -137,5 +151,6 @@ class OutboxRelay:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(10)

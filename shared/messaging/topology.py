@@ -27,7 +27,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "checker": tuple(sorted(DATA_SCHEMAS)),
     "backup": ("#",),
     "printer": ("report.ready",),
-    "gateway": ("finding.*", "rules.parameters.changed"),  # the API's read models
+    # the API's read models
+    "gateway": ("finding.*", "rules.parameters.changed", "report.ready", "report.failed"),
 }
 
 QUORUM_MIN_VERSION = (3, 8)

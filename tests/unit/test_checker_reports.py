@@ -13,10 +13,13 @@ from kozomol.simulator.run import SimulationSpec, judged_at, school_events
 from services.checker.domain.facts import SchoolFacts
 from services.checker.domain.reports import (
     FILL_RATE_DEFINITIONS,
+    FindingRef,
+    Plan,
     fill_rate,
+    lesson_statistics,
     program_completion,
 )
-from services.checker.domain.rules import evaluate
+from services.checker.domain.rules import Calendar, Parameters, evaluate
 
 SPEC = SimulationSpec(seed=12, parallels=1, grades=(3, 7), rates=FaultRates.default(10.0))
 PERIOD = (date(2026, 9, 14), date(2026, 9, 27))
@@ -89,8 +92,9 @@ def recount() -> dict[tuple[str, str, str], dict[str, int]]:
 
 def test_fill_rate_figures_reconcile_with_the_raw_events() -> None:
     school = facts()
-    rows = fill_rate(school, evaluate(school, judged_at(SPEC)), date_from=PERIOD[0],
-                     date_to=PERIOD[1])
+    found = [FindingRef(f.rule, "open", f.date, f.class_id, f.subject_id, f.teacher_id)
+             for f in evaluate(school, judged_at(SPEC))]
+    rows = fill_rate(lesson_statistics(school), found, date_from=PERIOD[0], date_to=PERIOD[1])
     expected = recount()
     assert {(r.class_id, r.subject_id, r.teacher_id) for r in rows} == set(expected)
     for row in rows:
@@ -106,7 +110,11 @@ def test_fill_rate_figures_reconcile_with_the_raw_events() -> None:
 
 def test_program_completion_matches_the_plans() -> None:
     school = facts()
-    rows = program_completion(school, on=date(2026, 10, 31))
+    plans = [Plan(c, s, g, t, p.data["teacher_id"],
+                  tuple(date.fromisoformat(x["planned_date"]) for x in p.data["lessons"]))
+             for (c, s, g, t), p in school.plans.items() if p.data]
+    terms = Calendar(school, Parameters()).terms
+    rows = program_completion(plans, lesson_statistics(school), terms, on=date(2026, 10, 31))
     assert rows
     assert all(row.behind >= 0 for row in rows)  # nobody is ahead of the КТП
     planned_total = sum(len(p.data["lessons"]) for p in school.plans.values() if p.data)

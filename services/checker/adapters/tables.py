@@ -3,9 +3,11 @@
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
@@ -87,4 +89,47 @@ parameters = Table(
     Column("parameters", JSON, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("updated_by", String(100), nullable=False),
+)
+
+#: One row per live lesson: how its entries were made (the fill-rate reports sum these).
+#: Refreshed by each sweep of the school.
+lesson_stats = Table(
+    "checker_lesson_stats",
+    metadata,
+    Column("school_id", String(64), primary_key=True),
+    Column("lesson_id", String(64), primary_key=True),
+    Column("class_id", String(64), nullable=False),
+    Column("subject_id", String(64), nullable=False),
+    Column("subgroup", String(16)),
+    Column("teacher_id", String(64), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("topic_on_time", Boolean, nullable=False),
+    Column("homework_on_time", Boolean, nullable=False),
+    Column("attendance_on_time", Boolean, nullable=False),
+    Column("marks", Integer, nullable=False),
+    Column("marks_with_deadline", Integer, nullable=False),
+    Column("marks_on_time", Integer, nullable=False),
+    Index("ix_checker_lesson_stats_date", "school_id", "date"),
+)
+
+#: Term and year marks set, per class, subject and term (refreshed by each sweep).
+final_stats = Table(
+    "checker_final_stats",
+    metadata,
+    Column("school_id", String(64), primary_key=True),
+    Column("class_id", String(64), primary_key=True),
+    Column("subject_id", String(64), primary_key=True),
+    Column("term_id", String(64), primary_key=True),
+    Column("marks_set", Integer, nullable=False),
+)
+
+#: Reports the checker made by itself, one per school, kind and period (never twice).
+scheduled_reports = Table(
+    "checker_scheduled_reports",
+    metadata,
+    Column("school_id", String(64), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("period", String(120), primary_key=True),
+    Column("report_id", String(64), nullable=False),
+    Column("made_at", DateTime(timezone=True), nullable=False),
 )

@@ -73,6 +73,7 @@ class SchoolFacts:
     calendar: Latest = field(default_factory=Latest)
     outages: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
     classes: dict[str, Latest] = field(default_factory=dict)
+    teachers: dict[str, Latest] = field(default_factory=dict)  # names, for the reports
     plans: dict[tuple[str, str, str | None, str], Latest] = field(default_factory=dict)
     lessons: dict[str, LessonFacts] = field(default_factory=dict)
     attendance: dict[str, AttendanceFacts] = field(default_factory=dict)
@@ -91,6 +92,8 @@ class SchoolFacts:
                                       datetime.fromisoformat(data["ended_at"]))
         elif event_type == "class.roster":
             self.classes.setdefault(data["class_id"], Latest()).offer(stamp, data)
+        elif event_type == "teacher.profile":
+            self.teachers.setdefault(data["teacher_id"], Latest()).offer(stamp, data)
         elif event_type == "subject.plan":
             key = (data["class_id"], data["subject_id"], data.get("subgroup"), data["term_id"])
             self.plans.setdefault(key, Latest()).offer(stamp, data)
@@ -143,6 +146,8 @@ def entity_of(event_type: str, event_id: str, data: dict[str, Any]) -> EntityRef
         return ("outage", event_id)
     if event_type == "class.roster":
         return ("class", data["class_id"])
+    if event_type == "teacher.profile":
+        return ("teacher", data["teacher_id"])
     if event_type == "subject.plan":
         return ("plan", _join(data["class_id"], data["subject_id"], data.get("subgroup"),
                               data["term_id"]))
@@ -244,6 +249,8 @@ def _entity(facts: SchoolFacts, ref: EntityRef, *, create: bool) -> Latest | Non
     index: Any = key
     if kind == "class":
         table = facts.classes
+    elif kind == "teacher":
+        table = facts.teachers
     elif kind == "plan":
         class_id, subject_id, subgroup, term_id = _split(key)
         table, index = facts.plans, (class_id, subject_id, subgroup, term_id)

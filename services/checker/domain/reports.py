@@ -1,32 +1,257 @@
-"""Monitoring reports of clause 4.2, computed from the facts (pure).
+"""Monitoring reports of clause 4.2 (pure): fill rate, quarter analysis, program, teachers.
 
-Started with issue 5: the two-week fill-rate report and program completion.
-Every figure says how it is computed (``FILL_RATE_DEFINITIONS``) and a row
-keeps the lessons behind it, so any number can be traced to the journal.
+Two steps. The sweep turns the facts into small statistics that stay valid
+until the facts change: one :class:`LessonStat` per live lesson (was the
+topic, the homework, the attendance entered by the deadline; how many marks,
+how many of them on time) and the number of term marks set per class, subject
+and term. A report then only sums those rows and counts findings, so it takes
+milliseconds even for a school year, and every figure can be traced: each
+column says how it is computed and a row can list the lessons behind it.
+
+A report is plain data (:class:`Report`): a Russian title, label/value pairs
+for its heading, and tables whose columns carry a key, a Russian heading and a
+definition. The API, CSV/XLSX downloads and the printer all render that.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from services.checker.domain.facts import SchoolFacts
-from services.checker.domain.rules import WRITTEN_KINDS, Calendar, Finding, Parameters
+from services.checker.domain.rules import (
+    FINAL_KINDS,
+    WRITTEN_KINDS,
+    Calendar,
+    Parameters,
+    Term,
+)
+from shared.events.rules import CATALOG
 
+KINDS = ("fill_rate", "quarter_analysis", "program_completion", "teacher_summary")
+
+
+class ReportError(ValueError):
+    """The request cannot be answered (the message is for the user, in Russian)."""
+
+
+# Statistics kept by the sweep --------------------------------------------------------------
+@dataclass(frozen=True)
+class LessonStat:
+    lesson_id: str
+    class_id: str
+    subject_id: str
+    subgroup: str | None
+    teacher_id: str
+    date: date
+    topic_on_time: bool
+    homework_on_time: bool
+    attendance_on_time: bool
+    marks: int = 0
+    marks_with_deadline: int = 0
+    marks_on_time: int = 0
+
+
+def lesson_statistics(facts: SchoolFacts, params: Parameters | None = None) -> list[LessonStat]:
+    """One row per live lesson: what was entered by its deadline, and its current marks.
+
+    Deadlines are those of the rules (clause 4.4): the end of the lesson's day
+    for topic, homework and attendance, moved past platform outages; oral marks
+    the same day, written work within ``written_mark_days``.
+    """
+    params = params or Parameters()
+    calendar = Calendar(facts, params)
+    marks: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
+    for mark in facts.marks.values():
+        data = mark.data
+        if not mark.live or data is None or data["kind"] != "current" or not data.get("lesson_id"):
+            continue
+        work_type = data.get("work_type")
+        judged = work_type == "oral" or work_type in WRITTEN_KINDS
+        on_time = False
+        if judged:
+            day = date.fromisoformat(data["date"])
+            days = params.oral_mark_days if work_type == "oral" else params.written_mark_days
+            on_time = _by(mark.first_at, calendar.deadline(day, day + timedelta(days=days)))
+        marks[data["lesson_id"]].append((judged, on_time))
+    rows = []
+    for lesson_id, lesson in facts.lessons.items():
+        data = lesson.data
+        if not lesson.live or data is None:
+            continue
+        day = date.fromisoformat(data["date"])
+        deadline = calendar.deadline(day, day)
+        sheet = facts.attendance.get(lesson_id)
+        of_lesson = marks.get(lesson_id, [])
+        rows.append(LessonStat(
+            lesson_id=lesson_id, class_id=data["class_id"], subject_id=data["subject_id"],
+            subgroup=data.get("subgroup"), teacher_id=data["teacher_id"], date=day,
+            topic_on_time=_by(lesson.first_topic_at, deadline),
+            homework_on_time=_by(lesson.first_homework_at, deadline),
+            attendance_on_time=_by(sheet.first_at if sheet and sheet.live else None, deadline),
+            marks=len(of_lesson), marks_with_deadline=sum(j for j, _ in of_lesson),
+            marks_on_time=sum(t for _, t in of_lesson)))
+    rows.sort(key=lambda r: r.lesson_id)
+    return rows
+
+
+def final_mark_counts(facts: SchoolFacts) -> dict[tuple[str, str, str], int]:
+    """Term and year marks set (a grade or "н/а"), per (class, subject, term)."""
+    counts: Counter[tuple[str, str, str]] = Counter()
+    seen: set[tuple[str, str, str]] = set()
+    for mark in facts.marks.values():
+        data = mark.data
+        if not mark.live or data is None or data["kind"] not in FINAL_KINDS \
+                or not data.get("term_id"):
+            continue
+        student = (data["student_id"], data["subject_id"], data["term_id"])
+        if student in seen:  # one final mark per student, subject and term
+            continue
+        seen.add(student)
+        counts[(data["class_id"], data["subject_id"], data["term_id"])] += 1
+    return dict(counts)
+
+
+def _by(entered: datetime | None, deadline: datetime) -> bool:
+    return entered is not None and entered <= deadline
+
+
+# What a report is built from ---------------------------------------------------------------
+@dataclass(frozen=True)
+class FindingRef:
+    """What reports need of a finding."""
+
+    rule: str
+    status: str
+    date: date
+    class_id: str | None
+    subject_id: str | None
+    teacher_id: str | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    class_id: str
+    subject_id: str
+    subgroup: str | None
+    term_id: str
+    teacher_id: str
+    planned_dates: tuple[date, ...]
+
+
+@dataclass
+class SchoolBook:
+    """Names and structure: terms, subject and teacher names, homeroom teachers."""
+
+    terms: list[Term] = field(default_factory=list)
+    subjects: dict[str, str] = field(default_factory=dict)
+    teachers: dict[str, str] = field(default_factory=dict)
+    homeroom: dict[str, str | None] = field(default_factory=dict)
+    today: date = date.min
+
+    def term(self, term_id: str | None, *, kind: str = "quarter") -> Term:
+        """The term asked for; by default the current one, else the last that ended."""
+        if term_id is not None:
+            for term in self.terms:
+                if term.term_id == term_id:
+                    return term
+            raise ReportError(f"в календаре школы нет периода {term_id}")
+        candidates = sorted((t for t in self.terms if t.kind == kind and t.start <= self.today),
+                            key=lambda t: t.start)
+        if not candidates:
+            raise ReportError("учебный период ещё не начался")
+        return candidates[-1]
+
+    def previous(self, term: Term) -> Term | None:
+        earlier = sorted((t for t in self.terms if t.kind == term.kind and t.end < term.start),
+                         key=lambda t: t.start)
+        return earlier[-1] if earlier else None
+
+    def subject(self, subject_id: str | None) -> str:
+        return self.subjects.get(subject_id or "", subject_id or "")
+
+    def teacher(self, teacher_id: str | None) -> str:
+        return self.teachers.get(teacher_id or "", teacher_id or "")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose view a report is: ``None`` teacher means the whole school."""
+
+    teacher_id: str | None = None
+    classes: frozenset[str] = frozenset()  # a class teacher also sees their classes
+
+    def sees(self, class_id: str | None, teacher_id: str | None) -> bool:
+        return self.teacher_id is None or teacher_id == self.teacher_id or (
+            class_id is not None and class_id in self.classes)
+
+
+WHOLE_SCHOOL = Scope()
+
+
+# The report as data ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    definition: str | None = None
+
+
+@dataclass
+class Table:
+    name: str
+    title: str
+    columns: Sequence[Column]
+    rows: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title,
+                "columns": [{"key": c.key, "title": c.title, "definition": c.definition}
+                            for c in self.columns],
+                "rows": self.rows}
+
+
+@dataclass
+class Report:
+    kind: str
+    title: str
+    parameters: dict[str, Any]
+    summary: list[tuple[str, str]]
+    tables: list[Table]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "title": self.title, "parameters": self.parameters,
+                "summary": [list(pair) for pair in self.summary],
+                "tables": [table.as_dict() for table in self.tables]}
+
+
+# Fill rate ------------------------------------------------------------------------------
 FILL_RATE_DEFINITIONS = {
-    "lessons_held": "уроки класса по предмету у учителя с датой в периоде (удалённые не считаются)",
+    "lessons_held": "уроки с датой в периоде (удалённые не считаются)",
     "topics_on_time": "доля уроков, тема которых внесена до конца дня урока "
-                      "(с учётом сбоев платформы)",
+                      "(срок сдвигается на время сбоя платформы)",
     "homework_on_time": "доля уроков, домашнее задание которых внесено до конца дня урока",
     "attendance_on_time": "доля уроков, посещаемость которых отмечена до конца дня урока",
     "marks_per_lesson": "текущие отметки за уроки периода, делённые на число уроков",
     "marks_on_time": "доля устных и письменных отметок, выставленных в срок "
-                     "(устные — в день урока, письменные — за 7 дней)",
-    "open_findings": "открытые замечания по урокам и отметкам этого класса, предмета и "
-                     "учителя с датой в периоде, по правилам",
+                     "(устные — в день урока, письменные — в течение недели)",
+    "open_findings": "открытые замечания по урокам и отметкам с датой в периоде "
+                     "(число по каждому правилу)",
 }
+FILL_RATE_COLUMNS = (
+    Column("class_id", "Класс"), Column("subject", "Предмет"), Column("teacher", "Учитель"),
+    Column("lessons_held", "Проведено уроков", FILL_RATE_DEFINITIONS["lessons_held"]),
+    Column("topics_on_time", "Темы в срок", FILL_RATE_DEFINITIONS["topics_on_time"]),
+    Column("homework_on_time", "Д/з в срок", FILL_RATE_DEFINITIONS["homework_on_time"]),
+    Column("attendance_on_time", "Посещаемость в срок",
+           FILL_RATE_DEFINITIONS["attendance_on_time"]),
+    Column("marks_per_lesson", "Отметок на урок", FILL_RATE_DEFINITIONS["marks_per_lesson"]),
+    Column("marks_on_time", "Отметки в срок", FILL_RATE_DEFINITIONS["marks_on_time"]),
+    Column("open_findings", "Открытые замечания", FILL_RATE_DEFINITIONS["open_findings"]),
+)
 
 
 @dataclass
@@ -44,14 +269,23 @@ class FillRateRow:
     open_findings: dict[str, int] = field(default_factory=dict)
     lesson_ids: list[str] = field(default_factory=list)
 
+    def add(self, lesson: LessonStat) -> None:
+        self.lessons_held += 1
+        self.topics_on_time += lesson.topic_on_time
+        self.homework_on_time += lesson.homework_on_time
+        self.attendance_on_time += lesson.attendance_on_time
+        self.marks += lesson.marks
+        self.marks_with_deadline += lesson.marks_with_deadline
+        self.marks_on_time += lesson.marks_on_time
+        self.lesson_ids.append(lesson.lesson_id)
+
     def share(self, count: int, of: int | None = None) -> float | None:
         total = self.lessons_held if of is None else of
         return round(count / total, 4) if total else None
 
-    def figures(self) -> dict[str, object]:
+    def figures(self) -> dict[str, Any]:
         return {
-            "class_id": self.class_id, "subject_id": self.subject_id,
-            "teacher_id": self.teacher_id, "lessons_held": self.lessons_held,
+            "lessons_held": self.lessons_held,
             "topics_on_time": self.share(self.topics_on_time),
             "homework_on_time": self.share(self.homework_on_time),
             "attendance_on_time": self.share(self.attendance_on_time),
@@ -61,65 +295,78 @@ class FillRateRow:
         }
 
 
-def fill_rate(facts: SchoolFacts, findings: Iterable[Finding], *, date_from: date,
-              date_to: date, params: Parameters | None = None) -> list[FillRateRow]:
+def fill_rate(lessons: Iterable[LessonStat], findings: Iterable[FindingRef], *,
+              date_from: date, date_to: date, scope: Scope = WHOLE_SCHOOL
+              ) -> list[FillRateRow]:
     """Per class, subject and teacher: how the journal was filled in the period."""
-    params = params or Parameters()
-    calendar = Calendar(facts, params)
     rows: dict[tuple[str, str, str], FillRateRow] = {}
-    lesson_row: dict[str, FillRateRow] = {}
-    for lesson_id, lesson in sorted(facts.lessons.items()):
-        data = lesson.data
-        if not lesson.live or data is None:
-            continue
-        day = date.fromisoformat(data["date"])
-        if not date_from <= day <= date_to:
-            continue
-        key = (data["class_id"], data["subject_id"], data["teacher_id"])
-        row = rows.setdefault(key, FillRateRow(*key))
-        deadline = calendar.deadline(day, day)
-        sheet = facts.attendance.get(lesson_id)
-        row.lessons_held += 1
-        row.lesson_ids.append(lesson_id)
-        row.topics_on_time += _by(lesson.first_topic_at, deadline)
-        row.homework_on_time += _by(lesson.first_homework_at, deadline)
-        row.attendance_on_time += _by(sheet.first_at if sheet else None, deadline)
-        lesson_row[lesson_id] = row
-    for mark in facts.marks.values():
-        data = mark.data
-        if not mark.live or data is None or data["kind"] != "current":
-            continue
-        row_of_mark = lesson_row.get(data.get("lesson_id") or "")
-        if row_of_mark is None:
-            continue
-        row_of_mark.marks += 1
-        work_type = data.get("work_type")
-        if work_type == "oral" or work_type in WRITTEN_KINDS:
-            day = date.fromisoformat(data["date"])
-            days = params.oral_mark_days if work_type == "oral" else params.written_mark_days
-            row_of_mark.marks_with_deadline += 1
-            row_of_mark.marks_on_time += _by(mark.first_at,
-                                             calendar.deadline(day, day + timedelta(days=days)))
-    counts: dict[tuple[str, str, str], dict[str, int]] = defaultdict(dict)
+    for lesson in lessons:
+        if date_from <= lesson.date <= date_to and scope.sees(lesson.class_id,
+                                                              lesson.teacher_id):
+            key = (lesson.class_id, lesson.subject_id, lesson.teacher_id)
+            rows.setdefault(key, FillRateRow(*key)).add(lesson)
     for finding in findings:
         key = (finding.class_id or "", finding.subject_id or "", finding.teacher_id or "")
-        if key in rows and date_from <= finding.date <= date_to:
-            counts[key][finding.rule] = counts[key].get(finding.rule, 0) + 1
-    for key, by_rule in counts.items():
-        rows[key].open_findings = by_rule
+        if finding.status == "open" and key in rows and date_from <= finding.date <= date_to:
+            counts = rows[key].open_findings
+            counts[finding.rule] = counts.get(finding.rule, 0) + 1
+    for row in rows.values():
+        row.lesson_ids.sort()
     return [rows[key] for key in sorted(rows)]
 
 
-def _by(entered: datetime | None, deadline: datetime) -> int:
-    return int(entered is not None and entered <= deadline)
+def _fill_rate_table(rows: list[FillRateRow], book: SchoolBook, *, name: str, title: str,
+                     with_lessons: bool) -> Table:
+    columns = list(FILL_RATE_COLUMNS)
+    if with_lessons:
+        columns.append(Column("lesson_ids", "Уроки", "идентификаторы уроков, из которых "
+                                                     "сложены цифры строки"))
+    table_rows = []
+    for row in rows:
+        cells: dict[str, Any] = {"class_id": row.class_id, "subject": book.subject(row.subject_id),
+                                 "teacher": book.teacher(row.teacher_id),
+                                 "subject_id": row.subject_id, "teacher_id": row.teacher_id,
+                                 **row.figures()}
+        if with_lessons:
+            cells["lesson_ids"] = row.lesson_ids
+        table_rows.append(cells)
+    return Table(name, title, columns, table_rows)
 
 
+def fill_rate_report(lessons: Iterable[LessonStat], findings: Iterable[FindingRef],
+                     book: SchoolBook, *, date_from: date, date_to: date,
+                     scope: Scope = WHOLE_SCHOOL, with_lessons: bool = False) -> Report:
+    if date_from > date_to:
+        raise ReportError("начало периода позже его конца")
+    rows = fill_rate(lessons, findings, date_from=date_from, date_to=date_to, scope=scope)
+    total = FillRateRow("", "", "")
+    for row in rows:
+        for name in ("lessons_held", "topics_on_time", "homework_on_time", "attendance_on_time",
+                     "marks", "marks_with_deadline", "marks_on_time"):
+            setattr(total, name, getattr(total, name) + getattr(row, name))
+    figures = total.figures()
+    summary = [("Период", f"{_ru(date_from)} – {_ru(date_to)}"),
+               ("Проведено уроков", str(total.lessons_held)),
+               ("Темы в срок", _percent(figures["topics_on_time"])),
+               ("Д/з в срок", _percent(figures["homework_on_time"])),
+               ("Посещаемость в срок", _percent(figures["attendance_on_time"])),
+               ("Отметки в срок", _percent(figures["marks_on_time"]))]
+    return Report("fill_rate", "Заполнение электронного журнала",
+                  {"date_from": date_from.isoformat(), "date_to": date_to.isoformat()},
+                  summary, [_fill_rate_table(rows, book, name="rows",
+                                             title="По классам, предметам и учителям",
+                                             with_lessons=with_lessons)])
+
+
+# Program completion ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class ProgramRow:
     class_id: str
     subject_id: str
     subgroup: str | None
     term_id: str
+    teacher_id: str
+    planned_total: int
     planned_to_date: int
     held_to_date: int
 
@@ -129,25 +376,175 @@ class ProgramRow:
         return self.planned_to_date - self.held_to_date
 
 
-def program_completion(facts: SchoolFacts, *, on: date) -> list[ProgramRow]:
+def program_completion(plans: Iterable[Plan], lessons: Iterable[LessonStat], terms: list[Term],
+                       *, on: date, scope: Scope = WHOLE_SCHOOL) -> list[ProgramRow]:
     """Per plan (КТП): lessons planned up to ``on`` against lessons held up to it."""
     held: dict[tuple[str, str, str | None], list[date]] = defaultdict(list)
-    for lesson in facts.lessons.values():
-        if lesson.live and lesson.data is not None:
-            data = lesson.data
-            held[(data["class_id"], data["subject_id"], data.get("subgroup"))].append(
-                date.fromisoformat(data["date"]))
-    terms = {t["id"]: t for t in (facts.calendar.data or {}).get("terms", [])}
+    for lesson in lessons:
+        held[(lesson.class_id, lesson.subject_id, lesson.subgroup)].append(lesson.date)
+    by_id = {term.term_id: term for term in terms}
     rows = []
-    for (class_id, subject_id, subgroup, term_id), plan in sorted(
-            facts.plans.items(), key=lambda kv: str(kv[0])):
-        term = terms.get(term_id)
-        if plan.data is None or term is None or date.fromisoformat(term["start"]) > on:
+    for plan in sorted(plans, key=lambda p: (p.class_id, p.subject_id, p.subgroup or "",
+                                              p.term_id)):
+        term = by_id.get(plan.term_id)
+        if term is None or term.start > on or not scope.sees(plan.class_id, plan.teacher_id):
             continue
-        start, end = date.fromisoformat(term["start"]), date.fromisoformat(term["end"])
-        until = min(on, end)
-        planned = sum(1 for p in plan.data["lessons"]
-                      if date.fromisoformat(p["planned_date"]) <= until)
-        done = sum(1 for d in held[(class_id, subject_id, subgroup)] if start <= d <= until)
-        rows.append(ProgramRow(class_id, subject_id, subgroup, term_id, planned, done))
+        until = min(on, term.end)
+        planned = sum(1 for day in plan.planned_dates if day <= until)
+        done = sum(1 for day in held[(plan.class_id, plan.subject_id, plan.subgroup)]
+                   if term.start <= day <= until)
+        rows.append(ProgramRow(plan.class_id, plan.subject_id, plan.subgroup, plan.term_id,
+                               plan.teacher_id, len(plan.planned_dates), planned, done))
     return rows
+
+
+PROGRAM_COLUMNS = (
+    Column("class_id", "Класс"), Column("subject", "Предмет"), Column("subgroup", "Подгруппа"),
+    Column("term_id", "Период"), Column("teacher", "Учитель"),
+    Column("planned_total", "По КТП за период", "уроков в календарно-тематическом плане "
+                                                "на весь период"),
+    Column("planned_to_date", "По КТП на дату", "уроков плана с датой не позже даты отчёта"),
+    Column("held_to_date", "Проведено", "проведённых уроков класса (подгруппы) по предмету "
+                                        "с начала периода до даты отчёта"),
+    Column("behind", "Отставание", "по плану на дату минус проведено: больше нуля — "
+                                   "отставание, меньше нуля — опережение"),
+)
+
+
+def _program_table(rows: list[ProgramRow], book: SchoolBook) -> Table:
+    return Table("program", "Выполнение программы по КТП", PROGRAM_COLUMNS, [
+        {"class_id": r.class_id, "subject": book.subject(r.subject_id), "subject_id": r.subject_id,
+         "subgroup": r.subgroup, "term_id": r.term_id, "teacher": book.teacher(r.teacher_id),
+         "teacher_id": r.teacher_id, "planned_total": r.planned_total,
+         "planned_to_date": r.planned_to_date, "held_to_date": r.held_to_date,
+         "behind": r.behind} for r in rows])
+
+
+def program_report(plans: Iterable[Plan], lessons: Iterable[LessonStat], book: SchoolBook, *,
+                   on: date, scope: Scope = WHOLE_SCHOOL) -> Report:
+    rows = program_completion(plans, lessons, book.terms, on=on, scope=scope)
+    behind = sum(1 for r in rows if r.behind > 0)
+    return Report("program_completion", "Выполнение программы (КТП)", {"on": on.isoformat()},
+                  [("На дату", _ru(on)), ("Планов", str(len(rows))),
+                   ("С отставанием", str(behind))],
+                  [_program_table(rows, book)])
+
+
+# Quarter analysis of one class journal -----------------------------------------------------
+def quarter_analysis(class_id: str, term: Term, *, lessons: Iterable[LessonStat],
+                     findings: Iterable[FindingRef], plans: Iterable[Plan],
+                     final_counts: dict[tuple[str, str, str], int], book: SchoolBook,
+                     scope: Scope = WHOLE_SCHOOL) -> Report:
+    lessons = [lesson for lesson in lessons if lesson.class_id == class_id]
+    findings = [f for f in findings if f.class_id == class_id and f.status != "withdrawn"
+                and term.start <= f.date <= term.end]
+    plans = [p for p in plans if p.class_id == class_id and p.term_id == term.term_id]
+    fill = fill_rate(lessons, findings, date_from=term.start, date_to=term.end, scope=scope)
+    visible = [f for f in findings if scope.sees(f.class_id, f.teacher_id)]
+    by_teacher_rule: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for finding in visible:
+        by_teacher_rule[(finding.teacher_id or "", finding.rule)][finding.status] += 1
+    findings_rows = [
+        {"teacher": book.teacher(teacher_id), "teacher_id": teacher_id or None, "rule": rule,
+         "clause": CATALOG[rule].clause if rule in CATALOG else "",
+         "total": sum(counts.values()), "open": counts["open"], "fixed": counts["fixed"],
+         "waived": counts["waived"]}
+        for (teacher_id, rule), counts in sorted(by_teacher_rule.items())]
+    finals: dict[str, Counter[str]] = defaultdict(Counter)
+    subjects: dict[str, str] = {}
+    for plan in plans:
+        if scope.sees(plan.class_id, plan.teacher_id):
+            subjects.setdefault(plan.subject_id, plan.teacher_id)
+    for finding in visible:
+        if finding.rule.startswith("final_mark.") and finding.subject_id:
+            finals[finding.subject_id][finding.rule] += 1
+    final_rows = [
+        {"subject": book.subject(subject_id), "subject_id": subject_id,
+         "teacher": book.teacher(teacher_id),
+         "marks_set": final_counts.get((class_id, subject_id, term.term_id), 0),
+         "late_or_missing": finals[subject_id]["final_mark.late"],
+         "insufficient": finals[subject_id]["final_mark.insufficient_marks"],
+         "inconsistent": finals[subject_id]["final_mark.inconsistent"]}
+        for subject_id, teacher_id in sorted(subjects.items())]
+    program = program_completion(plans, lessons, book.terms, on=min(book.today, term.end),
+                                 scope=scope)
+    summary = [("Класс", class_id), ("Период", f"{term.term_id}: {_ru(term.start)} – "
+                                                f"{_ru(term.end)}"),
+               ("Классный руководитель", book.teacher(book.homeroom.get(class_id))),
+               ("Замечаний за период", str(len(visible))),
+               ("Из них не устранено", str(sum(1 for f in visible if f.status == "open")))]
+    return Report("quarter_analysis", f"Анализ классного журнала {class_id} за период",
+                  {"class_id": class_id, "term_id": term.term_id}, summary, [
+                      _fill_rate_table(fill, book, name="fill_rate",
+                                       title="Заполнение по предметам", with_lessons=False),
+                      Table("findings", "Замечания по учителям и правилам", FINDINGS_COLUMNS,
+                            findings_rows),
+                      Table("final_marks", "Итоговые отметки за период", FINAL_COLUMNS,
+                            final_rows),
+                      _program_table(program, book)])
+
+
+FINDINGS_COLUMNS = (
+    Column("teacher", "Учитель"), Column("rule", "Правило"), Column("clause", "Пункт"),
+    Column("total", "Всего", "замечания по урокам, отметкам и итогам с датой в периоде "
+                             "(отозванные проверкой не считаются)"),
+    Column("open", "Не устранено"), Column("fixed", "Устранено"),
+    Column("waived", "Снято с обоснованием"),
+)
+FINAL_COLUMNS = (
+    Column("subject", "Предмет"), Column("teacher", "Учитель"),
+    Column("marks_set", "Выставлено", "учеников с итоговой отметкой (или «н/а») за период"),
+    Column("late_or_missing", "Не выставлено или с опозданием",
+           "замечания final_mark.late: отметки нет или она внесена после срока"),
+    Column("insufficient", "Мало текущих отметок", "замечания final_mark.insufficient_marks"),
+    Column("inconsistent", "Не соответствуют текущим", "замечания final_mark.inconsistent: "
+                                                       "итог отличается от среднего текущих"),
+)
+
+
+# Teacher summary -----------------------------------------------------------------------
+SUMMARY_COLUMNS = (
+    Column("teacher", "Учитель"), Column("rule", "Правило"), Column("clause", "Пункт"),
+    Column("this_term", "За период", "замечания с датой в периоде (кроме отозванных)"),
+    Column("previous_term", "За прошлый период", "то же за предыдущий период того же вида"),
+    Column("change", "Изменение", "за период минус за прошлый: меньше нуля — улучшение"),
+)
+
+
+def teacher_summary(findings: Iterable[FindingRef], book: SchoolBook, term: Term, *,
+                    scope: Scope = WHOLE_SCHOOL, teacher_id: str | None = None) -> Report:
+    previous = book.previous(term)
+    now: Counter[tuple[str, str]] = Counter()
+    before: Counter[tuple[str, str]] = Counter()
+    for finding in findings:
+        if finding.status == "withdrawn" or not finding.teacher_id \
+                or not scope.sees(finding.class_id, finding.teacher_id) \
+                or (teacher_id is not None and finding.teacher_id != teacher_id):
+            continue
+        key = (finding.teacher_id, finding.rule)
+        if term.start <= finding.date <= term.end:
+            now[key] += 1
+        elif previous is not None and previous.start <= finding.date <= previous.end:
+            before[key] += 1
+    rows = [{"teacher": book.teacher(t), "teacher_id": t, "rule": rule,
+             "clause": CATALOG[rule].clause if rule in CATALOG else "",
+             "this_term": now[(t, rule)], "previous_term": before[(t, rule)],
+             "change": now[(t, rule)] - before[(t, rule)]}
+            for t, rule in sorted(set(now) | set(before),
+                                  key=lambda k: (book.teacher(k[0]), k[0], k[1]))]
+    summary = [("Период", f"{term.term_id}: {_ru(term.start)} – {_ru(term.end)}"),
+               ("Прошлый период", previous.term_id if previous else "нет"),
+               ("Замечаний за период", str(sum(now.values()))),
+               ("За прошлый период", str(sum(before.values())))]
+    return Report("teacher_summary", "Сводка по учителям",
+                  {"term_id": term.term_id, "teacher_id": teacher_id}, summary,
+                  [Table("teachers", "Замечания по учителям и правилам", SUMMARY_COLUMNS, rows)])
+
+
+def _ru(day: date) -> str:
+    return day.strftime("%d.%m.%Y")
+
+
+def _percent(share: float | None) -> str:
+    return "—" if share is None else f"{share * 100:.1f} %"
+

@@ -6,6 +6,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -100,4 +101,23 @@ rule_parameters_view = Table(
     Column("school_id", String(64), primary_key=True),
     Column("parameters", JSON, nullable=False),
     Column("stamp", DateTime(timezone=True), nullable=False),
+)
+
+#: Reports: a request waiting for the checker (``pending``), then its report.ready
+#: (``ready``, with the content) or report.failed (``failed``); scheduled reports too.
+reports_view = Table(
+    "gateway_reports",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("school_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("parameters", JSON, nullable=False),
+    Column("scope", JSON, nullable=True),
+    Column("requested_by", String(100), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("generated_at", DateTime(timezone=True), nullable=True),
+    Column("content", JSON, nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_gateway_reports_school_kind", "school_id", "kind", "requested_at"),
 )

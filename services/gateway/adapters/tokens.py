@@ -36,8 +36,8 @@ def create_token(
         raise ValueError("an admin token covers every school; give no school")
     if role is not Role.ADMIN and not school_id:
         raise ValueError(f"a {role.value} token needs a school")
-    if role is Role.TEACHER and not teacher_id:
-        raise ValueError("a teacher token needs the teacher's id (--teacher)")
+    if role in (Role.TEACHER, Role.CLASS_TEACHER) and not teacher_id:
+        raise ValueError(f"a {role.value} token needs the teacher's id (--teacher)")
     token_id = secrets.token_hex(8)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     connection.execute(insert(api_tokens).values(

@@ -133,9 +133,9 @@ def create_token() -> Response:
     if not who.may_issue(role, school_id):
         return api_error(403, "forbidden", "this token may not issue that token")
     teacher_id = body.get("teacher_id")
-    if role is Role.TEACHER and not isinstance(teacher_id, str):
+    if role in (Role.TEACHER, Role.CLASS_TEACHER) and not isinstance(teacher_id, str):
         return api_error(422, "invalid_body", "a teacher token needs the teacher's id",
-                         {"teacher_id": ["is required for teacher tokens"]})
+                         {"teacher_id": ["is required for teacher and class teacher tokens"]})
     with gateway_of(current_app).engine.begin() as connection:
         issued = tokens.create_token(connection, role, school_id, label[:200] if label else None,
                                      teacher_id if isinstance(teacher_id, str) else None)

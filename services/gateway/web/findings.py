@@ -9,26 +9,22 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import io
-import secrets
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
-import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
-from openpyxl import Workbook
 from sqlalchemy import and_, or_, select
 
 from services.gateway.adapters.tables import findings_view, rule_parameters_view
 from services.gateway.domain.access import Role
-from services.gateway.domain.remarks import COLUMNS_RU, RemarkRow, remarks_sheet
+from services.gateway.domain.remarks import COLUMNS_RU, remarks_sheet
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
+from services.gateway.web.commands import accepted, broker_unavailable, send_command
+from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
 from services.gateway.web.errors import api_error
 from services.gateway.web.formats import iso_utc
 from shared.events.rules import CATALOG, PARAMETER_DEFAULTS, RULE_PARAMETERS, parameter_errors
-from shared.messaging.publisher import OutgoingMessage, PublishError
 
 blueprint = Blueprint("findings", __name__, url_prefix="/api/v1")
 
@@ -161,21 +157,10 @@ def change_finding(finding_id: str) -> Response:
 def _command(school_id: str, routing_key: str, command_type: str, data: dict[str, Any],
              answer: dict[str, Any]) -> Response:
     """Send a command to the checker (which owns the data); 202 once the broker has it."""
-    gateway = gateway_of(current_app)
-    command_id = f"cmd-{secrets.token_hex(16)}"
-    command = {"id": command_id, "type": command_type,
-               "school_id": school_id, "occurred_at": datetime.now(UTC).isoformat(),
-               "data": data}
-    try:
-        gateway.publishers().publish([OutgoingMessage(
-            gateway.topology.commands.name, routing_key, orjson.dumps(command), command_id,
-            {"school_id": school_id})])
-    except PublishError:
-        return api_error(503, "unavailable", "the broker is unavailable; retry later",
-                         headers={"Retry-After": "30"})
-    response = jsonify({**answer, "command_id": command_id})
-    response.status_code = 202
-    return response
+    command_id = send_command(school_id, routing_key, command_type, data)
+    if command_id is None:
+        return broker_unavailable()
+    return accepted(answer, command_id)
 
 
 def _visible(finding_id: str) -> Any:
@@ -225,41 +210,12 @@ def class_remarks_sheet(class_id: str) -> Response:
         found = [{**_item(row._mapping), "history": row.history}
                  for row in connection.execute(query)]
     rows = remarks_sheet(found)
+    sheet = Sheet(f"Листок замечаний {class_id}", COLUMNS_RU, [row.cells() for row in rows],
+                  widths=(5, 14, 70, 28, 10, 18, 16, 22))
     wanted = request.args.get("format", "json")
     if wanted == "csv":
-        return _download(_csv(rows), "text/csv; charset=utf-8",
-                         f"remarks-{school_id}-{class_id}.csv")
+        return download(csv_body(sheet), CSV_TYPE, f"remarks-{school_id}-{class_id}.csv")
     if wanted == "xlsx":
-        return _download(_xlsx(rows, class_id),
-                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                         f"remarks-{school_id}-{class_id}.xlsx")
+        return download(xlsx_body([sheet]), XLSX_TYPE, f"remarks-{school_id}-{class_id}.xlsx")
     return jsonify({"school_id": school_id, "class_id": class_id, "columns": COLUMNS_RU,
                     "rows": [list(row.cells()) for row in rows]})
-
-
-def _csv(rows: list[RemarkRow]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS_RU)
-    writer.writerows(row.cells() for row in rows)
-    return ("\ufeff" + buffer.getvalue()).encode()  # BOM: Excel opens Cyrillic CSV right
-
-
-def _xlsx(rows: list[RemarkRow], class_id: str) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = f"Листок замечаний {class_id}"[:31]
-    sheet.append(COLUMNS_RU)
-    for row in rows:
-        sheet.append(row.cells())
-    for letter, width in zip("ABCDEFGH", (5, 14, 70, 28, 10, 18, 16, 22), strict=True):
-        sheet.column_dimensions[letter].width = width
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def _download(body: bytes, mimetype: str, filename: str) -> Response:
-    return Response(body, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

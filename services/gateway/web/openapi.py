@@ -163,6 +163,38 @@ def openapi_document() -> dict[str, Any]:
                         "schema": {"enum": ["json", "csv", "xlsx"]}},
                        {"name": "school_id", "in": "query", "schema": {"type": "string"}}],
         "responses": {"200": {"description": "The sheet"}, **admin_errors}}})
+    report_id = [{"name": "report_id", "in": "path", "required": True,
+                  "schema": {"type": "string"}}]
+    wait = {"name": "wait", "in": "query", "schema": {"type": "number", "maximum": 30},
+            "description": "seconds to wait for the report (POST: 10 by default)"}
+    spec.path("/api/v1/reports", operations={
+        "post": {"summary": "Ask the checker for a report (fill_rate, quarter_analysis, "
+                            "program_completion, teacher_summary); see docs/reports.md",
+                 "security": _BEARER, "parameters": [wait],
+                 "requestBody": {"required": True, "content": {"application/json": {
+                     "schema": {"type": "object", "required": ["kind"], "properties": {
+                         "kind": {"enum": ["fill_rate", "quarter_analysis",
+                                           "program_completion", "teacher_summary"]},
+                         "school_id": {"type": "string"},
+                         "parameters": {"type": "object"}}}}}},
+                 "responses": {"200": {"description": "The report (it came within wait)"},
+                               "202": {"description": "Being made: ask Location again"},
+                               "422": _ERROR, "503": _ERROR, **admin_errors}},
+        "get": {"summary": "Reports of the school, newest first, without content",
+                "security": _BEARER,
+                "parameters": [{"name": name, "in": "query", "schema": {"type": "string"}}
+                               for name in ("school_id", "kind", "status", "requested_by",
+                                            "limit")],
+                "responses": {"200": {"description": "The list"}, **admin_errors}}})
+    spec.path("/api/v1/reports/{report_id}", operations={"get": {
+        "summary": "One report: JSON, one table as CSV (table=name) or every table as XLSX",
+        "security": _BEARER,
+        "parameters": [*report_id, wait,
+                       {"name": "format", "in": "query",
+                        "schema": {"enum": ["json", "csv", "xlsx"]}},
+                       {"name": "table", "in": "query", "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "Ready or failed"},
+                      "202": {"description": "Still being made"}, **admin_errors}}})
     spec.path("/api/v1/tokens/{token_id}", operations={"delete": {
         "summary": "Revoke a token", "security": _BEARER,
         "parameters": [{"name": "token_id", "in": "path", "required": True,

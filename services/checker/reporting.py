@@ -1,0 +1,221 @@
+"""The checker's report use cases: answer ``report.request`` commands, and make the
+scheduled reports of clause 4.2 by itself (the two-week check, the quarter analyses).
+
+Either way the report leaves as a ``report.ready`` event (``report.failed`` with a
+reason when it cannot be made) through the outbox, in the transaction that made it.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine
+
+from services.checker.adapters import facts_store, parameters_store, report_store
+from services.checker.adapters.tables import outbox
+from services.checker.domain.reports import (
+    WHOLE_SCHOOL,
+    Report,
+    ReportError,
+    SchoolBook,
+    Scope,
+    fill_rate_report,
+    program_report,
+    quarter_analysis,
+    teacher_summary,
+)
+from services.checker.domain.rules import Parameters
+from shared.events.envelope import Event
+from shared.messaging.outbox import add_to_outbox
+
+log = logging.getLogger(__name__)
+FILL_RATE_DAYS = 14  # clause 4.2: the journal is checked every two weeks
+SCHEDULE = "schedule"
+
+
+def answer_requests(connection: Connection, commands: list[Event],
+                    now: datetime | None = None) -> None:
+    """Make each requested report; a request that cannot be answered gets report.failed."""
+    now = now or datetime.now(UTC)
+    for command in commands:
+        data = command.data
+        report_id = str(data.get("report_id") or command.id)
+        kind = str(data.get("kind"))
+        try:
+            report = make_report(connection, command.school_id, kind,
+                                 dict(data.get("parameters") or {}), scope=data.get("scope"),
+                                 now=now)
+        except (ReportError, ValueError, KeyError, TypeError) as exc:
+            reason = str(exc) if isinstance(exc, ReportError) else f"неверный параметр: {exc}"
+            publish(connection, command.school_id, "report.failed",
+                    {"report_id": report_id, "kind": kind, "reason": reason}, now)
+            continue
+        publish(connection, command.school_id, "report.ready",
+                ready(report_id, report, data.get("scope"), str(data.get("requested_by")), now),
+                now)
+
+
+def make_report(connection: Connection, school_id: str, kind: str, parameters: dict[str, Any],
+                *, scope: dict[str, Any] | None, now: datetime) -> Report:
+    zone = report_store.timezone_of(connection, school_id)
+    if zone is None:
+        raise ReportError("о школе ещё нет данных (нет календаря)")
+    today = now.astimezone(ZoneInfo(zone)).date()
+    book = report_store.school_book(connection, school_id, today)
+    who = _scope(scope, book)
+    class_id = parameters.get("class_id")
+    if kind == "fill_rate":
+        date_to = _date(parameters.get("date_to")) or today
+        date_from = _date(parameters.get("date_from")) or date_to - timedelta(
+            days=FILL_RATE_DAYS - 1)
+        teacher_id = parameters.get("teacher_id")
+        narrowed = who if teacher_id is None else Scope(teacher_id=teacher_id)
+        if teacher_id is not None and not who.sees(None, teacher_id):
+            raise ReportError("этот учитель вне вашей области доступа")
+        report = fill_rate_report(
+            report_store.lessons(connection, school_id, date_from, date_to, class_id),
+            report_store.finding_refs(connection, school_id, date_from, date_to, class_id),
+            book, date_from=date_from, date_to=date_to, scope=narrowed,
+            with_lessons=bool(parameters.get("lessons")))
+    elif kind == "quarter_analysis":
+        if not class_id:
+            raise ReportError("для анализа журнала нужен класс (class_id)")
+        if class_id not in book.homeroom:
+            raise ReportError(f"в школе нет класса {class_id}")
+        term = book.term(parameters.get("term_id"))
+        report = quarter_analysis(
+            class_id, term,
+            lessons=report_store.lessons(connection, school_id, term.start, term.end, class_id),
+            findings=report_store.finding_refs(connection, school_id, term.start, term.end,
+                                               class_id),
+            plans=report_store.plans(connection, school_id, class_id),
+            final_counts=report_store.final_counts(connection, school_id, class_id), book=book,
+            scope=who)
+    elif kind == "program_completion":
+        on = _date(parameters.get("on")) or today
+        starts = [t.start for t in book.terms if t.start <= on]
+        since = min(starts) if starts else on
+        report = program_report(
+            report_store.plans(connection, school_id, class_id),
+            report_store.lessons(connection, school_id, since, on, class_id), book, on=on,
+            scope=who)
+    elif kind == "teacher_summary":
+        term = book.term(parameters.get("term_id"))
+        previous = book.previous(term)
+        report = teacher_summary(
+            report_store.finding_refs(connection, school_id,
+                                      previous.start if previous else term.start, term.end),
+            book, term, scope=who, teacher_id=parameters.get("teacher_id"))
+    else:
+        raise ReportError(f"неизвестный вид отчёта: {kind}")
+    if class_id is not None:
+        report.parameters["class_id"] = class_id
+    return report
+
+
+def _scope(scope: dict[str, Any] | None, book: SchoolBook) -> Scope:
+    """A teacher sees their own lessons; a class teacher also their classes."""
+    if not scope or not scope.get("teacher_id"):
+        return WHOLE_SCHOOL
+    teacher_id = str(scope["teacher_id"])
+    classes = frozenset(c for c, t in book.homeroom.items() if t == teacher_id) \
+        if scope.get("role") == "class_teacher" else frozenset()
+    return Scope(teacher_id=teacher_id, classes=classes)
+
+
+def _date(value: Any) -> date | None:
+    return date.fromisoformat(str(value)) if value else None
+
+
+def ready(report_id: str, report: Report, scope: dict[str, Any] | None, requested_by: str,
+          now: datetime) -> dict[str, Any]:
+    return {"report_id": report_id, **report.as_dict(), "scope": scope,
+            "requested_by": requested_by, "generated_at": now.isoformat()}
+
+
+def publish(connection: Connection, school_id: str, event_type: str, data: dict[str, Any],
+            now: datetime) -> None:
+    add_to_outbox(connection, outbox, [{
+        "id": f"chk-{secrets.token_hex(16)}", "type": event_type, "school_id": school_id,
+        "occurred_at": now.isoformat(), "data": data}], now)
+
+
+# Scheduled reports ----------------------------------------------------------------------
+def due_reports(book: SchoolBook, final_mark_days: int) -> list[tuple[str, str, dict[str, Any]]]:
+    """(kind, period, parameters) the school should have by ``book.today`` (pure).
+
+    The two-week check covers fortnights counted from the first day of the
+    school year; the latest one that has ended is due. A quarter's analyses
+    (one per class) are due once its final marks' deadline has passed; only
+    the latest such quarter. Earlier periods are not made retroactively.
+    """
+    quarters = sorted((t for t in book.terms if t.kind == "quarter"), key=lambda t: t.start)
+    if not quarters:
+        return []
+    due: list[tuple[str, str, dict[str, Any]]] = []
+    first, last = quarters[0].start, quarters[-1].end
+    ended = min(book.today - timedelta(days=1), last)
+    if ended >= first + timedelta(days=FILL_RATE_DAYS - 1):
+        index = ((ended - first).days + 1) // FILL_RATE_DAYS - 1
+        start = first + timedelta(days=FILL_RATE_DAYS * index)
+        end = start + timedelta(days=FILL_RATE_DAYS - 1)
+        due.append(("fill_rate", f"{start.isoformat()}/{end.isoformat()}",
+                    {"date_from": start.isoformat(), "date_to": end.isoformat()}))
+    closed = [t for t in quarters
+              if t.end + timedelta(days=final_mark_days) < book.today]
+    if closed:
+        term = closed[-1]
+        for class_id in sorted(book.homeroom):
+            due.append(("quarter_analysis", f"{term.term_id}:{class_id}",
+                        {"class_id": class_id, "term_id": term.term_id}))
+    return due
+
+
+def make_scheduled(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+                   ) -> int:
+    """Make every scheduled report that is due and not made yet; returns how many.
+
+    Each is claimed (a unique row) in the transaction that puts it in the
+    outbox, so two checkers never make the same report twice.
+    """
+    now = clock()
+    made = 0
+    with engine.connect() as connection:
+        school_ids = facts_store.schools(connection, dirty_only=False)
+    for school_id in school_ids:
+        with engine.begin() as connection:
+            zone = report_store.timezone_of(connection, school_id)
+            if zone is None:
+                continue
+            book = report_store.school_book(connection, school_id,
+                                            now.astimezone(ZoneInfo(zone)).date())
+            params = Parameters.from_values(parameters_store.load(connection, school_id))
+            due = due_reports(book, params.final_mark_days)
+            done = report_store.made_already(connection, school_id,
+                                             [(kind, period) for kind, period, _ in due])
+            for kind, period, parameters in due:
+                if (kind, period) in done:
+                    continue
+                report_id = f"rep-{secrets.token_hex(12)}"
+                if not report_store.claim_scheduled(connection, school_id, kind, period,
+                                                    report_id=report_id, now=now):
+                    continue
+                try:
+                    report = make_report(connection, school_id, kind, parameters, scope=None,
+                                         now=now)
+                except ReportError as exc:
+                    log.warning("scheduled report not made", extra={
+                        "school_id": school_id, "kind": kind, "period": period,
+                        "reason": str(exc)})
+                    continue
+                publish(connection, school_id, "report.ready",
+                        ready(report_id, report, None, SCHEDULE, now), now)
+                made += 1
+    if made:
+        log.info("scheduled reports made", extra={"reports": made})
+    return made

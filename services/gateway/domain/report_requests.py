@@ -1,0 +1,67 @@
+"""What a report request may ask for (validated before anything is sent to the checker)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+ENTITY = validate.Length(min=1, max=64)
+
+
+class FillRateParameters(Schema):
+    date_from = fields.Date()
+    date_to = fields.Date()
+    class_id = fields.String(validate=ENTITY)
+    teacher_id = fields.String(validate=ENTITY)
+    lessons = fields.Boolean()  # list the lessons behind each row
+
+    @validates_schema
+    def _ordered(self, data: dict[str, Any], **_: Any) -> None:
+        if "date_from" in data and "date_to" in data and data["date_from"] > data["date_to"]:
+            raise ValidationError("must not be after date_to", "date_from")
+        if "date_from" in data and "date_to" in data and \
+                (data["date_to"] - data["date_from"]).days > 400:
+            raise ValidationError("the period is at most 400 days", "date_to")
+
+
+class QuarterAnalysisParameters(Schema):
+    class_id = fields.String(required=True, validate=ENTITY)
+    term_id = fields.String(validate=ENTITY)
+
+
+class ProgramCompletionParameters(Schema):
+    on = fields.Date()
+    class_id = fields.String(validate=ENTITY)
+
+
+class TeacherSummaryParameters(Schema):
+    term_id = fields.String(validate=ENTITY)
+    teacher_id = fields.String(validate=ENTITY)
+
+
+PARAMETERS: dict[str, type[Schema]] = {
+    "fill_rate": FillRateParameters,
+    "quarter_analysis": QuarterAnalysisParameters,
+    "program_completion": ProgramCompletionParameters,
+    "teacher_summary": TeacherSummaryParameters,
+}
+
+
+def request_errors(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(errors by field, the parameters as JSON) for a ``POST /api/v1/reports`` body."""
+    if not isinstance(body, dict):
+        return {"_schema": ["expected {kind, parameters, school_id}"]}, {}
+    unknown = set(body) - {"kind", "parameters", "school_id"}
+    if unknown:
+        return {name: ["unknown field"] for name in sorted(unknown)}, {}
+    schema = PARAMETERS.get(str(body.get("kind")))
+    if schema is None:
+        return {"kind": [f"must be one of {', '.join(PARAMETERS)}"]}, {}
+    raw = body.get("parameters", {})
+    try:
+        loaded = schema().load(raw if raw is not None else {})
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return {"parameters": messages}, {}
+    return {}, schema().dump(loaded)

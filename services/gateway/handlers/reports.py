@@ -1,0 +1,38 @@
+"""The reports read model: report.ready / report.failed from the checker."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.gateway.adapters.tables import reports_view
+from shared.events.envelope import Event
+
+
+def apply_report_events(connection: Connection, events: list[Event]) -> None:
+    """A pending request becomes ready (or failed); a scheduled report is added."""
+    for event in events:
+        data = event.data
+        report_id = str(data["report_id"])
+        if event.type == "report.ready":
+            values: dict[str, Any] = {
+                "status": "ready", "content": data, "error": None,
+                "generated_at": datetime.fromisoformat(data["generated_at"])}
+        else:
+            values = {"status": "failed", "error": str(data.get("reason") or "")}
+        exists = connection.execute(select(reports_view.c.id).where(
+            reports_view.c.id == report_id)).first()
+        if exists is not None:
+            connection.execute(update(reports_view).where(reports_view.c.id == report_id)
+                               .values(**values))
+            continue
+        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        connection.execute(insert(reports_view).values(
+            id=report_id, school_id=event.school_id, kind=str(data.get("kind")),
+            parameters=data.get("parameters") or {}, scope=data.get("scope"),
+            requested_by=str(data.get("requested_by") or "schedule"),
+            requested_at=values.get("generated_at") or event.occurred_at, **values,
+        ).on_conflict_do_nothing(index_elements=["id"]))

@@ -1,0 +1,186 @@
+"""``/api/v1/reports``: the monitoring reports of clause 4.2, made by the checker.
+
+``POST`` records the request, sends it to the checker as a command and waits
+(``?wait=``, 10 s by default, at most 30) for the report to come back through
+the read model: ``200`` with the report when it came in time, otherwise
+``202`` with its ``Location`` to ask again. ``GET /api/v1/reports/{id}`` gives
+it as JSON, or one table as CSV / all tables as XLSX (``?format=``).
+
+Scope: a teacher's token asks for and sees only reports of their own lessons, a
+class teacher's also of their classes (the checker narrows the figures); a
+director's, deputy's or auditor's token the whole school.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import insert, select
+
+from services.gateway.adapters.tables import reports_view
+from services.gateway.domain.access import Principal, Role
+from services.gateway.domain.report_requests import request_errors
+from services.gateway.runtime import gateway_of
+from services.gateway.web.auth import principal, requires_token
+from services.gateway.web.commands import broker_unavailable, send_command
+from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
+from services.gateway.web.errors import api_error
+from services.gateway.web.formats import iso_utc
+
+blueprint = Blueprint("reports", __name__, url_prefix="/api/v1")
+
+DEFAULT_WAIT, MAX_WAIT, POLL = 10.0, 30.0, 0.05
+SCOPED = frozenset({Role.TEACHER, Role.CLASS_TEACHER})
+
+
+@blueprint.post("/reports")
+@requires_token
+def request_report() -> Response:
+    who = principal()
+    body = request.get_json(silent=True)
+    school_id = who.school_filter(body.get("school_id") if isinstance(body, dict) else None)
+    errors, parameters = request_errors(body)
+    if not errors and school_id is None:
+        errors = {"school_id": ["is required for admin tokens"]}
+    if errors:
+        return api_error(422, "invalid_body", "the report request is not valid", errors)
+    assert isinstance(body, dict) and school_id is not None
+    try:
+        wait = _wait()
+    except ValueError:
+        return api_error(400, "bad_request", f"wait must be a number of seconds up to {MAX_WAIT}")
+    scope = _scope(who)
+    if who.role in SCOPED and scope is None:
+        return api_error(403, "forbidden", "this token is not bound to a teacher")
+    report_id = f"rep-{secrets.token_hex(12)}"
+    requested_by = f"{who.role.value}:{who.token_id}"
+    gateway = gateway_of(current_app)
+    with gateway.engine.begin() as connection:
+        connection.execute(insert(reports_view).values(
+            id=report_id, school_id=school_id, kind=body["kind"], status="pending",
+            parameters=parameters, scope=scope, requested_by=requested_by,
+            requested_at=datetime.now(UTC)))
+    command_id = send_command(school_id, "checker.report.request", "report.request", {
+        "report_id": report_id, "kind": body["kind"], "parameters": parameters,
+        "scope": scope, "requested_by": requested_by})
+    if command_id is None:
+        return broker_unavailable()
+    return _answer(_await(report_id, wait), report_id)
+
+
+@blueprint.get("/reports")
+@requires_token
+def list_reports() -> Response:
+    """Reports of the school, newest first (without their content)."""
+    who = principal()
+    args = request.args
+    school_id = who.school_filter(args.get("school_id"))
+    try:
+        limit = int(args.get("limit", 50))
+    except ValueError:
+        return api_error(400, "bad_request", "limit must be a number")
+    if not 1 <= limit <= 200:
+        return api_error(400, "bad_request", "limit must be between 1 and 200")
+    query = select(*(c for c in reports_view.c if c.name != "content")).order_by(
+        reports_view.c.requested_at.desc(), reports_view.c.id.desc()).limit(limit)
+    if school_id is not None:
+        query = query.where(reports_view.c.school_id == school_id)
+    for name in ("kind", "status", "requested_by"):
+        if name in args:
+            query = query.where(reports_view.c[name] == args[name])
+    with gateway_of(current_app).engine.connect() as connection:
+        rows = [row._mapping for row in connection.execute(query)]
+    return jsonify({"items": [_meta(row) for row in rows if _visible_to(who, row)]})
+
+
+@blueprint.get("/reports/<report_id>")
+@requires_token
+def get_report(report_id: str) -> Response:
+    try:
+        wait = _wait(default=0.0)
+    except ValueError:
+        return api_error(400, "bad_request", f"wait must be a number of seconds up to {MAX_WAIT}")
+    row = _await(report_id, wait)
+    if row is None or not _visible_to(principal(), row):
+        return api_error(404, "not_found", "no such report")
+    wanted = request.args.get("format", "json")
+    if row["status"] == "ready" and wanted in ("csv", "xlsx"):
+        content = row["content"]
+        sheets = _sheets(content)
+        if wanted == "xlsx":
+            return download(xlsx_body(sheets), XLSX_TYPE, f"{content['kind']}-{report_id}.xlsx")
+        names = [table["name"] for table in content["tables"]]
+        chosen = request.args.get("table", names[0] if names else "")
+        if chosen not in names:
+            return api_error(400, "bad_request", f"table must be one of {', '.join(names)}")
+        return download(csv_body(sheets[names.index(chosen)]), CSV_TYPE,
+                        f"{content['kind']}-{chosen}-{report_id}.csv")
+    if wanted not in ("json", "csv", "xlsx"):
+        return api_error(400, "bad_request", "format must be json, csv or xlsx")
+    return _answer(row, report_id)
+
+
+def _answer(row: Any, report_id: str) -> Response:
+    body = _meta(row)
+    if row["status"] == "ready":
+        body["report"] = row["content"]
+    response = jsonify(body)
+    response.status_code = 202 if row["status"] == "pending" else 200
+    if row["status"] == "pending":
+        response.headers["Location"] = f"/api/v1/reports/{report_id}"
+        response.headers["Retry-After"] = "1"
+    return response
+
+
+def _await(report_id: str, wait: float) -> Any:
+    """The report's row, once it is no longer pending or ``wait`` seconds have passed."""
+    deadline = time.monotonic() + wait
+    engine = gateway_of(current_app).engine
+    while True:
+        with engine.connect() as connection:
+            row = connection.execute(select(reports_view).where(
+                reports_view.c.id == report_id)).first()
+        if row is None or row.status != "pending" or time.monotonic() >= deadline:
+            return row._mapping if row is not None else None
+        time.sleep(POLL)
+
+
+def _wait(default: float = DEFAULT_WAIT) -> float:
+    wait = float(request.args.get("wait", default))
+    if not 0 <= wait <= MAX_WAIT:
+        raise ValueError(wait)
+    return wait
+
+
+def _scope(who: Principal) -> dict[str, Any] | None:
+    if who.role in SCOPED and who.teacher_id:
+        return {"role": who.role.value, "teacher_id": who.teacher_id}
+    return None
+
+
+def _visible_to(who: Principal, row: Any) -> bool:
+    if not who.sees_school(row["school_id"]):
+        return False
+    if who.role in SCOPED:  # only the reports made for this teacher's view
+        return (row["scope"] or {}).get("teacher_id") == who.teacher_id and \
+            who.teacher_id is not None
+    return True
+
+
+def _meta(row: Any) -> dict[str, Any]:
+    return {"id": row["id"], "school_id": row["school_id"], "kind": row["kind"],
+            "status": row["status"], "parameters": row["parameters"], "scope": row["scope"],
+            "requested_by": row["requested_by"], "requested_at": iso_utc(row["requested_at"]),
+            "generated_at": iso_utc(row["generated_at"]), "error": row["error"]}
+
+
+def _sheets(content: dict[str, Any]) -> list[Sheet]:
+    heading = [[content["title"]], *content.get("summary", [])]
+    return [Sheet(table["title"], [c["title"] for c in table["columns"]],
+                  [[row.get(c["key"]) for c in table["columns"]] for row in table["rows"]],
+                  heading_lines=heading)
+            for table in content["tables"]]
