@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine
 
 from services.checker.adapters import facts_store, findings_store, parameters_store, report_store
 from services.checker.adapters.tables import outbox
-from services.checker.domain.reports import final_mark_counts, lesson_statistics
+from services.checker.domain.reports import final_mark_counts, lesson_statistics, school_book
 from services.checker.domain.rules import Parameters, evaluate
 from shared.events.envelope import Event
 from shared.events.rules import parameter_errors
@@ -108,7 +108,7 @@ def sweep(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(U
             announce(connection, school_id, change, now)
             report_store.save_statistics(connection, school_id,
                                          lesson_statistics(facts, school_params),
-                                         final_mark_counts(facts))
+                                         final_mark_counts(facts), school_book(facts))
             facts_store.clean(connection, school_id, started)
         result.schools += 1
         result.findings += len(current)

@@ -62,48 +62,48 @@ def answer_requests(connection: Connection, commands: list[Event],
 
 def make_report(connection: Connection, school_id: str, kind: str, parameters: dict[str, Any],
                 *, scope: dict[str, Any] | None, now: datetime) -> Report:
-    zone = report_store.timezone_of(connection, school_id)
-    if zone is None:
-        raise ReportError("о школе ещё нет данных (нет календаря)")
-    today = now.astimezone(ZoneInfo(zone)).date()
-    book = report_store.school_book(connection, school_id, today)
+    book = school_book_at(connection, school_id, now)
+    today = book.today
     who = _scope(scope, book)
     class_id = parameters.get("class_id")
+    if class_id is not None and class_id not in book.homeroom:
+        raise ReportError(f"в школе нет класса {class_id}")
     if kind == "fill_rate":
         date_to = _date(parameters.get("date_to")) or today
         date_from = _date(parameters.get("date_from")) or date_to - timedelta(
             days=FILL_RATE_DAYS - 1)
         teacher_id = parameters.get("teacher_id")
-        narrowed = who if teacher_id is None else Scope(teacher_id=teacher_id)
         if teacher_id is not None and not who.sees(None, teacher_id):
             raise ReportError("этот учитель вне вашей области доступа")
-        report = fill_rate_report(
-            report_store.lessons(connection, school_id, date_from, date_to, class_id),
-            report_store.finding_refs(connection, school_id, date_from, date_to, class_id),
-            book, date_from=date_from, date_to=date_to, scope=narrowed,
+        narrowed = who if teacher_id is None else Scope(teacher_id=teacher_id)
+        if date_from > date_to:
+            raise ReportError("начало периода позже его конца")
+        rows = report_store.fill_rate_rows(
+            connection, school_id, date_from, date_to, class_id=class_id, scope=narrowed,
             with_lessons=bool(parameters.get("lessons")))
+        report = fill_rate_report(rows, book, date_from=date_from, date_to=date_to,
+                                  with_lessons=bool(parameters.get("lessons")))
     elif kind == "quarter_analysis":
         if not class_id:
             raise ReportError("для анализа журнала нужен класс (class_id)")
-        if class_id not in book.homeroom:
-            raise ReportError(f"в школе нет класса {class_id}")
         term = book.term(parameters.get("term_id"))
+        on = min(today, term.end)
         report = quarter_analysis(
             class_id, term,
-            lessons=report_store.lessons(connection, school_id, term.start, term.end, class_id),
+            fill=report_store.fill_rate_rows(connection, school_id, term.start, term.end,
+                                             class_id=class_id, scope=who),
             findings=report_store.finding_refs(connection, school_id, term.start, term.end,
                                                class_id),
-            plans=report_store.plans(connection, school_id, class_id),
+            held=report_store.held_counts(connection, school_id, [term], on,
+                                          class_id=class_id),
             final_counts=report_store.final_counts(connection, school_id, class_id), book=book,
             scope=who)
     elif kind == "program_completion":
         on = _date(parameters.get("on")) or today
-        starts = [t.start for t in book.terms if t.start <= on]
-        since = min(starts) if starts else on
         report = program_report(
-            report_store.plans(connection, school_id, class_id),
-            report_store.lessons(connection, school_id, since, on, class_id), book, on=on,
-            scope=who)
+            book.plans_of(class_id),
+            report_store.held_counts(connection, school_id, book.terms, on, class_id=class_id),
+            book, on=on, scope=who)
     elif kind == "teacher_summary":
         term = book.term(parameters.get("term_id"))
         previous = book.previous(term)
@@ -116,6 +116,16 @@ def make_report(connection: Connection, school_id: str, kind: str, parameters: d
     if class_id is not None:
         report.parameters["class_id"] = class_id
     return report
+
+
+def school_book_at(connection: Connection, school_id: str, now: datetime) -> SchoolBook:
+    """The school's book with ``today`` in the school's time zone."""
+    book = report_store.book(connection, school_id)
+    if book is None:
+        raise ReportError("о школе ещё нет проверенных данных (нет календаря или не было "
+                          "проверки)")
+    book.today = now.astimezone(ZoneInfo(book.timezone)).date()
+    return book
 
 
 def _scope(scope: dict[str, Any] | None, book: SchoolBook) -> Scope:
@@ -189,11 +199,10 @@ def make_scheduled(engine: Engine, clock: Callable[[], datetime] = lambda: datet
         school_ids = facts_store.schools(connection, dirty_only=False)
     for school_id in school_ids:
         with engine.begin() as connection:
-            zone = report_store.timezone_of(connection, school_id)
-            if zone is None:
-                continue
-            book = report_store.school_book(connection, school_id,
-                                            now.astimezone(ZoneInfo(zone)).date())
+            try:
+                book = school_book_at(connection, school_id, now)
+            except ReportError:
+                continue  # not swept yet
             params = Parameters.from_values(parameters_store.load(connection, school_id))
             due = due_reports(book, params.final_mark_days)
             done = report_store.made_already(connection, school_id,

@@ -1,42 +1,85 @@
-"""Monitoring reports reconcile with the raw events, recomputed independently."""
+"""Every report kind, made the way the service makes it (facts folded, a sweep, the
+statistics summed by the store; SQLite here, PostgreSQL in the integration test), checked
+against the raw events recounted by hand and against what the simulator planted.
+
+The checker is exact on simulated schools (its findings equal the planted faults,
+see test_checker_scoring), so the counts of findings in a report can be checked
+against the planted faults, an independent source.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kozomol.simulator.faults import FaultRates
-from kozomol.simulator.run import SimulationSpec, judged_at, school_events
-from services.checker.domain.facts import SchoolFacts
-from services.checker.domain.reports import (
-    FILL_RATE_DEFINITIONS,
-    FindingRef,
-    Plan,
-    fill_rate,
-    lesson_statistics,
-    program_completion,
-)
-from services.checker.domain.rules import Calendar, Parameters, evaluate
+import pytest
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.pool import StaticPool
 
-SPEC = SimulationSpec(seed=12, parallels=1, grades=(3, 7), rates=FaultRates.default(10.0))
-PERIOD = (date(2026, 9, 14), date(2026, 9, 27))
+from kozomol.simulator.faults import FaultRates, PlantedFault
+from kozomol.simulator.run import SimulationSpec, collect_faults, judged_at, school_events
+from services.checker.adapters import facts_store
+from services.checker.adapters.tables import metadata
+from services.checker.domain.reports import FILL_RATE_DEFINITIONS, ReportError, SchoolBook
+from services.checker.domain.rules import Term
+from services.checker.handlers import sweep
+from services.checker.reporting import due_reports, make_report, school_book_at
+from shared.events.envelope import Event
+
+SPEC = SimulationSpec(seed=5, parallels=1, grades=(4, 8), terms=(1, 2),
+                      rates=FaultRates.default(8.0))
 ZONE = ZoneInfo("Asia/Bishkek")
+PERIOD = (date(2026, 9, 14), date(2026, 9, 27))
 
 
 @cache
-def events() -> tuple[dict[str, Any], ...]:
-    return tuple(school_events(SPEC))
+def simulated() -> tuple[tuple[dict[str, Any], ...], tuple[PlantedFault, ...]]:
+    faults: list[PlantedFault] = []
+    events = tuple(school_events(SPEC, collect_faults(faults)))
+    return events, tuple(faults)
 
 
-def facts() -> SchoolFacts:
-    school = SchoolFacts("sch0001")
-    for event in events():
-        school.apply(event["id"], event["type"], datetime.fromisoformat(event["occurred_at"]),
-                     event["data"])
-    return school
+@cache
+def engine() -> Engine:
+    """The checker's tables with the school folded in and swept at the judging moment."""
+    made = create_engine("sqlite://", poolclass=StaticPool)
+    metadata.create_all(made)
+    with made.begin() as connection:
+        facts_store.ingest(connection, [
+            Event(e["id"], e["type"], e["school_id"], datetime.fromisoformat(e["occurred_at"]),
+                  e["data"]) for e in simulated()[0]])
+    sweep(made, lambda: judged_at(SPEC))
+    return made
+
+
+def report(kind: str, scope: dict[str, Any] | None = None, **parameters: Any) -> dict[str, Any]:
+    with engine().connect() as connection:
+        return make_report(connection, "sch0001", kind, parameters, scope=scope,
+                           now=judged_at(SPEC)).as_dict()
+
+
+def book() -> SchoolBook:
+    with engine().connect() as connection:
+        return school_book_at(connection, "sch0001", judged_at(SPEC))
+
+
+def quarter(number: int) -> Term:
+    return next(t for t in book().terms if t.kind == "quarter" and t.number == number)
+
+
+def table(made: dict[str, Any], name: str | None = None) -> list[dict[str, Any]]:
+    tables = made["tables"]
+    found = tables[0] if name is None else next(t for t in tables if t["name"] == name)
+    return list(found["rows"])
+
+
+def live_lessons() -> dict[str, dict[str, Any]]:
+    deleted = {e["data"]["lesson_id"] for e in simulated()[0] if e["type"] == "lesson.deleted"}
+    return {e["data"]["lesson_id"]: e["data"] for e in simulated()[0]
+            if e["type"] == "lesson.recorded" and e["data"]["lesson_id"] not in deleted}
 
 
 def recount() -> dict[tuple[str, str, str], dict[str, int]]:
@@ -46,7 +89,7 @@ def recount() -> dict[tuple[str, str, str], dict[str, int]]:
     deleted: set[str] = set()
     outages = []
     marks: dict[str, dict[str, Any]] = {}
-    for event in events():
+    for event in simulated()[0]:
         at, data = datetime.fromisoformat(event["occurred_at"]), event["data"]
         kind = event["type"]
         if kind == "platform.outage":
@@ -91,33 +134,159 @@ def recount() -> dict[tuple[str, str, str], dict[str, int]]:
 
 
 def test_fill_rate_figures_reconcile_with_the_raw_events() -> None:
-    school = facts()
-    found = [FindingRef(f.rule, "open", f.date, f.class_id, f.subject_id, f.teacher_id)
-             for f in evaluate(school, judged_at(SPEC))]
-    rows = fill_rate(lesson_statistics(school), found, date_from=PERIOD[0], date_to=PERIOD[1])
+    made = report("fill_rate", date_from=PERIOD[0].isoformat(), date_to=PERIOD[1].isoformat(),
+                  lessons=True)
+    rows = table(made)
     expected = recount()
-    assert {(r.class_id, r.subject_id, r.teacher_id) for r in rows} == set(expected)
+    assert {(r["class_id"], r["subject_id"], r["teacher_id"]) for r in rows} == set(expected)
     for row in rows:
-        want = expected[(row.class_id, row.subject_id, row.teacher_id)]
-        assert (row.lessons_held, row.topics_on_time, row.homework_on_time,
-                row.attendance_on_time, row.marks) == (
-            want["lessons"], want["topic"], want["homework"], want["sheet"], want["marks"])
-        assert len(row.lesson_ids) == row.lessons_held  # the lessons behind the figures
-    assert any(min(r.topics_on_time, r.homework_on_time, r.attendance_on_time)
-               < r.lessons_held for r in rows), "the planted faults should show"
-    assert set(rows[0].figures()) >= set(FILL_RATE_DEFINITIONS) - {"open_findings"}
+        want = expected[(row["class_id"], row["subject_id"], row["teacher_id"])]
+        held = want["lessons"]
+        assert row["lessons_held"] == held == len(row["lesson_ids"])  # the lessons behind it
+        assert (row["topics_on_time"], row["homework_on_time"], row["attendance_on_time"],
+                row["marks_per_lesson"]) == (
+            round(want["topic"] / held, 4), round(want["homework"] / held, 4),
+            round(want["sheet"] / held, 4), round(want["marks"] / held, 4))
+    assert any(min(r["topics_on_time"], r["homework_on_time"], r["attendance_on_time"]) < 1
+               for r in rows), "the planted faults should show"
+    columns = {c["key"]: c for c in made["tables"][0]["columns"]}
+    assert all(columns[key]["definition"] for key in FILL_RATE_DEFINITIONS)
+    with pytest.raises(ReportError):
+        report("fill_rate", date_from=PERIOD[1].isoformat(), date_to=PERIOD[0].isoformat())
 
 
-def test_program_completion_matches_the_plans() -> None:
-    school = facts()
-    plans = [Plan(c, s, g, t, p.data["teacher_id"],
-                  tuple(date.fromisoformat(x["planned_date"]) for x in p.data["lessons"]))
-             for (c, s, g, t), p in school.plans.items() if p.data]
-    terms = Calendar(school, Parameters()).terms
-    rows = program_completion(plans, lesson_statistics(school), terms, on=date(2026, 10, 31))
-    assert rows
-    assert all(row.behind >= 0 for row in rows)  # nobody is ahead of the КТП
-    planned_total = sum(len(p.data["lessons"]) for p in school.plans.values() if p.data)
-    held = sum(1 for lesson in school.lessons.values() if lesson.live)
-    assert sum(row.planned_to_date for row in rows) == planned_total
-    assert sum(row.held_to_date for row in rows) == held
+def test_open_findings_per_row_are_the_planted_faults_of_those_lessons() -> None:
+    _, planted = simulated()
+    q1 = quarter(1)
+    rows = table(report("fill_rate", date_from=q1.start.isoformat(), date_to=q1.end.isoformat()))
+    keys = {(r["class_id"], r["subject_id"], r["teacher_id"]) for r in rows}
+    expected: dict[tuple[str | None, str | None, str | None], Counter[str]] = defaultdict(Counter)
+    for fault in planted:
+        key = (fault.class_id, fault.subject_id, fault.teacher_id)
+        if key in keys and q1.start <= date.fromisoformat(fault.date) <= q1.end:
+            expected[key][fault.rule] += 1
+    assert {(r["class_id"], r["subject_id"], r["teacher_id"]): r["open_findings"]
+            for r in rows if r["open_findings"]} == {k: dict(v) for k, v in expected.items()}
+
+
+def test_teacher_summary_counts_are_the_planted_faults_per_teacher_and_rule() -> None:
+    _, planted = simulated()
+    q1, q2 = quarter(1), quarter(2)
+    rows = table(report("teacher_summary", term_id=q2.term_id))
+    expected_now: Counter[tuple[str, str]] = Counter()
+    expected_before: Counter[tuple[str, str]] = Counter()
+    for fault in planted:
+        day = date.fromisoformat(fault.date)
+        if fault.teacher_id and q2.start <= day <= q2.end:
+            expected_now[(fault.teacher_id, fault.rule)] += 1
+        elif fault.teacher_id and q1.start <= day <= q1.end:
+            expected_before[(fault.teacher_id, fault.rule)] += 1
+    assert {(r["teacher_id"], r["rule"]): r["this_term"] for r in rows if r["this_term"]} \
+        == dict(expected_now)
+    assert {(r["teacher_id"], r["rule"]): r["previous_term"] for r in rows
+            if r["previous_term"]} == dict(expected_before)
+    assert all(r["change"] == r["this_term"] - r["previous_term"] for r in rows)
+    assert all(r["teacher"] and r["teacher"] != r["teacher_id"] for r in rows)  # names
+
+
+def test_quarter_analysis_of_a_class_reconciles() -> None:
+    events, planted = simulated()
+    q1 = quarter(1)
+    class_id = sorted(book().homeroom)[-1]
+    made = report("quarter_analysis", class_id=class_id, term_id=q1.term_id)
+    assert [t["name"] for t in made["tables"]] == ["fill_rate", "findings", "final_marks",
+                                                    "program"]
+    held = [d for d in live_lessons().values() if d["class_id"] == class_id
+            and q1.start <= date.fromisoformat(d["date"]) <= q1.end]
+    assert sum(r["lessons_held"] for r in table(made, "fill_rate")) == len(held)
+    expected: Counter[tuple[str | None, str]] = Counter(
+        (f.teacher_id, f.rule) for f in planted
+        if f.class_id == class_id and q1.start <= date.fromisoformat(f.date) <= q1.end)
+    assert {(r["teacher_id"], r["rule"]): r["total"] for r in table(made, "findings")} \
+        == dict(expected)
+    finals: dict[str, dict[str, Any]] = {}
+    for event in events:
+        data = event["data"]
+        if event["type"] == "mark.recorded" and data["kind"] == "quarter":
+            finals[data["mark_id"]] = data
+        elif event["type"] == "mark.deleted":
+            finals.pop(data["mark_id"], None)
+    set_by_subject = Counter(d["subject_id"] for d in finals.values()
+                             if d["class_id"] == class_id and d["term_id"] == q1.term_id)
+    final_rows = table(made, "final_marks")
+    assert {r["subject_id"]: r["marks_set"] for r in final_rows if r["marks_set"]} \
+        == dict(set_by_subject)
+    late = Counter(f.subject_id for f in planted if f.rule == "final_mark.late"
+                   and f.class_id == class_id and f.term_id == q1.term_id)
+    assert {r["subject_id"]: r["late_or_missing"] for r in final_rows
+            if r["late_or_missing"]} == dict(late)
+    program = table(made, "program")
+    assert sum(r["held_to_date"] for r in program) == len(held)
+    assert ["Класс", class_id] in made["summary"]
+
+
+def test_a_teacher_sees_only_their_lessons_and_a_class_teacher_also_their_class() -> None:
+    class_id, homeroom = sorted(book().homeroom.items())[-1]
+    assert homeroom is not None
+    period = {"date_from": quarter(1).start.isoformat(), "date_to": quarter(1).end.isoformat()}
+    everyone = {(r["class_id"], r["teacher_id"]) for r in table(report("fill_rate", **period))}
+    others = {t for c, t in everyone if c == class_id} - {homeroom}
+    assert others, "the class should have subject teachers besides its homeroom teacher"
+    as_teacher = table(report("fill_rate", {"role": "teacher", "teacher_id": homeroom},
+                              **period))
+    assert {r["teacher_id"] for r in as_teacher} == {homeroom}
+    as_class_teacher = table(report("fill_rate", {"role": "class_teacher",
+                                                  "teacher_id": homeroom}, **period))
+    seen = {(r["class_id"], r["teacher_id"]) for r in as_class_teacher}
+    assert {(class_id, t) for t in others} <= seen
+    assert {t for c, t in seen if c != class_id} == {homeroom}
+    summary = table(report("teacher_summary", {"role": "teacher", "teacher_id": homeroom},
+                           term_id=quarter(2).term_id))
+    assert {r["teacher_id"] for r in summary} <= {homeroom}
+    program = table(report("program_completion", {"role": "teacher", "teacher_id": homeroom}))
+    assert program and {r["teacher_id"] for r in program} == {homeroom}
+    with pytest.raises(ReportError):
+        report("fill_rate", {"role": "teacher", "teacher_id": homeroom},
+               teacher_id=sorted(others)[0])
+
+
+def test_program_report_counts_the_plans_and_the_lessons() -> None:
+    on = quarter(2).start + timedelta(days=10)
+    rows = table(report("program_completion", on=on.isoformat()))
+    terms = {quarter(1).term_id: quarter(1), quarter(2).term_id: quarter(2)}
+    planned = sum(sum(1 for d in p.planned_dates if d <= on) for p in book().plans
+                  if p.term_id in terms)
+    assert sum(r["planned_to_date"] for r in rows) == planned
+    held = sum(1 for d in live_lessons().values() if date.fromisoformat(d["date"]) <= on)
+    assert sum(r["held_to_date"] for r in rows) == held
+    assert all(r["behind"] == r["planned_to_date"] - r["held_to_date"] for r in rows)
+
+
+def test_unknown_classes_and_kinds_are_refused_in_russian() -> None:
+    with pytest.raises(ReportError, match="нет класса"):
+        report("quarter_analysis", class_id="no-such")
+    with pytest.raises(ReportError, match="неизвестный вид"):
+        report("everything")
+
+
+def test_scheduled_reports_are_the_last_fortnight_and_the_last_closed_quarter() -> None:
+    the_book = book()
+    q1, q2 = quarter(1), quarter(2)
+    the_book.today = q1.start + timedelta(days=13)  # the first fortnight has not ended
+    assert due_reports(the_book, final_mark_days=2) == []
+    the_book.today = q1.start + timedelta(days=14)
+    assert due_reports(the_book, final_mark_days=2) == [(
+        "fill_rate", f"{q1.start}/{q1.start + timedelta(days=13)}",
+        {"date_from": str(q1.start), "date_to": str(q1.start + timedelta(days=13))})]
+    the_book.today = q1.end + timedelta(days=3)  # final marks due two days after the end
+    due = due_reports(the_book, final_mark_days=2)
+    analyses = [item for item in due if item[0] == "quarter_analysis"]
+    assert sorted(item[2]["class_id"] for item in analyses) == sorted(the_book.homeroom)
+    assert {item[2]["term_id"] for item in analyses} == {q1.term_id}
+    fortnight = next(item for item in due if item[0] == "fill_rate")[2]
+    assert date.fromisoformat(fortnight["date_to"]) < the_book.today
+    assert (date.fromisoformat(fortnight["date_to"])
+            - date.fromisoformat(fortnight["date_from"])).days == 13
+    the_book.today = q2.end + timedelta(days=30)
+    assert {item[2]["term_id"] for item in due_reports(the_book, 2)
+            if item[0] == "quarter_analysis"} == {q2.term_id}

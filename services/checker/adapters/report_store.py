@@ -6,26 +6,45 @@ from dataclasses import astuple
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, select, tuple_
+from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.checker.adapters.tables import (
-    facts,
     final_stats,
     findings,
     lesson_stats,
+    report_basis,
     scheduled_reports,
 )
-from services.checker.domain.reports import FindingRef, LessonStat, Plan, SchoolBook
+from services.checker.domain.reports import (
+    WHOLE_SCHOOL,
+    FillRateRow,
+    FindingRef,
+    Held,
+    LessonStat,
+    SchoolBook,
+    Scope,
+)
 from services.checker.domain.rules import Term
 
 _FIELDS = tuple(LessonStat.__dataclass_fields__)
 _CHUNK = 500
 
 
+def _insert(connection: Connection) -> Any:
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+
+
 def save_statistics(connection: Connection, school_id: str, lessons: list[LessonStat],
-                    finals: dict[tuple[str, str, str], int]) -> int:
+                    finals: dict[tuple[str, str, str], int], book: SchoolBook) -> int:
     """Bring the school's statistics in line with ``lessons``; returns the rows written."""
+    dumped = book.dump()
+    stored_book = connection.execute(select(report_basis.c.basis).where(
+        report_basis.c.school_id == school_id)).scalar()
+    if stored_book != dumped:
+        statement = _insert(connection)(report_basis).values(school_id=school_id, basis=dumped)
+        connection.execute(statement.on_conflict_do_update(
+            index_elements=["school_id"], set_={"basis": statement.excluded.basis}))
     stored = {row[0]: tuple(row) for row in connection.execute(
         select(*(lesson_stats.c[name] for name in _FIELDS))
         .where(lesson_stats.c.school_id == school_id))}
@@ -51,14 +70,64 @@ def save_statistics(connection: Connection, school_id: str, lessons: list[Lesson
     return len(changed) + len(gone)
 
 
-def lessons(connection: Connection, school_id: str, date_from: date, date_to: date,
-            class_id: str | None = None) -> list[LessonStat]:
-    query = select(*(lesson_stats.c[name] for name in _FIELDS)).where(
-        lesson_stats.c.school_id == school_id, lesson_stats.c.date >= date_from,
-        lesson_stats.c.date <= date_to)
+def _in_scope(query: Any, scope: Scope) -> Any:
+    if scope.teacher_id is None:
+        return query
+    return query.where(or_(lesson_stats.c.teacher_id == scope.teacher_id,
+                           lesson_stats.c.class_id.in_(sorted(scope.classes))))
+
+
+def fill_rate_rows(connection: Connection, school_id: str, date_from: date, date_to: date, *,
+                   class_id: str | None = None, scope: Scope = WHOLE_SCHOOL,
+                   with_lessons: bool = False) -> list[FillRateRow]:
+    """Per class, subject and teacher, the period's lesson statistics summed (in SQL),
+    with the open findings of those lessons and marks by rule."""
+    key = (lesson_stats.c.class_id, lesson_stats.c.subject_id, lesson_stats.c.teacher_id)
+    where = [lesson_stats.c.school_id == school_id, lesson_stats.c.date >= date_from,
+             lesson_stats.c.date <= date_to]
     if class_id is not None:
-        query = query.where(lesson_stats.c.class_id == class_id)
-    return [LessonStat(*row) for row in connection.execute(query)]
+        where.append(lesson_stats.c.class_id == class_id)
+    sums = select(*key, func.count(), *(
+        func.sum(case((lesson_stats.c[flag], 1), else_=0))
+        for flag in ("topic_on_time", "homework_on_time", "attendance_on_time")), *(
+        func.sum(lesson_stats.c[count])
+        for count in ("marks", "marks_with_deadline", "marks_on_time"))).where(*where)
+    rows = {tuple(row[:3]): FillRateRow(*row[:3], *(int(v or 0) for v in row[3:]))
+            for row in connection.execute(_in_scope(sums, scope).group_by(*key))}
+    counts = select(findings.c.class_id, findings.c.subject_id, findings.c.teacher_id,
+                    findings.c.rule, func.count()).where(
+        findings.c.school_id == school_id, findings.c.status == "open",
+        findings.c.date >= date_from, findings.c.date <= date_to).group_by(
+        findings.c.class_id, findings.c.subject_id, findings.c.teacher_id, findings.c.rule)
+    if class_id is not None:
+        counts = counts.where(findings.c.class_id == class_id)
+    for c, subject, teacher, rule, count in connection.execute(counts):
+        if (row := rows.get((c, subject, teacher))) is not None:
+            row.open_findings[rule] = int(count)
+    if with_lessons:
+        ids = select(*key, lesson_stats.c.lesson_id).where(*where).order_by(
+            lesson_stats.c.lesson_id)
+        for c, subject, teacher, lesson_id in connection.execute(_in_scope(ids, scope)):
+            rows[(c, subject, teacher)].lesson_ids.append(lesson_id)
+    return [rows[k] for k in sorted(rows)]
+
+
+def held_counts(connection: Connection, school_id: str, terms: list[Term], on: date, *,
+                class_id: str | None = None) -> Held:
+    """Lessons held per class, subject, subgroup and term, from the term's start to ``on``."""
+    held: Held = {}
+    for term in terms:
+        if term.kind != "quarter" or term.start > on:
+            continue
+        key = (lesson_stats.c.class_id, lesson_stats.c.subject_id, lesson_stats.c.subgroup)
+        query = select(*key, func.count()).where(
+            lesson_stats.c.school_id == school_id, lesson_stats.c.date >= term.start,
+            lesson_stats.c.date <= min(on, term.end)).group_by(*key)
+        if class_id is not None:
+            query = query.where(lesson_stats.c.class_id == class_id)
+        for c, subject, subgroup, count in connection.execute(query):
+            held[(c, subject, subgroup, term.term_id)] = int(count)
+    return held
 
 
 def finding_refs(connection: Connection, school_id: str, date_from: date, date_to: date,
@@ -79,62 +148,17 @@ def final_counts(connection: Connection, school_id: str,
                 final_stats.c.school_id == school_id, final_stats.c.class_id == class_id))}
 
 
-def _states(connection: Connection, school_id: str, kind: str,
-            prefix: str | None = None) -> list[tuple[str, dict[str, Any]]]:
-    query = select(facts.c.entity_key, facts.c.state).where(
-        facts.c.school_id == school_id, facts.c.kind == kind)
-    if prefix is not None:
-        query = query.where(facts.c.entity_key.startswith(prefix, autoescape=True))
-    return [(row.entity_key, row.state) for row in connection.execute(query)]
-
-
-def plans(connection: Connection, school_id: str, class_id: str | None = None) -> list[Plan]:
-    """The КТП of the school (or of one class), with their planned dates."""
-    found = []
-    for _, state in _states(connection, school_id, "plan",
-                            f"{class_id}|" if class_id is not None else None):
-        data = state.get("data")
-        if data:
-            found.append(Plan(data["class_id"], data["subject_id"], data.get("subgroup"),
-                              data["term_id"], data["teacher_id"],
-                              tuple(date.fromisoformat(p["planned_date"])
-                                    for p in data["lessons"])))
-    return found
-
-
-def school_book(connection: Connection, school_id: str, today: date) -> SchoolBook:
-    """Terms, names and homeroom teachers, read from the stored facts."""
-    book = SchoolBook(today=today)
-    for _, state in _states(connection, school_id, "calendar"):
-        for term in (state.get("data") or {}).get("terms", []):
-            book.terms.append(Term(term["id"], term["kind"], term["number"],
-                                   date.fromisoformat(term["start"]),
-                                   date.fromisoformat(term["end"])))
-    for teacher_id, state in _states(connection, school_id, "teacher"):
-        if state.get("data"):
-            book.teachers[teacher_id] = state["data"]["full_name"]
-    for class_id, state in _states(connection, school_id, "class"):
-        if state.get("data"):
-            book.homeroom[class_id] = state["data"].get("homeroom_teacher_id")
-    names = select(facts.c.state["data"]["subject_id"].as_string(),
-                   facts.c.state["data"]["subject_name"].as_string()).where(
-        facts.c.school_id == school_id, facts.c.kind == "plan").distinct()
-    book.subjects = {subject_id: name for subject_id, name in connection.execute(names)
-                     if subject_id}
-    return book
-
-
-def timezone_of(connection: Connection, school_id: str) -> str | None:
-    for _, state in _states(connection, school_id, "calendar"):
-        return str((state.get("data") or {}).get("timezone") or "Asia/Bishkek")
-    return None
+def book(connection: Connection, school_id: str) -> SchoolBook | None:
+    """The school's book as of its last sweep (None: never swept)."""
+    stored = connection.execute(select(report_basis.c.basis).where(
+        report_basis.c.school_id == school_id)).scalar()
+    return SchoolBook.load(stored) if stored else None
 
 
 def claim_scheduled(connection: Connection, school_id: str, kind: str, period: str, *,
                     report_id: str, now: datetime) -> bool:
     """Record that this scheduled report is being made; False if it already was."""
-    make = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    claimed = connection.execute(make(scheduled_reports).values(
+    claimed = connection.execute(_insert(connection)(scheduled_reports).values(
         school_id=school_id, kind=kind, period=period, report_id=report_id, made_at=now
     ).on_conflict_do_nothing(index_elements=["school_id", "kind", "period"])
         .returning(scheduled_reports.c.report_id)).first()

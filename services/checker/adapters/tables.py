@@ -133,3 +133,13 @@ scheduled_reports = Table(
     Column("report_id", String(64), nullable=False),
     Column("made_at", DateTime(timezone=True), nullable=False),
 )
+
+#: Per school, what every report needs besides the statistics: time zone, terms,
+#: subject and teacher names, homeroom teachers and the plans' dates (one small row
+#: instead of the facts' plans; refreshed by each sweep).
+report_basis = Table(
+    "checker_report_basis",
+    metadata,
+    Column("school_id", String(64), primary_key=True),
+    Column("basis", JSON, nullable=False),
+)

@@ -144,12 +144,14 @@ class Plan:
 
 @dataclass
 class SchoolBook:
-    """Names and structure: terms, subject and teacher names, homeroom teachers."""
+    """What every report needs besides the statistics: time zone, terms, names, plans."""
 
+    timezone: str = "Asia/Bishkek"
     terms: list[Term] = field(default_factory=list)
     subjects: dict[str, str] = field(default_factory=dict)
     teachers: dict[str, str] = field(default_factory=dict)
     homeroom: dict[str, str | None] = field(default_factory=dict)
+    plans: list[Plan] = field(default_factory=list)
     today: date = date.min
 
     def term(self, term_id: str | None, *, kind: str = "quarter") -> Term:
@@ -175,6 +177,49 @@ class SchoolBook:
 
     def teacher(self, teacher_id: str | None) -> str:
         return self.teachers.get(teacher_id or "", teacher_id or "")
+
+    def plans_of(self, class_id: str | None) -> list[Plan]:
+        return [p for p in self.plans if class_id is None or p.class_id == class_id]
+
+    def dump(self) -> dict[str, Any]:
+        return {"timezone": self.timezone,
+                "terms": [[t.term_id, t.kind, t.number, t.start.isoformat(), t.end.isoformat()]
+                          for t in self.terms],
+                "subjects": self.subjects, "teachers": self.teachers, "homeroom": self.homeroom,
+                "plans": [[p.class_id, p.subject_id, p.subgroup, p.term_id, p.teacher_id,
+                           [d.isoformat() for d in p.planned_dates]] for p in self.plans]}
+
+    @classmethod
+    def load(cls, data: dict[str, Any], today: date | None = None) -> SchoolBook:
+        return cls(
+            timezone=data["timezone"],
+            terms=[Term(i, k, n, date.fromisoformat(a), date.fromisoformat(b))
+                   for i, k, n, a, b in data["terms"]],
+            subjects=data["subjects"], teachers=data["teachers"], homeroom=data["homeroom"],
+            plans=[Plan(c, s, g, t, teacher, tuple(date.fromisoformat(d) for d in dates))
+                   for c, s, g, t, teacher, dates in data["plans"]],
+            today=today or date.min)
+
+
+def school_book(facts: SchoolFacts) -> SchoolBook:
+    """The book of a school, from its facts (the sweep stores it for the reports)."""
+    calendar = facts.calendar.data or {}
+    plans = sorted((Plan(c, s, g, t, p.data["teacher_id"],
+                         tuple(sorted(date.fromisoformat(x["planned_date"])
+                                      for x in p.data["lessons"])))
+                    for (c, s, g, t), p in facts.plans.items() if p.data),
+                   key=lambda p: (p.class_id, p.subject_id, p.subgroup or "", p.term_id))
+    return SchoolBook(
+        timezone=calendar.get("timezone", "Asia/Bishkek"),
+        terms=[Term(t["id"], t["kind"], t["number"], date.fromisoformat(t["start"]),
+                    date.fromisoformat(t["end"])) for t in calendar.get("terms", [])],
+        subjects=dict(sorted({p.data["subject_id"]: p.data["subject_name"]
+                              for p in facts.plans.values() if p.data}.items())),
+        teachers=dict(sorted((t, v.data["full_name"]) for t, v in facts.teachers.items()
+                             if v.data)),
+        homeroom=dict(sorted((c, v.data.get("homeroom_teacher_id"))
+                             for c, v in facts.classes.items() if v.data)),
+        plans=plans)
 
 
 @dataclass(frozen=True)
@@ -269,16 +314,6 @@ class FillRateRow:
     open_findings: dict[str, int] = field(default_factory=dict)
     lesson_ids: list[str] = field(default_factory=list)
 
-    def add(self, lesson: LessonStat) -> None:
-        self.lessons_held += 1
-        self.topics_on_time += lesson.topic_on_time
-        self.homework_on_time += lesson.homework_on_time
-        self.attendance_on_time += lesson.attendance_on_time
-        self.marks += lesson.marks
-        self.marks_with_deadline += lesson.marks_with_deadline
-        self.marks_on_time += lesson.marks_on_time
-        self.lesson_ids.append(lesson.lesson_id)
-
     def share(self, count: int, of: int | None = None) -> float | None:
         total = self.lessons_held if of is None else of
         return round(count / total, 4) if total else None
@@ -293,26 +328,6 @@ class FillRateRow:
             "marks_on_time": self.share(self.marks_on_time, self.marks_with_deadline),
             "open_findings": dict(sorted(self.open_findings.items())),
         }
-
-
-def fill_rate(lessons: Iterable[LessonStat], findings: Iterable[FindingRef], *,
-              date_from: date, date_to: date, scope: Scope = WHOLE_SCHOOL
-              ) -> list[FillRateRow]:
-    """Per class, subject and teacher: how the journal was filled in the period."""
-    rows: dict[tuple[str, str, str], FillRateRow] = {}
-    for lesson in lessons:
-        if date_from <= lesson.date <= date_to and scope.sees(lesson.class_id,
-                                                              lesson.teacher_id):
-            key = (lesson.class_id, lesson.subject_id, lesson.teacher_id)
-            rows.setdefault(key, FillRateRow(*key)).add(lesson)
-    for finding in findings:
-        key = (finding.class_id or "", finding.subject_id or "", finding.teacher_id or "")
-        if finding.status == "open" and key in rows and date_from <= finding.date <= date_to:
-            counts = rows[key].open_findings
-            counts[finding.rule] = counts.get(finding.rule, 0) + 1
-    for row in rows.values():
-        row.lesson_ids.sort()
-    return [rows[key] for key in sorted(rows)]
 
 
 def _fill_rate_table(rows: list[FillRateRow], book: SchoolBook, *, name: str, title: str,
@@ -333,12 +348,11 @@ def _fill_rate_table(rows: list[FillRateRow], book: SchoolBook, *, name: str, ti
     return Table(name, title, columns, table_rows)
 
 
-def fill_rate_report(lessons: Iterable[LessonStat], findings: Iterable[FindingRef],
-                     book: SchoolBook, *, date_from: date, date_to: date,
-                     scope: Scope = WHOLE_SCHOOL, with_lessons: bool = False) -> Report:
+def fill_rate_report(rows: list[FillRateRow], book: SchoolBook, *, date_from: date,
+                     date_to: date, with_lessons: bool = False) -> Report:
+    """``rows``: one per class, subject and teacher, summed over the period's lessons."""
     if date_from > date_to:
         raise ReportError("начало периода позже его конца")
-    rows = fill_rate(lessons, findings, date_from=date_from, date_to=date_to, scope=scope)
     total = FillRateRow("", "", "")
     for row in rows:
         for name in ("lessons_held", "topics_on_time", "homework_on_time", "attendance_on_time",
@@ -376,12 +390,13 @@ class ProgramRow:
         return self.planned_to_date - self.held_to_date
 
 
-def program_completion(plans: Iterable[Plan], lessons: Iterable[LessonStat], terms: list[Term],
-                       *, on: date, scope: Scope = WHOLE_SCHOOL) -> list[ProgramRow]:
-    """Per plan (КТП): lessons planned up to ``on`` against lessons held up to it."""
-    held: dict[tuple[str, str, str | None], list[date]] = defaultdict(list)
-    for lesson in lessons:
-        held[(lesson.class_id, lesson.subject_id, lesson.subgroup)].append(lesson.date)
+Held = dict[tuple[str, str, str | None, str], int]  # (class, subject, subgroup, term) -> n
+
+
+def program_completion(plans: Iterable[Plan], held: Held, terms: list[Term], *, on: date,
+                       scope: Scope = WHOLE_SCHOOL) -> list[ProgramRow]:
+    """Per plan (КТП): lessons planned up to ``on`` against lessons held from the term's
+    start up to it (``held``, counted over the same days)."""
     by_id = {term.term_id: term for term in terms}
     rows = []
     for plan in sorted(plans, key=lambda p: (p.class_id, p.subject_id, p.subgroup or "",
@@ -391,8 +406,7 @@ def program_completion(plans: Iterable[Plan], lessons: Iterable[LessonStat], ter
             continue
         until = min(on, term.end)
         planned = sum(1 for day in plan.planned_dates if day <= until)
-        done = sum(1 for day in held[(plan.class_id, plan.subject_id, plan.subgroup)]
-                   if term.start <= day <= until)
+        done = held.get((plan.class_id, plan.subject_id, plan.subgroup, plan.term_id), 0)
         rows.append(ProgramRow(plan.class_id, plan.subject_id, plan.subgroup, plan.term_id,
                                plan.teacher_id, len(plan.planned_dates), planned, done))
     return rows
@@ -420,9 +434,9 @@ def _program_table(rows: list[ProgramRow], book: SchoolBook) -> Table:
          "behind": r.behind} for r in rows])
 
 
-def program_report(plans: Iterable[Plan], lessons: Iterable[LessonStat], book: SchoolBook, *,
-                   on: date, scope: Scope = WHOLE_SCHOOL) -> Report:
-    rows = program_completion(plans, lessons, book.terms, on=on, scope=scope)
+def program_report(plans: Iterable[Plan], held: Held, book: SchoolBook, *, on: date,
+                   scope: Scope = WHOLE_SCHOOL) -> Report:
+    rows = program_completion(plans, held, book.terms, on=on, scope=scope)
     behind = sum(1 for r in rows if r.behind > 0)
     return Report("program_completion", "Выполнение программы (КТП)", {"on": on.isoformat()},
                   [("На дату", _ru(on)), ("Планов", str(len(rows))),
@@ -431,15 +445,14 @@ def program_report(plans: Iterable[Plan], lessons: Iterable[LessonStat], book: S
 
 
 # Quarter analysis of one class journal -----------------------------------------------------
-def quarter_analysis(class_id: str, term: Term, *, lessons: Iterable[LessonStat],
-                     findings: Iterable[FindingRef], plans: Iterable[Plan],
+def quarter_analysis(class_id: str, term: Term, *, fill: list[FillRateRow],
+                     findings: Iterable[FindingRef], held: Held,
                      final_counts: dict[tuple[str, str, str], int], book: SchoolBook,
                      scope: Scope = WHOLE_SCHOOL) -> Report:
-    lessons = [lesson for lesson in lessons if lesson.class_id == class_id]
+    """``fill``: the class's fill-rate rows for the term; ``findings`` of the class."""
     findings = [f for f in findings if f.class_id == class_id and f.status != "withdrawn"
                 and term.start <= f.date <= term.end]
-    plans = [p for p in plans if p.class_id == class_id and p.term_id == term.term_id]
-    fill = fill_rate(lessons, findings, date_from=term.start, date_to=term.end, scope=scope)
+    plans = [p for p in book.plans if p.class_id == class_id and p.term_id == term.term_id]
     visible = [f for f in findings if scope.sees(f.class_id, f.teacher_id)]
     by_teacher_rule: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for finding in visible:
@@ -466,7 +479,7 @@ def quarter_analysis(class_id: str, term: Term, *, lessons: Iterable[LessonStat]
          "insufficient": finals[subject_id]["final_mark.insufficient_marks"],
          "inconsistent": finals[subject_id]["final_mark.inconsistent"]}
         for subject_id, teacher_id in sorted(subjects.items())]
-    program = program_completion(plans, lessons, book.terms, on=min(book.today, term.end),
+    program = program_completion(plans, held, book.terms, on=min(book.today, term.end),
                                  scope=scope)
     summary = [("Класс", class_id), ("Период", f"{term.term_id}: {_ru(term.start)} – "
                                                 f"{_ru(term.end)}"),
