@@ -5,8 +5,9 @@ school with the Kundoluk simulator, streams the first quarter through the
 gateway as signed webhooks (with a progress bar), waits until the services have
 consumed everything, and prints a summary. The folder it names at the end holds
 the results: the ground truth of planted faults, the findings (the rule
-checker's findings as of the quarter's judging moment), the quarantine and the
-journal record.
+checker's findings as of the quarter's judging moment), the quarantine, the
+journal record, and the quarter's monitoring reports as XLSX (asked for through
+the administrators' API, as a deputy director would).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from __future__ import annotations
 import csv
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import click
+import httpx
 import orjson
 from sqlalchemy import func, select
 
@@ -26,9 +28,12 @@ from kozomol.simulator.delivery import DeliveryReport, Progress, arrange, send
 from kozomol.simulator.faults import RULES, PlantedFault, write_ground_truth
 from kozomol.simulator.run import SimulationSpec, collect_faults, judged_at, school_events
 from services.backup.adapters.tables import journal
+from services.checker.adapters import report_store
 from services.checker.adapters.tables import findings
 from services.checker.handlers import sweep
 from services.gateway.adapters.tables import quarantine
+from services.gateway.adapters.tokens import create_token
+from services.gateway.domain.access import Role
 from shared.settings import Settings, with_embedded_secret
 
 
@@ -40,6 +45,8 @@ class DemoResult:
     found: Counter[str]
     journal_events: int
     seconds: float
+    fill_rate_summary: list[list[str]] = field(default_factory=list)
+    report_files: list[Path] = field(default_factory=list)
 
 
 def run_demo(settings: Settings, output: Path, spec: SimulationSpec) -> DemoResult:
@@ -68,10 +75,11 @@ def run_demo(settings: Settings, output: Path, spec: SimulationSpec) -> DemoResu
         sweep(checker.engine, lambda: as_of)
         found = _export(kozomol, output, planted)
         journal_events = _journal_size(kozomol)
+        summary, files = _reports(kozomol, output)
     finally:
         kozomol.stop()
     return DemoResult(output, delivery, planted, found, journal_events,
-                      time.perf_counter() - started)
+                      time.perf_counter() - started, summary, files)
 
 
 def print_summary(result: DemoResult) -> None:
@@ -91,6 +99,12 @@ def print_summary(result: DemoResult) -> None:
     for rule in RULES:
         echo(f"  {rule:<34}{planted.get(rule, 0):>8}{result.found.get(rule, 0):>8}")
     echo(f"  {'total':<34}{len(result.planted):>8}{sum(result.found.values()):>8}")
+    if result.fill_rate_summary:
+        echo("")
+        echo("  the quarter's fill rate (report via /api/v1/reports):")
+        for label, value in result.fill_rate_summary:
+            echo(f"    {label:<26}{value:>14}")
+        echo(f"  reports saved: {', '.join(path.name for path in result.report_files)}")
     echo("")
     echo(f"  took {result.seconds:.0f} s; results in {result.output}")
 
@@ -127,6 +141,42 @@ def _export(kozomol: EmbeddedKozomol, output: Path, planted: list[PlantedFault]
             writer.writerow([item.received_at, item.event_id, item.event_type,
                              orjson.dumps(item.errors).decode()])
     return found
+
+
+def _reports(kozomol: EmbeddedKozomol, output: Path) -> tuple[list[list[str]], list[Path]]:
+    """Ask the API for the quarter's reports as a deputy director would; save them as XLSX."""
+    gateway = kozomol.gateway
+    checker = next(c for c in kozomol.consumers if c.name == "checker")
+    with checker.engine.connect() as connection:
+        book = report_store.book(connection, "sch0001")
+    if book is None:
+        return [], []
+    quarter = next(t for t in book.terms if t.kind == "quarter" and t.number == 1)
+    with gateway.engine.begin() as connection:
+        token = create_token(connection, Role.DEPUTY, "sch0001", label="demo").token
+    folder = output / "reports"
+    folder.mkdir(exist_ok=True)
+    asks = [("fill_rate", {"date_from": quarter.start.isoformat(),
+                           "date_to": quarter.end.isoformat()}, "fill-rate-q1"),
+            *(("quarter_analysis", {"class_id": class_id, "term_id": quarter.term_id},
+               f"quarter-analysis-{class_id}") for class_id in sorted(book.homeroom))]
+    summary: list[list[str]] = []
+    files = []
+    with httpx.Client(base_url=kozomol.url, timeout=60,
+                      headers={"Authorization": f"Bearer {token}"}) as client:
+        for kind, parameters, name in asks:
+            answer = client.post("/api/v1/reports", params={"wait": 30},
+                                 json={"kind": kind, "parameters": parameters})
+            if answer.status_code != 200 or answer.json()["status"] != "ready":
+                raise click.ClickException(f"the {kind} report did not come: {answer.text}")
+            if kind == "fill_rate":
+                summary = answer.json()["report"]["summary"]
+            sheet = client.get(f"/api/v1/reports/{answer.json()['id']}",
+                               params={"format": "xlsx"})
+            path = folder / f"{name}.xlsx"
+            path.write_bytes(sheet.content)
+            files.append(path)
+    return summary, files
 
 
 def _journal_size(kozomol: EmbeddedKozomol) -> int:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from tests.support import kozomol_env
 
@@ -36,3 +37,13 @@ def test_the_demo_runs_a_small_school_end_to_end(tmp_path: Path) -> None:
     assert (output / "findings.csv").exists()
     assert (output / "quarantine.csv").exists()
     assert "sending webhooks" in done.stderr  # the progress display
+    # The quarter's reports, asked for through the API and saved as workbooks.
+    fill_rate = load_workbook(output / "reports" / "fill-rate-q1.xlsx")
+    assert fill_rate.sheetnames == ["Классы, предметы, учителя"]
+    rows = list(fill_rate.active.iter_rows(values_only=True))
+    assert rows[0][0] == "Заполнение электронного журнала"
+    held = int(lines["Проведено"][-1])  # "Проведено уроков  N" in the printed summary
+    assert held > 0
+    header = next(i for i, row in enumerate(rows) if row and row[0] == "Класс")
+    assert sum(row[3] for row in rows[header + 1:]) == held
+    assert len(list((output / "reports").glob("quarter-analysis-*.xlsx"))) == 3  # grades 4-6

@@ -368,7 +368,7 @@ def fill_rate_report(rows: list[FillRateRow], book: SchoolBook, *, date_from: da
     return Report("fill_rate", "Заполнение электронного журнала",
                   {"date_from": date_from.isoformat(), "date_to": date_to.isoformat()},
                   summary, [_fill_rate_table(rows, book, name="rows",
-                                             title="По классам, предметам и учителям",
+                                             title="Классы, предметы, учителя",
                                              with_lessons=with_lessons)])
 
 
