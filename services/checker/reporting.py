@@ -16,14 +16,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
-from services.checker.adapters import facts_store, parameters_store, report_store
+from services.checker.adapters import parameters_store, report_store
 from services.checker.adapters.tables import outbox
 from services.checker.domain.reports import (
+    FILL_RATE_DAYS,
     WHOLE_SCHOOL,
     Report,
     ReportError,
     SchoolBook,
     Scope,
+    due_reports,
     fill_rate_report,
     program_report,
     quarter_analysis,
@@ -34,7 +36,6 @@ from shared.events.envelope import Event
 from shared.messaging.outbox import add_to_outbox
 
 log = logging.getLogger(__name__)
-FILL_RATE_DAYS = 14  # clause 4.2: the journal is checked every two weeks
 SCHEDULE = "schedule"
 
 
@@ -156,36 +157,6 @@ def publish(connection: Connection, school_id: str, event_type: str, data: dict[
 
 
 # Scheduled reports ----------------------------------------------------------------------
-def due_reports(book: SchoolBook, final_mark_days: int) -> list[tuple[str, str, dict[str, Any]]]:
-    """(kind, period, parameters) the school should have by ``book.today`` (pure).
-
-    The two-week check covers fortnights counted from the first day of the
-    school year; the latest one that has ended is due. A quarter's analyses
-    (one per class) are due once its final marks' deadline has passed; only
-    the latest such quarter. Earlier periods are not made retroactively.
-    """
-    quarters = sorted((t for t in book.terms if t.kind == "quarter"), key=lambda t: t.start)
-    if not quarters:
-        return []
-    due: list[tuple[str, str, dict[str, Any]]] = []
-    first, last = quarters[0].start, quarters[-1].end
-    ended = min(book.today - timedelta(days=1), last)
-    if ended >= first + timedelta(days=FILL_RATE_DAYS - 1):
-        index = ((ended - first).days + 1) // FILL_RATE_DAYS - 1
-        start = first + timedelta(days=FILL_RATE_DAYS * index)
-        end = start + timedelta(days=FILL_RATE_DAYS - 1)
-        due.append(("fill_rate", f"{start.isoformat()}/{end.isoformat()}",
-                    {"date_from": start.isoformat(), "date_to": end.isoformat()}))
-    closed = [t for t in quarters
-              if t.end + timedelta(days=final_mark_days) < book.today]
-    if closed:
-        term = closed[-1]
-        for class_id in sorted(book.homeroom):
-            due.append(("quarter_analysis", f"{term.term_id}:{class_id}",
-                        {"class_id": class_id, "term_id": term.term_id}))
-    return due
-
-
 def make_scheduled(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
                    ) -> int:
     """Make every scheduled report that is due and not made yet; returns how many.
@@ -196,13 +167,10 @@ def make_scheduled(engine: Engine, clock: Callable[[], datetime] = lambda: datet
     now = clock()
     made = 0
     with engine.connect() as connection:
-        school_ids = facts_store.schools(connection, dirty_only=False)
+        school_ids = report_store.swept_schools(connection)
     for school_id in school_ids:
         with engine.begin() as connection:
-            try:
-                book = school_book_at(connection, school_id, now)
-            except ReportError:
-                continue  # not swept yet
+            book = school_book_at(connection, school_id, now)
             params = Parameters.from_values(parameters_store.load(connection, school_id))
             due = due_reports(book, params.final_mark_days)
             done = report_store.made_already(connection, school_id,

@@ -23,10 +23,15 @@ from kozomol.simulator.faults import FaultRates, PlantedFault
 from kozomol.simulator.run import SimulationSpec, collect_faults, judged_at, school_events
 from services.checker.adapters import facts_store
 from services.checker.adapters.tables import metadata
-from services.checker.domain.reports import FILL_RATE_DEFINITIONS, ReportError, SchoolBook
+from services.checker.domain.reports import (
+    FILL_RATE_DEFINITIONS,
+    ReportError,
+    SchoolBook,
+    due_reports,
+)
 from services.checker.domain.rules import Term
 from services.checker.handlers import sweep
-from services.checker.reporting import due_reports, make_report, school_book_at
+from services.checker.reporting import make_report, school_book_at
 from shared.events.envelope import Event
 
 SPEC = SimulationSpec(seed=5, parallels=1, grades=(4, 8), terms=(1, 2),

@@ -148,6 +148,11 @@ def final_counts(connection: Connection, school_id: str,
                 final_stats.c.school_id == school_id, final_stats.c.class_id == class_id))}
 
 
+def swept_schools(connection: Connection) -> list[str]:
+    """The schools that have been swept at least once (they have a book)."""
+    return sorted(connection.execute(select(report_basis.c.school_id)).scalars())
+
+
 def book(connection: Connection, school_id: str) -> SchoolBook | None:
     """The school's book as of its last sweep (None: never swept)."""
     stored = connection.execute(select(report_basis.c.basis).where(
