@@ -10,7 +10,8 @@ every report kind two ways:
   answer: gateway → RabbitMQ command → checker → outbox → RabbitMQ → the
   gateway's read model → answer. Target: within 1 s.
 
-    .venv/bin/python bench/report_latency.py [--parallels 5] [--repeat 5]
+    .venv/bin/python bench/report_latency.py [--parallels 5] [--repeat 5] [--keep]
+    .venv/bin/python bench/report_latency.py --database URL   # reuse a kept database
 
 Needs the machine's PostgreSQL and RabbitMQ; creates its own database and broker
 namespace and removes both.
@@ -51,18 +52,30 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parallels", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="keep the database (prints its URL)")
+    parser.add_argument("--database", help="a database kept by an earlier --keep run")
     args = parser.parse_args()
+    spec = SimulationSpec(seed=1, parallels=args.parallels, terms=(1, 2, 3, 4))
+    namespace = f"bench{secrets.token_hex(4)}"
+    if args.database:
+        try:
+            measure(make_engine(args.database), args.database, namespace, judged_at(spec),
+                    args.repeat)
+        finally:
+            _delete_namespace(namespace)
+        return
     name = f"kozomol_bench_reports_{secrets.token_hex(4)}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    namespace = f"bench{secrets.token_hex(4)}"
     try:
-        run(url, namespace, SimulationSpec(seed=1, parallels=args.parallels,
-                                           terms=(1, 2, 3, 4)), args.repeat)
+        run(url, namespace, spec, args.repeat)
     finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if args.keep:
+            print(f"kept: --database {url}")
+        else:
+            with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         _delete_namespace(namespace)
 
 
@@ -95,6 +108,10 @@ def run(url: str, namespace: str, spec: SimulationSpec, repeat: int) -> None:
         lessons = connection.execute(select(func.count()).select_from(lesson_stats)).scalar_one()
     print(f"sweep at {now:%Y-%m-%d}: {time.perf_counter() - started:.1f} s, "
           f"{result.findings:,} findings, {lessons:,} lessons in the statistics\n")
+    measure(engine, url, namespace, now, repeat)
+
+
+def measure(engine: Any, url: str, namespace: str, now: datetime, repeat: int) -> None:
 
     with engine.connect() as connection:
         class_id = sorted(connection.execute(
@@ -175,6 +192,7 @@ def _through_the_api(url: str, namespace: str, now: datetime,
     read_model.start()
     try:
         _ready(checker.consumer.ready.wait, read_model.consumer.ready.wait)
+        _settle(checker.engine)
         results = []
         for _, kind, parameters, scope in cases:
             token = tokens[scope["teacher_id"] if scope else None]
@@ -193,6 +211,25 @@ def _through_the_api(url: str, namespace: str, now: datetime,
         read_model.stop()
         checker.stop()
         gateway.close()
+
+
+def _settle(engine: Any) -> None:
+    """Let the sweep's finding events reach the gateway first (they are queued ahead)."""
+    from services.checker.adapters.tables import findings, outbox
+    from services.gateway.adapters.tables import findings_view
+
+    with engine.connect() as connection:
+        expected = connection.execute(select(func.count()).select_from(findings)).scalar_one()
+    print(f"waiting for the sweep's {expected:,} findings to reach the gateway's read model …",
+          flush=True)
+    while True:
+        with engine.connect() as connection:
+            queued = connection.execute(select(func.count()).select_from(outbox)).scalar_one()
+            shown = connection.execute(
+                select(func.count()).select_from(findings_view)).scalar_one()
+        if not queued and shown >= expected:
+            return
+        time.sleep(0.5)
 
 
 def _ready(*waits: Callable[[float], bool]) -> None:

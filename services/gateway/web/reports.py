@@ -33,7 +33,7 @@ from services.gateway.web.formats import iso_utc
 
 blueprint = Blueprint("reports", __name__, url_prefix="/api/v1")
 
-DEFAULT_WAIT, MAX_WAIT, POLL = 10.0, 30.0, 0.05
+DEFAULT_WAIT, MAX_WAIT, POLL = 10.0, 30.0, 0.02
 SCOPED = frozenset({Role.TEACHER, Role.CLASS_TEACHER})
 
 
