@@ -121,6 +121,7 @@ def measure(engine: Any, url: str, namespace: str, now: datetime, repeat: int) -
     cases: list[tuple[str, str, dict[str, Any], dict[str, Any] | None]] = [
         ("fill rate, last two weeks", "fill_rate", {}, None),
         ("fill rate, whole year", "fill_rate", {"date_from": year_from}, None),
+        ("fill rate, two weeks, with lessons", "fill_rate", {"lessons": True}, None),
         ("fill rate, year, with lessons", "fill_rate", {"date_from": year_from,
                                                         "lessons": True}, None),
         ("fill rate, year, one teacher", "fill_rate", {"date_from": year_from},
