@@ -139,4 +139,5 @@ def refresh_statistics(engine: Engine, *, only_if_stale: bool = False) -> bool:
                 return False
         connection.exec_driver_sql("ANALYZE checker_facts")
         connection.exec_driver_sql("ANALYZE checker_inbox")
+        connection.exec_driver_sql("ANALYZE checker_lesson_stats")
     return True

@@ -63,7 +63,8 @@ def answer_requests(connection: Connection, commands: list[Event],
 
 def make_report(connection: Connection, school_id: str, kind: str, parameters: dict[str, Any],
                 *, scope: dict[str, Any] | None, now: datetime) -> Report:
-    book = school_book_at(connection, school_id, now)
+    book = school_book_at(connection, school_id, now,
+                          with_plans=kind in ("quarter_analysis", "program_completion"))
     today = book.today
     who = _scope(scope, book)
     class_id = parameters.get("class_id")
@@ -119,9 +120,10 @@ def make_report(connection: Connection, school_id: str, kind: str, parameters: d
     return report
 
 
-def school_book_at(connection: Connection, school_id: str, now: datetime) -> SchoolBook:
+def school_book_at(connection: Connection, school_id: str, now: datetime, *,
+                   with_plans: bool = False) -> SchoolBook:
     """The school's book with ``today`` in the school's time zone."""
-    book = report_store.book(connection, school_id)
+    book = report_store.book(connection, school_id, with_plans=with_plans)
     if book is None:
         raise ReportError("о школе ещё нет проверенных данных (нет календаря или не было "
                           "проверки)")

@@ -68,7 +68,7 @@ def report(kind: str, scope: dict[str, Any] | None = None, **parameters: Any) ->
 
 def book() -> SchoolBook:
     with engine().connect() as connection:
-        return school_book_at(connection, "sch0001", judged_at(SPEC))
+        return school_book_at(connection, "sch0001", judged_at(SPEC), with_plans=True)
 
 
 def quarter(number: int) -> Term:

@@ -38,13 +38,15 @@ def _insert(connection: Connection) -> Any:
 def save_statistics(connection: Connection, school_id: str, lessons: list[LessonStat],
                     finals: dict[tuple[str, str, str], int], book: SchoolBook) -> int:
     """Bring the school's statistics in line with ``lessons``; returns the rows written."""
-    dumped = book.dump()
-    stored_book = connection.execute(select(report_basis.c.basis).where(
-        report_basis.c.school_id == school_id)).scalar()
-    if stored_book != dumped:
-        statement = _insert(connection)(report_basis).values(school_id=school_id, basis=dumped)
+    basis, plans = book.dump()
+    kept = connection.execute(select(report_basis.c.basis, report_basis.c.plans).where(
+        report_basis.c.school_id == school_id)).first()
+    if kept is None or tuple(kept) != (basis, plans):
+        statement = _insert(connection)(report_basis).values(school_id=school_id, basis=basis,
+                                                             plans=plans)
         connection.execute(statement.on_conflict_do_update(
-            index_elements=["school_id"], set_={"basis": statement.excluded.basis}))
+            index_elements=["school_id"], set_={"basis": statement.excluded.basis,
+                                                "plans": statement.excluded.plans}))
     stored = {row[0]: tuple(row) for row in connection.execute(
         select(*(lesson_stats.c[name] for name in _FIELDS))
         .where(lesson_stats.c.school_id == school_id))}
@@ -93,7 +95,7 @@ def fill_rate_rows(connection: Connection, school_id: str, date_from: date, date
         func.sum(lesson_stats.c[count])
         for count in ("marks", "marks_with_deadline", "marks_on_time"))).where(*where)
     rows = {tuple(row[:3]): FillRateRow(*row[:3], *(int(v or 0) for v in row[3:]))
-            for row in connection.execute(_in_scope(sums, scope).group_by(*key))}
+            for row in connection.execute(_in_scope(sums, scope).group_by(*key)).all()}
     counts = select(findings.c.class_id, findings.c.subject_id, findings.c.teacher_id,
                     findings.c.rule, func.count()).where(
         findings.c.school_id == school_id, findings.c.status == "open",
@@ -101,14 +103,16 @@ def fill_rate_rows(connection: Connection, school_id: str, date_from: date, date
         findings.c.class_id, findings.c.subject_id, findings.c.teacher_id, findings.c.rule)
     if class_id is not None:
         counts = counts.where(findings.c.class_id == class_id)
-    for c, subject, teacher, rule, count in connection.execute(counts):
+    for c, subject, teacher, rule, count in connection.execute(counts).all():
         if (row := rows.get((c, subject, teacher))) is not None:
             row.open_findings[rule] = int(count)
-    if with_lessons:
-        ids = select(*key, lesson_stats.c.lesson_id).where(*where).order_by(
-            lesson_stats.c.lesson_id)
-        for c, subject, teacher, lesson_id in connection.execute(_in_scope(ids, scope)):
-            rows[(c, subject, teacher)].lesson_ids.append(lesson_id)
+    if with_lessons:  # one joined string per row: a year has tens of thousands of lessons
+        joined = (func.string_agg(lesson_stats.c.lesson_id, ",")
+                  if connection.dialect.name == "postgresql"
+                  else func.group_concat(lesson_stats.c.lesson_id, ","))
+        ids = select(*key, joined).where(*where).group_by(*key)
+        for c, subject, teacher, text in connection.execute(_in_scope(ids, scope)).all():
+            rows[(c, subject, teacher)].lesson_ids = sorted(text.split(","))
     return [rows[k] for k in sorted(rows)]
 
 
@@ -125,7 +129,7 @@ def held_counts(connection: Connection, school_id: str, terms: list[Term], on: d
             lesson_stats.c.date <= min(on, term.end)).group_by(*key)
         if class_id is not None:
             query = query.where(lesson_stats.c.class_id == class_id)
-        for c, subject, subgroup, count in connection.execute(query):
+        for c, subject, subgroup, count in connection.execute(query).all():
             held[(c, subject, subgroup, term.term_id)] = int(count)
     return held
 
@@ -138,7 +142,7 @@ def finding_refs(connection: Connection, school_id: str, date_from: date, date_t
         findings.c.date <= date_to)
     if class_id is not None:
         query = query.where(findings.c.class_id == class_id)
-    return [FindingRef(*row) for row in connection.execute(query)]
+    return [FindingRef(*row) for row in connection.execute(query).all()]
 
 
 def final_counts(connection: Connection, school_id: str,
@@ -153,11 +157,14 @@ def swept_schools(connection: Connection) -> list[str]:
     return sorted(connection.execute(select(report_basis.c.school_id)).scalars())
 
 
-def book(connection: Connection, school_id: str) -> SchoolBook | None:
+def book(connection: Connection, school_id: str, *, with_plans: bool) -> SchoolBook | None:
     """The school's book as of its last sweep (None: never swept)."""
-    stored = connection.execute(select(report_basis.c.basis).where(
-        report_basis.c.school_id == school_id)).scalar()
-    return SchoolBook.load(stored) if stored else None
+    columns = [report_basis.c.basis] + ([report_basis.c.plans] if with_plans else [])
+    stored = connection.execute(select(*columns).where(
+        report_basis.c.school_id == school_id)).first()
+    if stored is None:
+        return None
+    return SchoolBook.load(stored[0], stored[1] if with_plans else None)
 
 
 def claim_scheduled(connection: Connection, school_id: str, kind: str, period: str, *,

@@ -142,4 +142,5 @@ report_basis = Table(
     metadata,
     Column("school_id", String(64), primary_key=True),
     Column("basis", JSON, nullable=False),
+    Column("plans", JSON, nullable=False),  # apart: only some reports need them
 )

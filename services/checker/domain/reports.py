@@ -184,24 +184,25 @@ class SchoolBook:
     def plans_of(self, class_id: str | None) -> list[Plan]:
         return [p for p in self.plans if class_id is None or p.class_id == class_id]
 
-    def dump(self) -> dict[str, Any]:
-        return {"timezone": self.timezone,
-                "terms": [[t.term_id, t.kind, t.number, t.start.isoformat(), t.end.isoformat()]
-                          for t in self.terms],
-                "subjects": self.subjects, "teachers": self.teachers, "homeroom": self.homeroom,
-                "plans": [[p.class_id, p.subject_id, p.subgroup, p.term_id, p.teacher_id,
-                           list(p.planned_dates)] for p in self.plans]}
+    def dump(self) -> tuple[dict[str, Any], list[list[Any]]]:
+        """The book as JSON, and its plans apart (large; only some reports need them)."""
+        return ({"timezone": self.timezone,
+                 "terms": [[t.term_id, t.kind, t.number, t.start.isoformat(),
+                            t.end.isoformat()] for t in self.terms],
+                 "subjects": self.subjects, "teachers": self.teachers,
+                 "homeroom": self.homeroom},
+                [[p.class_id, p.subject_id, p.subgroup, p.term_id, p.teacher_id,
+                  list(p.planned_dates)] for p in self.plans])
 
     @classmethod
-    def load(cls, data: dict[str, Any], today: date | None = None) -> SchoolBook:
+    def load(cls, data: dict[str, Any], plans: list[list[Any]] | None = None) -> SchoolBook:
         return cls(
             timezone=data["timezone"],
             terms=[Term(i, k, n, date.fromisoformat(a), date.fromisoformat(b))
                    for i, k, n, a, b in data["terms"]],
             subjects=data["subjects"], teachers=data["teachers"], homeroom=data["homeroom"],
             plans=[Plan(c, s, g, t, teacher, tuple(dates))
-                   for c, s, g, t, teacher, dates in data["plans"]],
-            today=today or date.min)
+                   for c, s, g, t, teacher, dates in plans or []])
 
 
 def school_book(facts: SchoolFacts) -> SchoolBook:

@@ -21,6 +21,7 @@ def upgrade() -> None:
         "checker_report_basis",
         sa.Column("school_id", sa.String(64), primary_key=True),
         sa.Column("basis", sa.JSON, nullable=False),
+        sa.Column("plans", sa.JSON, nullable=False),
     )
 
 
