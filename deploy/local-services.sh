@@ -11,6 +11,9 @@ if ! command -v rabbitmq-server >/dev/null || ! command -v pg_ctlcluster >/dev/n
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server postgresql
 fi
 
+# The printer's fonts (its PDF tests need them).
+bash "$(dirname "$0")/install-fonts.sh"
+
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   echo "starting PostgreSQL" >&2
   as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main start

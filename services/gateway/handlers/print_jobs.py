@@ -1,0 +1,41 @@
+"""The print jobs read model: print.completed / print.failed from the printer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.gateway.adapters.tables import print_jobs_view
+from shared.events.envelope import Event
+
+
+def apply_print_events(connection: Connection, events: list[Event]) -> None:
+    """A pending job becomes completed (or failed); a job the printer ran itself is added."""
+    for event in events:
+        data = event.data
+        job_id = str(data.get("job_id") or "")
+        if not job_id:
+            continue
+        if event.type == "print.completed":
+            values: dict[str, Any] = {
+                "status": "completed", "file_key": data.get("file_key"),
+                "sha256": data.get("sha256"), "pages": data.get("pages"),
+                "bytes": data.get("bytes"), "error": None, "finished_at": event.occurred_at}
+        else:
+            values = {"status": "failed", "error": str(data.get("reason") or ""),
+                      "finished_at": event.occurred_at}
+        exists = connection.execute(select(print_jobs_view.c.id).where(
+            print_jobs_view.c.id == job_id)).first()
+        if exists is not None:
+            connection.execute(update(print_jobs_view).where(print_jobs_view.c.id == job_id)
+                               .values(**values))
+            continue
+        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        connection.execute(insert(print_jobs_view).values(
+            id=job_id, school_id=event.school_id, kind=str(data.get("kind") or ""),
+            parameters=data.get("parameters") or {},
+            requested_by=str(data.get("requested_by") or "schedule"),
+            requested_at=event.occurred_at, **values,
+        ).on_conflict_do_nothing(index_elements=["id"]))

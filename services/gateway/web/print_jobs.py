@@ -1,0 +1,174 @@
+"""``/api/v1/print-jobs``: paper copies printed by the printer service (PDF/A).
+
+``POST`` validates the request, records the job as ``pending`` and sends it to
+the printer as a command (``printer.print.request``); ``202`` with the job's
+``Location``. The printer announces ``print.completed`` or ``print.failed``,
+which the read model picks up; ``GET /api/v1/print-jobs/{id}`` gives the
+status (pages, SHA-256), ``/pdf`` the file from the shared file store.
+
+Access: school-scoped tokens only for their school; auditors read only; a
+class teacher may print the journal, statement and student reports of their
+own class (the printer, which knows the rosters, refuses other classes); a
+teacher may print reports made for them. Teachers and class teachers see the
+jobs they asked for.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import delete, insert, select
+
+from services.gateway.adapters.tables import print_jobs_view, reports_view
+from services.gateway.domain.access import Principal, Role
+from services.gateway.domain.print_requests import MAY_PRINT, print_request_errors, print_scope
+from services.gateway.runtime import gateway_of
+from services.gateway.web.auth import principal, requires_token
+from services.gateway.web.commands import broker_unavailable, send_command
+from services.gateway.web.downloads import download
+from services.gateway.web.errors import api_error
+from services.gateway.web.formats import iso_utc
+from shared.storage import FileNotStored, StorageError, open_store
+
+blueprint = Blueprint("print_jobs", __name__, url_prefix="/api/v1")
+
+PDF_TYPE = "application/pdf"
+OWN_ONLY = frozenset({Role.TEACHER, Role.CLASS_TEACHER})
+
+
+@blueprint.post("/print-jobs")
+@requires_token
+def request_print_job() -> Response:
+    who = principal()
+    who.require_write()
+    body = request.get_json(silent=True)
+    school_id = who.school_filter(body.get("school_id") if isinstance(body, dict) else None)
+    errors = print_request_errors(body)
+    if not errors and school_id is None:
+        errors = {"school_id": ["is required for admin tokens"]}
+    if errors:
+        return api_error(422, "invalid_body", "the print job is not valid", errors)
+    assert isinstance(body, dict) and school_id is not None
+    kind, parameters = str(body["kind"]), dict(body["parameters"])
+    if kind not in MAY_PRINT.get(who.role, frozenset()):
+        return api_error(403, "forbidden", f"the role {who.role.value} may not print {kind}")
+    if who.role in OWN_ONLY and not who.teacher_id:
+        return api_error(403, "forbidden", "this token is not bound to a teacher")
+    gateway = gateway_of(current_app)
+    if kind == "report":
+        with gateway.engine.connect() as connection:
+            report = connection.execute(select(reports_view).where(
+                reports_view.c.id == parameters["report_id"],
+                reports_view.c.school_id == school_id)).first()
+        if report is None or report.status != "ready":
+            return api_error(422, "invalid_body", "the print job is not valid",
+                             {"parameters": {"report_id": ["no ready report with this id"]}})
+        if who.role in OWN_ONLY and (report.scope or {}).get("teacher_id") != who.teacher_id:
+            return api_error(403, "forbidden", "this report was not made for this teacher")
+    job_id = f"job-{secrets.token_hex(12)}"
+    requested_by = f"{who.role.value}:{who.token_id}"
+    with gateway.engine.begin() as connection:
+        connection.execute(insert(print_jobs_view).values(
+            id=job_id, school_id=school_id, kind=kind, status="pending",
+            parameters=parameters, requested_by=requested_by,
+            teacher_id=who.teacher_id if who.role in OWN_ONLY else None,
+            requested_at=datetime.now(UTC)))
+    command_id = send_command(school_id, "printer.print.request", "print.request", {
+        "job_id": job_id, "kind": kind, "parameters": parameters,
+        "requested_by": requested_by, "scope": print_scope(who)})
+    if command_id is None:
+        with gateway.engine.begin() as connection:  # never sent: no job to wait for
+            connection.execute(delete(print_jobs_view).where(print_jobs_view.c.id == job_id))
+        return broker_unavailable()
+    response = jsonify({"id": job_id, "status": "pending", "kind": kind,
+                        "parameters": parameters, "command_id": command_id})
+    response.status_code = 202
+    response.headers["Location"] = f"/api/v1/print-jobs/{job_id}"
+    return response
+
+
+@blueprint.get("/print-jobs")
+@requires_token
+def list_print_jobs() -> Response:
+    """Print jobs of the school, newest first (filters kind, status; limit up to 200)."""
+    who = principal()
+    args = request.args
+    school_id = who.school_filter(args.get("school_id"))
+    try:
+        limit = int(args.get("limit", 50))
+    except ValueError:
+        return api_error(400, "bad_request", "limit must be a number")
+    if not 1 <= limit <= 200:
+        return api_error(400, "bad_request", "limit must be between 1 and 200")
+    query = select(print_jobs_view).order_by(print_jobs_view.c.requested_at.desc(),
+                                             print_jobs_view.c.id.desc()).limit(limit)
+    if school_id is not None:
+        query = query.where(print_jobs_view.c.school_id == school_id)
+    if who.role in OWN_ONLY:
+        query = query.where(print_jobs_view.c.teacher_id == (who.teacher_id or ""))
+    for name in ("kind", "status"):
+        if name in args:
+            query = query.where(print_jobs_view.c[name] == args[name])
+    with gateway_of(current_app).engine.connect() as connection:
+        rows = [row._mapping for row in connection.execute(query)]
+    return jsonify({"items": [_item(row) for row in rows]})
+
+
+@blueprint.get("/print-jobs/<job_id>")
+@requires_token
+def get_print_job(job_id: str) -> Response:
+    row = _visible_job(principal(), job_id)
+    if row is None:
+        return api_error(404, "not_found", "no such print job")
+    body = _item(row)
+    response = jsonify(body)
+    if row["status"] == "pending":
+        response.headers["Retry-After"] = "2"
+    return response
+
+
+@blueprint.get("/print-jobs/<job_id>/pdf")
+@requires_token
+def get_print_job_pdf(job_id: str) -> Response:
+    row = _visible_job(principal(), job_id)
+    if row is None:
+        return api_error(404, "not_found", "no such print job")
+    if row["status"] != "completed":
+        return api_error(409, "not_ready", f"the print job is {row['status']}",
+                         {"status": row["status"], "error": row["error"]})
+    store = open_store(gateway_of(current_app).settings.files_url)
+    try:
+        body = store.get(row["file_key"])
+    except FileNotStored:
+        return api_error(404, "not_found", "the printed file is no longer stored")
+    except StorageError:
+        return api_error(503, "unavailable", "the file store is unavailable; retry later",
+                         headers={"Retry-After": "30"})
+    response = download(body, PDF_TYPE, f"{row['kind']}-{job_id}.pdf")
+    response.headers["X-Content-SHA256"] = row["sha256"] or ""
+    return response
+
+
+def _visible_job(who: Principal, job_id: str) -> Any:
+    with gateway_of(current_app).engine.connect() as connection:
+        row = connection.execute(select(print_jobs_view).where(
+            print_jobs_view.c.id == job_id)).first()
+    if row is None or not who.sees_school(row.school_id):
+        return None
+    if who.role in OWN_ONLY and (who.teacher_id is None or row.teacher_id != who.teacher_id):
+        return None
+    return row._mapping
+
+
+def _item(row: Any) -> dict[str, Any]:
+    item = {name: row[name] for name in ("id", "school_id", "kind", "status", "parameters",
+                                         "requested_by", "file_key", "sha256", "pages",
+                                         "bytes", "error")}
+    item["requested_at"] = iso_utc(row["requested_at"])
+    item["finished_at"] = iso_utc(row["finished_at"])
+    item["pdf"] = f"/api/v1/print-jobs/{row['id']}/pdf" if row["status"] == "completed" \
+        else None
+    return item

@@ -1,0 +1,1 @@
+"""The printer's pure layer: its copy of the journal and the layout of its documents."""

@@ -1,0 +1,248 @@
+"""The class journal as a PDF: laid out like the paper journal, every page numbered.
+
+Landscape A4. Title page; student list; per subject (and subgroup) the marks
+grid, a month or a readable group of columns per page, each grid page followed
+by the page of its lessons (date, topic, homework, teacher); the attendance
+summary; the final marks; the remarks sheet; and the last page certifying the
+number of sheets, for the deputy director's signature and the school seal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib.enums import TA_CENTER
+from reportlab.platypus import PageBreak, Paragraph, Spacer
+
+from services.printer.domain.journal import Journal, Student, SubjectSection, pack_columns
+from services.printer.render.common import (
+    DocumentInfo,
+    PageCount,
+    RenderedPdf,
+    RunningHead,
+    SetTopic,
+    build,
+    fit_size,
+    register_fonts,
+    style,
+)
+from services.printer.render.grid import Grid, GridStyle
+
+PAGE_WIDTH = 842.0 - 2 * 22.0
+NUMBER_WIDTH = 16.0
+NAME_WIDTH = 150.0
+CELL_WIDTH = 17.5
+FINAL_WIDTH = 24.0
+ROW_HEIGHT = 12.5
+GRID_FONT = 7.0
+#: as many date columns as fit beside the names without squeezing them
+COLUMNS_PER_PAGE = int((PAGE_WIDTH - NUMBER_WIDTH - NAME_WIDTH - 2 * FINAL_WIDTH) // CELL_WIDTH)
+FINAL_SUBJECTS_PER_TABLE = 15
+
+TITLE = style(22, font="Sans-Bold", align=TA_CENTER, space_after=14)
+SUBTITLE = style(13, font="Sans", align=TA_CENTER, space_after=8)
+HEADING = style(12, font="Sans-Bold", space_after=6)
+BODY = style(9, font="Sans", space_after=4)
+
+
+def journal_info(journal: Journal) -> DocumentInfo:
+    return DocumentInfo(
+        title=f"Классный журнал {journal.class_name}, {journal.academic_year}",
+        subject=f"Классный журнал: {journal.period}; школа {journal.school_id}",
+        keywords=f"kozomol, journal, {journal.school_id}, {journal.class_id}, "
+                 f"{journal.academic_year}")
+
+
+def render_journal(journal: Journal, font_dir: Path) -> RenderedPdf:
+    register_fonts(font_dir)
+    head = RunningHead(f"Класс {journal.class_name} · {journal.academic_year} · "
+                       f"{journal.period}", journal.school_id)
+    story: list[Any] = []
+    story += _title_page(journal, head)
+    story += _student_list(journal, head)
+    for section in journal.sections:
+        story += _subject(section, head)
+    story += _attendance(journal, head)
+    story += _final_marks(journal, head)
+    story += _remarks(journal, head)
+    story += _certificate(journal, head)
+    return build(story, head, journal_info(journal), wide=True, font_dir=font_dir)
+
+
+def _title_page(journal: Journal, head: RunningHead) -> list[Any]:
+    return [
+        SetTopic(head, "Титульный лист"),
+        Spacer(1, 90),
+        Paragraph("КЛАССНЫЙ ЖУРНАЛ", TITLE),
+        Paragraph(f"Школа: {escape(journal.school_id)}", SUBTITLE),
+        Paragraph(f"Класс: {escape(journal.class_name)}", SUBTITLE),
+        Paragraph(f"Учебный год: {escape(journal.academic_year)}", SUBTITLE),
+        Paragraph(f"Период: {escape(journal.period)}", SUBTITLE),
+        Paragraph(f"Классный руководитель: {escape(journal.homeroom_teacher)}", SUBTITLE),
+        Spacer(1, 40),
+        Paragraph("Бумажная копия электронного журнала Kundoluk (Күндөлүк), "
+                  "изготовлена Kozomol.", style(9, font="Sans", align=TA_CENTER)),
+        PageBreak(),
+    ]
+
+
+def _student_list(journal: Journal, head: RunningHead) -> list[Any]:
+    rows = [[str(s.number), s.full_name] for s in journal.students]
+    grid = Grid([28, 380], [["№", "Фамилия, имя, отчество обучающегося"]], rows,
+                GridStyle(font="Sans", bold="Sans-Bold", size=9, leading=11, min_row=15,
+                          align="CL"))
+    return [SetTopic(head, "Список обучающихся"),
+            Paragraph("Список обучающихся", HEADING), grid, PageBreak()]
+
+
+def _subject(section: SubjectSection, head: RunningHead) -> list[Any]:
+    story: list[Any] = [SetTopic(head, section.title)]
+    names = [s.full_name for s in section.students]
+    name_size = fit_size(names, "Narrow", NAME_WIDTH - 4, 7.5)
+    pages = pack_columns(section.columns, COLUMNS_PER_PAGE) or [range(0)]
+    teachers = ", ".join(section.teachers) or "—"
+    for number, columns in enumerate(pages):
+        caption = f"{section.title} — учитель: {teachers}"
+        if len(pages) > 1:
+            caption += f" (часть {number + 1} из {len(pages)})"
+        story.append(Paragraph(escape(caption), style(9.5, font="Sans-Bold", space_after=4)))
+        story.append(_grid(section, columns, name_size))
+        story.append(PageBreak())
+        story += _lessons_page(section, columns, caption)
+    return story
+
+
+def _grid(section: SubjectSection, columns: range, name_size: float) -> Grid:
+    chosen = [section.columns[i] for i in columns]
+    top: list[str | None] = ["", ""]
+    bottom: list[str | None] = ["№", "Фамилия, имя"]
+    for index, column in enumerate(chosen):
+        bottom.append(column.label)
+        if column.kind == "final":
+            top.append("")
+        elif index == 0 or column.month != chosen[index - 1].month \
+                or chosen[index - 1].kind == "final":
+            top.append(column.month)
+        else:
+            top.append(None)
+    rows = [[str(student.number), student.full_name]
+            + [section.cells.get((student.student_id, i), "") for i in columns]
+            for student in section.students]
+    widths = [NUMBER_WIDTH, NAME_WIDTH] + [
+        FINAL_WIDTH if c.kind == "final" else CELL_WIDTH for c in chosen]
+    emphasised = frozenset(2 + i for i, c in enumerate(chosen) if c.kind == "final")
+    return Grid(widths, [top, bottom], rows,
+                GridStyle(size=GRID_FONT, leading=8.4, min_row=ROW_HEIGHT, align="CL",
+                          emphasised=emphasised, column_size={1: name_size}))
+
+
+def _lessons_page(section: SubjectSection, columns: range, caption: str) -> list[Any]:
+    rows = []
+    for index in columns:
+        column = section.columns[index]
+        line = section.lessons.get(column.lesson_id or "")
+        if line is None:
+            continue
+        teacher = line.teacher + (f" ({line.note})" if line.note else "")
+        rows.append([line.day.strftime("%d.%m.%Y"), str(line.period or ""),
+                     line.topic or "—", line.homework or "—", teacher])
+    if not rows:
+        return []
+    grid = Grid([50, 28, 330, 260, PAGE_WIDTH - 668],
+                [["Дата", "Урок", "Тема урока", "Домашнее задание", "Учитель"]], rows,
+                GridStyle(size=7.5, leading=8.8, align="CCLLL", wrap=frozenset({2, 3, 4})))
+    return [Paragraph(escape(f"{caption}: что пройдено на уроках"),
+                      style(9.5, font="Sans-Bold", space_after=4)), grid, PageBreak()]
+
+
+def _attendance(journal: Journal, head: RunningHead) -> list[Any]:
+    header: list[str | None] = ["№", "Фамилия, имя"]
+    for term in journal.terms:
+        header += [f"{term.label}: пропущено уроков", f"{term.label}: по болезни",
+                   f"{term.label}: опоздания"]
+    header += ["Всего пропущено", "По болезни", "Опоздания"]
+    rows = []
+    for row in journal.attendance:
+        cells = [str(row.student.number), row.student.full_name]
+        for missed, illness, late in row.by_term:
+            cells += [str(missed), str(illness), str(late)]
+        cells += [str(v) for v in row.total]
+        rows.append(cells)
+    count = len(header) - 2
+    width = min(60.0, (PAGE_WIDTH - NUMBER_WIDTH - NAME_WIDTH) / count)
+    names = [s.full_name for s in journal.students]
+    grid = Grid([NUMBER_WIDTH, NAME_WIDTH] + [width] * count, [header], rows,
+                GridStyle(size=7.5, leading=8.8, align="CL",
+                          column_size={1: fit_size(names, "Narrow", NAME_WIDTH - 4, 7.5)}))
+    return [SetTopic(head, "Сведения о посещаемости"),
+            Paragraph("Сведения о посещаемости (число уроков)", HEADING), grid, PageBreak()]
+
+
+def _final_marks(journal: Journal, head: RunningHead) -> list[Any]:
+    story: list[Any] = [SetTopic(head, "Итоговые отметки"),
+                        Paragraph(f"Итоговые отметки ({escape(journal.period)})", HEADING)]
+    story += final_marks_tables(journal.students, journal.final_subjects,
+                                journal.final_marks)
+    story.append(PageBreak())
+    return story
+
+
+def final_marks_tables(students: list[Student], subjects: list[str],
+                       marks: dict[tuple[str, str], str]) -> list[Any]:
+    """Students × subjects, at most ``FINAL_SUBJECTS_PER_TABLE`` subjects a table."""
+    story: list[Any] = []
+    names = [s.full_name for s in students]
+    name_size = fit_size(names, "Narrow", NAME_WIDTH - 4, 8)
+    for start in range(0, max(len(subjects), 1), FINAL_SUBJECTS_PER_TABLE):
+        chosen = subjects[start:start + FINAL_SUBJECTS_PER_TABLE]
+        width = min(60.0, (PAGE_WIDTH - NUMBER_WIDTH - NAME_WIDTH) / len(chosen or [""]))
+        header: list[str | None] = ["№", "Фамилия, имя", *chosen]
+        rows = [[str(student.number), student.full_name]
+                + [marks.get((student.student_id, name), "") for name in chosen]
+                for student in students]
+        story += [Grid([NUMBER_WIDTH, NAME_WIDTH] + [width] * len(chosen), [header], rows,
+                       GridStyle(size=8, leading=9.2, min_row=13, align="CL",
+                                 column_size={1: name_size})),
+                  Spacer(1, 10)]
+    return story
+
+
+def _remarks(journal: Journal, head: RunningHead) -> list[Any]:
+    story: list[Any] = [SetTopic(head, "Лист замечаний"),
+                        Paragraph("Лист замечаний по ведению классного журнала", HEADING)]
+    if not journal.remarks:
+        story.append(Paragraph("Замечаний нет.", BODY))
+    else:
+        rows = [[remark.day.strftime("%d.%m.%Y"), remark.subject, remark.teacher,
+                 remark.message, remark.status] for remark in journal.remarks]
+        story.append(Grid([50, 110, 120, PAGE_WIDTH - 360, 80],
+                          [["Дата", "Предмет", "Учитель", "Замечание", "Отметка"]], rows,
+                          GridStyle(size=7.5, leading=8.8, align="CLLLL",
+                                    wrap=frozenset({1, 2, 3, 4}))))
+    story.append(PageBreak())
+    return story
+
+
+def _certificate(journal: Journal, head: RunningHead) -> list[Any]:
+    return [
+        SetTopic(head, "Заверительная надпись"),
+        Spacer(1, 120),
+        PageCount(lambda pages: f"В журнале пронумеровано и прошнуровано {pages} "
+                                f"{sheets_word(pages)}."),
+        Spacer(1, 30),
+        Paragraph("Заместитель директора по УВР ____________________ / ____________________ /",
+                  style(12, font="Sans", space_after=30)),
+        Paragraph("Дата «____» ______________ 20____ г.", style(12, font="Sans", space_after=30)),
+        Paragraph("М. П.", style(12, font="Sans")),
+    ]
+
+
+def sheets_word(count: int) -> str:
+    """«лист», «листа» or «листов» after a number."""
+    if count % 10 == 1 and count % 100 != 11:
+        return "лист"
+    if 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14:
+        return "листа"
+    return "листов"

@@ -1,0 +1,119 @@
+"""The printer's other documents: any report.ready, a student's term report, the final statement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from services.printer.domain.copy import class_copy
+from services.printer.domain.statements import build_final_statement, build_student_report
+from services.printer.handlers import parameter_errors
+from services.printer.render.documents import (
+    cell_text,
+    render_final_statement,
+    render_report,
+    render_student_report,
+)
+from tests.printer_support import (
+    FONT_DIR,
+    fill_rate_report,
+    fold_all,
+    font_report,
+    ink,
+    page_texts,
+    pdfa_report,
+    school_of,
+    simulated,
+)
+
+
+def test_any_report_prints_with_its_headings_rows_and_definitions(tmp_path: Path) -> None:
+    for wide in (False, True):
+        pdf = render_report(fill_rate_report(wide=wide), "sch1", FONT_DIR)
+        texts = page_texts(pdf.body)
+        whole = "\n".join(texts)
+        assert len(texts) == pdf.pages >= 2  # 60 rows continue on a second page
+        assert "Заполнение журнала за период" in texts[0]
+        assert "16.11.2026 – 28.11.2026" in texts[0]
+        for heading in ("Класс", "Предмет", "Учитель", "Уроков", "Доля тем вовремя"):
+            assert heading in whole
+        for i in range(60):
+            assert f"Төрөбекова Айнура Үсөновна {i}" in whole
+        assert "87,5 %" in whole
+        assert "уроки с темой в день урока / все уроки" in whole
+        assert "Нет данных." in whole
+        assert all(f"Лист {n}" in text for n, text in enumerate(texts, start=1))
+        assert all(embedded for _, embedded in font_report(pdf.body))
+        assert pdfa_report(pdf.body)["part"] == "2"
+        assert ink(pdf.body, 0, tmp_path / "report.png") > 1000
+
+
+def test_cells_are_printed_readably() -> None:
+    assert cell_text(None, {}) == "—"
+    assert cell_text(0.5, {"key": "homework_share"}) == "50,0 %"
+    assert cell_text(4.25, {"key": "average"}) == "4,25"
+    assert cell_text(3, {}) == "3"
+    assert cell_text(True, {}) == "да"
+
+
+def _copy(grades: tuple[int, ...] = (7,), terms: tuple[int, ...] = (1,)) -> Any:
+    events = simulated(grades=grades, terms=terms)
+    records = fold_all(events)
+    class_id = next(r.key for r in records.values() if r.kind == "class")
+    return class_copy(school_of(events), class_id, records.values())
+
+
+def test_a_students_term_report_for_parents(tmp_path: Path) -> None:
+    copy = _copy()
+    student = copy.roster["students"][3]
+    term_id = next(t["id"] for t in copy.calendar["terms"] if t["number"] == 1
+                   and t["kind"] == "quarter")
+    report = build_student_report(copy, student["student_id"], term_id)
+    own = [m for m in copy.marks if m["student_id"] == student["student_id"]
+           and m.get("kind") == "current"]
+    assert sum(len(line.marks) for line in report.subjects) == len(own)
+    assert any(line.term_mark for line in report.subjects)
+    pdf = render_student_report(report, FONT_DIR)
+    text = " ".join(" ".join(page_texts(pdf.body)).split())  # wrapped cells joined
+    assert student["full_name"] in text
+    for line in report.subjects:
+        assert line.subject in text
+        if line.average is not None:
+            assert f"{line.average:.2f}".replace(".", ",") in text
+    assert f"Пропущено уроков: {report.missed}" in text
+    assert pdfa_report(pdf.body)["conformance"] == "B"
+    assert ink(pdf.body, 0, tmp_path / "student.png") > 1000
+
+
+def test_the_final_statement_of_a_class(tmp_path: Path) -> None:
+    copy = _copy(grades=(8,), terms=(1, 2, 3, 4))
+    statement = build_final_statement(copy)
+    year_marks = statement.year_marks()
+    assert len(year_marks) >= len(statement.students) * 5
+    pdf = render_final_statement(statement, FONT_DIR)
+    texts = page_texts(pdf.body)
+    whole = "\n".join(texts)
+    assert "Итоговая ведомость" in texts[0]
+    for student in statement.students:
+        assert student.full_name in whole
+    for subject in statement.subjects:
+        assert f"{subject}: отметки за четверти и год" in whole
+    # a student's row on a subject's page: term marks then the year mark
+    student, subject = statement.students[0], statement.subjects[0]
+    marks = statement.marks[(student.student_id, subject)]
+    terms = [t for t in statement.terms if t.kind != "year"] + \
+        [t for t in statement.terms if t.kind == "year"]
+    row = " ".join([str(student.number), student.full_name]
+                   + [marks[t.term_id] for t in terms if t.term_id in marks])
+    page = next(t for t in texts if f"{subject}: отметки за четверти и год" in t)
+    assert row in page.splitlines()
+    assert ink(pdf.body, 0, tmp_path / "final.png") > 1000
+
+
+def test_print_parameters_are_checked() -> None:
+    assert parameter_errors("class_journal", {"class_id": "5a"}) == {}
+    assert parameter_errors("class_journal", {"class_id": "5a", "term_id": "q1"}) == {}
+    assert "kind" in parameter_errors("poster", {})
+    assert parameter_errors("student_report", {"student_id": "s1"}) == {
+        "term_id": "is required"}
+    assert parameter_errors("report", []) == {"parameters": "must be an object"}
