@@ -3,8 +3,10 @@
 Plumbing only: a file is written whole or not at all (a reader never sees half
 a file), read back by its key, listed by prefix. Keys are relative paths with
 ``/`` (``pdf/school-48/job-1.pdf``). ``KOZOMOL_STORAGE_URL`` chooses the store:
-``file:///srv/kozomol/files`` (the default is ``<data dir>/files``) or, once
-added, ``s3://bucket/prefix``.
+``file:///srv/kozomol/files`` (the default is ``<data dir>/files``) or
+``s3://bucket/prefix`` for any S3-compatible object store (boto3; endpoint and
+credentials from the standard ``AWS_*`` variables, or ``?endpoint_url=…`` in
+the URL).
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 
 class StorageError(Exception):
@@ -90,9 +96,85 @@ class LocalFileStore:
         return iter(sorted(key for key in found if key.startswith(prefix)))
 
 
+class S3FileStore:
+    """A bucket (and key prefix) of an S3-compatible object store.
+
+    A PUT of a whole object is atomic in S3: readers see the old object or the
+    new one, never part of one. Credentials, region and endpoint come from
+    boto3's usual sources (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
+    ``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL``) unless given here.
+    """
+
+    def __init__(self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None,
+                 region: str | None = None) -> None:
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+        self._client = boto3.client(
+            "s3", endpoint_url=endpoint_url, region_name=region,
+            config=Config(retries={"max_attempts": 5, "mode": "standard"},
+                          connect_timeout=5, read_timeout=60))
+
+    def _key(self, key: str) -> str:
+        check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _errors(self) -> tuple[type[Exception], ...]:
+        return (BotoCoreError, ClientError)
+
+    def put(self, key: str, body: bytes) -> None:
+        try:
+            self._client.put_object(Bucket=self.bucket, Key=self._key(key), Body=body)
+        except self._errors() as exc:
+            raise StorageError(f"cannot store {key}: {exc}") from exc
+
+    def get(self, key: str) -> bytes:
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
+            return bytes(response["Body"].read())
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise FileNotStored(key) from None
+            raise StorageError(f"cannot read {key}: {exc}") from exc
+        except self._errors() as exc:
+            raise StorageError(f"cannot read {key}: {exc}") from exc
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._client.head_object(Bucket=self.bucket, Key=self._key(key))
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise StorageError(f"cannot look up {key}: {exc}") from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except self._errors() as exc:
+            raise StorageError(f"cannot delete {key}: {exc}") from exc
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        found: list[str] = []
+        try:
+            pages = self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=(f"{self.prefix}/" if self.prefix else "") + prefix)
+            for page in pages:
+                found.extend(item["Key"][strip:] for item in page.get("Contents", ()))
+        except self._errors() as exc:
+            raise StorageError(f"cannot list {prefix!r}: {exc}") from exc
+        return iter(sorted(found))
+
+
 def open_store(url: str) -> FileStore:
     """The store a ``KOZOMOL_STORAGE_URL`` names."""
     parsed = urlparse(url)
     if parsed.scheme == "file":
         return LocalFileStore(Path(unquote(parsed.path)))
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            raise StorageError("an s3:// storage URL needs a bucket: s3://bucket/prefix")
+        options = parse_qs(parsed.query)
+        return S3FileStore(parsed.netloc, unquote(parsed.path),
+                           endpoint_url=options.get("endpoint_url", [None])[0],
+                           region=options.get("region", [None])[0])
     raise StorageError(f"unsupported storage URL scheme: {parsed.scheme or url!r}")

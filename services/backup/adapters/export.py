@@ -1,0 +1,54 @@
+"""The class teacher's export of a class journal: CSV (flat) and XLSX (grids)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from openpyxl import Workbook
+
+from services.backup.domain.class_journal import FLAT_COLUMNS, LESSON_COLUMNS_RU, ClassJournal
+
+SHEET_TITLE_LIMIT = 31  # Excel's limit
+
+
+def to_csv(journal: ClassJournal) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FLAT_COLUMNS)
+    writer.writerows(["" if v is None else v for v in row] for row in journal.flat)
+    return ("\ufeff" + out.getvalue()).encode()  # BOM: Excel opens Cyrillic CSV correctly
+
+
+def to_xlsx(journal: ClassJournal) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Уроки"
+    sheet.append([f"Класс {journal.class_id}", journal.academic_year])
+    sheet.append(list(LESSON_COLUMNS_RU))
+    for lesson in journal.lessons:
+        sheet.append([lesson["date"], lesson["period"], lesson["subject_id"],
+                      lesson["subgroup"], lesson["topic"], lesson["homework"],
+                      lesson["teacher_id"]])
+    used: set[str] = set()
+    for grid in journal.grids:
+        title = _title(grid.subject or "—", used)
+        page = book.create_sheet(title)
+        page.append(["Ученик", *grid.dates])
+        for _, name in journal.students:
+            row = grid.cells.get(name, {})
+            page.append([name, *(row.get(column, "") for column in grid.dates)])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _title(text: str, used: set[str]) -> str:
+    clean = "".join(c for c in text if c not in "[]:*?/\\")[:SHEET_TITLE_LIMIT] or "—"
+    title, n = clean, 2
+    while title in used:
+        title = f"{clean[:SHEET_TITLE_LIMIT - 3]} {n}"
+        n += 1
+    used.add(title)
+    return title

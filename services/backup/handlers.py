@@ -1,0 +1,595 @@
+"""The backup service's use cases: take events in, back up, verify, restore, prune,
+and keep the year-end archive registry.
+
+Long work (making, verifying, restoring a backup) runs outside the consumer's
+transaction: a command only records a request, which the scheduler thread
+carries out (``main.py: Scheduler``), or the CLI runs it directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, create_engine, delete, insert, select, update
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.backup.adapters import journal_store
+from services.backup.adapters.archive_io import (
+    ProgressFn,
+    bulk_insert,
+    journal_entries,
+    journal_is_empty,
+    load_journal,
+    manifest_for,
+    pack,
+    unpack,
+    write_members,
+)
+from services.backup.adapters.export import to_csv, to_xlsx
+from services.backup.adapters.tables import (
+    archive_registry,
+    archive_requests,
+    backups,
+    command_outbox,
+    inbox,
+    journal,
+    journal_head,
+    metadata,
+    outbox,
+)
+from services.backup.domain.archive import (
+    ALL_SCHOOLS,
+    CHAIN,
+    EVENTS,
+    ArchiveDamaged,
+    ChainCheck,
+    JournalEntry,
+    Manifest,
+    archive_key,
+    compare_members,
+)
+from services.backup.domain.class_journal import build as build_class_journal
+from services.backup.domain.derived import TableFolder
+from services.backup.domain.journal import GENESIS
+from services.backup.domain.registry import ArchiveEntry, next_number
+from services.backup.domain.retention import Retention, StoredBackup, to_prune
+from shared.events.envelope import Event
+from shared.messaging.outbox import add_to_outbox
+from shared.storage import FileStore
+
+log = logging.getLogger(__name__)
+
+#: Commands the gateway (or an operator) sends; routing key ``backup.<type>``.
+CREATE_COMMAND = "backup.create"
+YEAR_END_COMMAND = "archive.year_end"
+COMMANDS = frozenset({CREATE_COMMAND, YEAR_END_COMMAND})
+PRINT_COMPLETED = "print.completed"
+PRINT_FAILED = "print.failed"
+#: The printer's command (commands exchange, key ``printer.<type>``).
+PRINT_REQUEST_KEY = "printer.print.request"
+
+
+class RestoreRefused(Exception):
+    """The target database is not empty, or the archive does not check out."""
+
+
+@dataclass
+class BackupContext:
+    """What the use cases need; built once per process from the settings."""
+
+    engine: Engine
+    archives: FileStore            # where archives are kept
+    files: FileStore | None        # printed PDFs (pdf/<school>/…), copied into archives
+    key: bytes
+    retention: Retention = field(default_factory=Retention)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    progress: ProgressFn | None = None
+    scratch: Path | None = None    # parent of scratch folders (the system's temp by default)
+
+
+# ---------------------------------------------------------------- consumer side
+
+def take_events(connection: Connection, events: list[Event]) -> None:
+    """Every event enters the journal record; commands are not events and do not."""
+    recorded = [event for event in events if event.type not in COMMANDS]
+    if recorded:
+        journal_store.append(connection, recorded)
+
+
+def request_backups(connection: Connection, commands: list[Event]) -> None:
+    """``backup.create``: record the request; the scheduler makes the backup."""
+    now = datetime.now(UTC)
+    for command in commands:
+        scope = str(command.data.get("scope") or command.school_id or ALL_SCHOOLS)
+        connection.execute(insert(backups).values(
+            id=str(command.data.get("backup_id") or new_backup_id()), scope=scope,
+            kind="manual", status="requested",
+            requested_by=str(command.data.get("requested_by") or "api"), requested_at=now))
+
+
+def start_year_end(connection: Connection, commands: list[Event]) -> None:
+    """``archive.year_end``: ask the printer for every class journal of the year."""
+    now = datetime.now(UTC)
+    for command in commands:
+        year = str(command.data.get("academic_year") or "")
+        who = str(command.data.get("requested_by") or "api")
+        request_class_journals(connection, command.school_id, year, who, now,
+                               only=command.data.get("class_ids"))
+
+
+def request_class_journals(connection: Connection, school_id: str, year: str, who: str,
+                           now: datetime, *, only: Iterable[str] | None = None) -> list[str]:
+    """Print requests for the classes of ``year`` not yet requested; returns their job ids."""
+    wanted = set(only) if only else None
+    classes = sorted(c for c in classes_of(connection, school_id, year)
+                     if wanted is None or c in wanted)
+    done = set(connection.execute(select(archive_requests.c.class_id).where(
+        archive_requests.c.school_id == school_id,
+        archive_requests.c.academic_year == year)).scalars())
+    jobs = []
+    for class_id in classes:
+        if class_id in done:
+            continue
+        job_id = f"arc-{secrets.token_hex(12)}"
+        connection.execute(insert(archive_requests).values(
+            job_id=job_id, school_id=school_id, class_id=class_id, academic_year=year,
+            requested_by=who, requested_at=now))
+        command_id = f"cmd-{secrets.token_hex(16)}"
+        connection.execute(insert(command_outbox).values(
+            event_id=command_id, routing_key=PRINT_REQUEST_KEY, school_id=school_id,
+            created_at=now, body=orjson.dumps({
+                "id": command_id, "type": "print.request", "school_id": school_id,
+                "occurred_at": now.isoformat(),
+                "data": {"job_id": job_id, "kind": "class_journal",
+                         "parameters": {"class_id": class_id, "year": year},
+                         "requested_by": who}})))
+        jobs.append(job_id)
+    return jobs
+
+
+def classes_of(connection: Connection, school_id: str, year: str) -> set[str]:
+    """Classes with a roster for ``year`` in the school's journal record."""
+    found = set()
+    for body in connection.execute(select(journal.c.body).where(
+            journal.c.school_id == school_id, journal.c.type == "class.roster")).scalars():
+        data = orjson.loads(bytes(body)).get("data") or {}
+        if data.get("academic_year") == year and data.get("class_id"):
+            found.add(str(data["class_id"]))
+    return found
+
+
+def register_printed(connection: Connection, events: list[Event]) -> None:
+    """``print.completed`` of a class journal we asked for: a new registry entry."""
+    for event in events:
+        job_id = str(event.data.get("job_id") or "")
+        request = connection.execute(select(archive_requests).where(
+            archive_requests.c.job_id == job_id)).first()
+        if request is None or connection.execute(select(archive_registry.c.id).where(
+                archive_registry.c.job_id == job_id)).first() is not None:
+            continue  # not an archive print, or registered already
+        numbers = connection.execute(select(archive_registry.c.number).where(
+            archive_registry.c.school_id == request.school_id,
+            archive_registry.c.academic_year == request.academic_year)).scalars().all()
+        entry = ArchiveEntry(
+            number=next_number(numbers), school_id=request.school_id,
+            class_id=request.class_id, academic_year=request.academic_year,
+            pages=int(event.data.get("pages") or 0), sha256=str(event.data.get("sha256") or ""),
+            pdf_key=str(event.data.get("file_key") or ""), job_id=job_id,
+            registered_at=event.occurred_at, responsible=request.requested_by)
+        add_registry_entry(connection, entry)
+        now = datetime.now(UTC)
+        add_to_outbox(connection, outbox, [{
+            "id": f"bak-{secrets.token_hex(16)}", "type": "archive.registered",
+            "school_id": entry.school_id, "occurred_at": now.isoformat(),
+            "data": entry.as_data()}], now)
+
+
+def forget_failed_prints(connection: Connection, events: list[Event]) -> None:
+    """``print.failed`` of an archive print: drop the request, so that asking for the
+    year-end archive again retries that class (the registry itself is untouched)."""
+    for event in events:
+        job_id = str(event.data.get("job_id") or "")
+        if connection.execute(delete(archive_requests).where(
+                archive_requests.c.job_id == job_id)).rowcount:
+            log.warning("a class journal for the archive was not printed; ask again",
+                        extra={"job_id": job_id, "reason": event.data.get("reason")})
+
+
+def add_registry_entry(connection: Connection, entry: ArchiveEntry) -> None:
+    """The only write to the registry: an insert (the database refuses changes)."""
+    connection.execute(insert(archive_registry).values(
+        school_id=entry.school_id, academic_year=entry.academic_year, number=entry.number,
+        class_id=entry.class_id, pages=entry.pages, sha256=entry.sha256,
+        pdf_key=entry.pdf_key, job_id=entry.job_id, registered_at=entry.registered_at,
+        responsible=entry.responsible))
+
+
+def registry(connection: Connection, school_id: str | None = None) -> list[ArchiveEntry]:
+    query = select(archive_registry).order_by(archive_registry.c.school_id,
+                                              archive_registry.c.academic_year,
+                                              archive_registry.c.number)
+    if school_id is not None:
+        query = query.where(archive_registry.c.school_id == school_id)
+    return [ArchiveEntry(number=r.number, school_id=r.school_id, class_id=r.class_id,
+                         academic_year=r.academic_year, pages=r.pages, sha256=r.sha256,
+                         pdf_key=r.pdf_key, job_id=r.job_id, registered_at=r.registered_at,
+                         responsible=r.responsible)
+            for r in connection.execute(query)]
+
+
+# ---------------------------------------------------------------- the catalog
+
+def new_backup_id() -> str:
+    return f"bk{secrets.token_hex(8)}"
+
+
+def claim_slot(engine: Engine, scope: str, kind: str, slot: str, now: datetime) -> str | None:
+    """Insert the row of a scheduled slot; None if another instance has it already."""
+    backup_id = new_backup_id()
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(backups).values(
+        id=backup_id, scope=scope, kind=kind, slot=slot, status="running",
+        requested_by="schedule", requested_at=now,
+    ).on_conflict_do_nothing(index_elements=["scope", "slot"]).returning(backups.c.id)
+    with engine.begin() as connection:
+        return connection.execute(statement).scalar()
+
+
+def create_request(engine: Engine, scope: str, kind: str, requested_by: str,
+                   now: datetime, *, status: str = "running") -> str:
+    backup_id = new_backup_id()
+    with engine.begin() as connection:
+        connection.execute(insert(backups).values(
+            id=backup_id, scope=scope, kind=kind, status=status, requested_by=requested_by,
+            requested_at=now))
+    return backup_id
+
+
+def claim_requested(engine: Engine) -> list[str]:
+    """Requests from the API; each is claimed by one instance (status requested → running)."""
+    claimed = []
+    with engine.connect() as connection:
+        ids = connection.execute(select(backups.c.id).where(backups.c.status == "requested")
+                                 .order_by(backups.c.requested_at)).scalars().all()
+    for backup_id in ids:
+        with engine.begin() as connection:
+            if connection.execute(update(backups).where(
+                    backups.c.id == backup_id, backups.c.status == "requested")
+                    .values(status="running")).rowcount == 1:
+                claimed.append(backup_id)
+    return claimed
+
+
+def list_backups(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        return [dict(row._mapping) for row in connection.execute(
+            select(backups).order_by(backups.c.requested_at.desc()))]
+
+
+def find_backup(engine: Engine, backup_id_or_key: str) -> dict[str, Any] | None:
+    with engine.connect() as connection:
+        row = connection.execute(select(backups).where(
+            (backups.c.id == backup_id_or_key) | (backups.c.key == backup_id_or_key))).first()
+    return dict(row._mapping) if row else None
+
+
+def latest_backup(engine: Engine) -> dict[str, Any] | None:
+    with engine.connect() as connection:
+        row = connection.execute(select(backups).where(backups.c.key.is_not(None))
+                                 .order_by(backups.c.created_at.desc())).first()
+    return dict(row._mapping) if row else None
+
+
+def _announce(connection: Connection, event_type: str, scope: str, data: dict[str, Any],
+              now: datetime) -> None:
+    add_to_outbox(connection, outbox, [{
+        "id": f"bak-{secrets.token_hex(16)}", "type": event_type, "school_id": scope,
+        "occurred_at": now.isoformat(), "data": data}], now)
+
+
+# ---------------------------------------------------------------- backup
+
+@dataclass
+class Outcome:
+    backup_id: str
+    key: str | None
+    status: str
+    events: int = 0
+    bytes: int = 0
+    manifest: Manifest | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def make_backup(ctx: BackupContext, backup_id: str) -> Outcome:
+    """Write, store and verify the backup of a catalog row; announce the result."""
+    with ctx.engine.connect() as connection:
+        row = connection.execute(select(backups).where(backups.c.id == backup_id)).one()
+    try:
+        outcome = write_backup(ctx, backup_id, row.scope, row.kind)
+    except Exception as exc:
+        log.exception("backup failed", extra={"backup_id": backup_id})
+        now = ctx.clock()
+        with ctx.engine.begin() as connection:
+            connection.execute(update(backups).where(backups.c.id == backup_id)
+                               .values(status="failed", error=str(exc)[:2000]))
+            _announce(connection, "backup.failed", row.scope,
+                      {"backup_id": backup_id, "kind": row.kind, "error": str(exc)[:500]}, now)
+        return Outcome(backup_id, None, "failed", problems=[str(exc)])
+    verification = verify(ctx, outcome.key or "", expected=outcome.manifest)
+    now = ctx.clock()
+    status = "verified" if verification.ok else "damaged"
+    with ctx.engine.begin() as connection:
+        connection.execute(update(backups).where(backups.c.id == backup_id).values(
+            status=status, verified_at=now,
+            error="; ".join(verification.problems)[:2000] or None))
+        _announce(connection, "backup.verified", row.scope, {
+            "backup_id": backup_id, "key": outcome.key, "ok": verification.ok,
+            "problems": verification.problems[:20], "verified_at": now.isoformat()}, now)
+    outcome.status, outcome.problems = status, verification.problems
+    if verification.ok:
+        prune(ctx)
+    return outcome
+
+
+def write_backup(ctx: BackupContext, backup_id: str, scope: str, kind: str) -> Outcome:
+    """Write and store the archive (no verification); the catalog row becomes completed."""
+    created_at = ctx.clock()
+    with _scratch(ctx) as folder:
+        with ctx.engine.connect() as connection:
+            members = write_members(connection, scope, ctx.files, folder / "members",
+                                    ctx.progress)
+        manifest = manifest_for(backup_id, scope, kind, created_at, members)
+        body = pack(members, manifest, folder / "archive", ctx.key)
+    key = archive_key(scope, kind, created_at, backup_id)
+    ctx.archives.put(key, body)
+    digest = hashlib.sha256(body).hexdigest()
+    events = int(manifest.counts["events"])
+    with ctx.engine.begin() as connection:
+        connection.execute(update(backups).where(backups.c.id == backup_id).values(
+            status="completed", key=key, created_at=created_at, events=events,
+            bytes=len(body), sha256=digest,
+            members=orjson.dumps(manifest.checksums).decode(),
+            last_seq=manifest.chain.get("last_seq"), head_hash=manifest.chain.get("head")))
+        _announce(connection, "backup.completed", scope, {
+            "backup_id": backup_id, "kind": kind, "key": key, "events": events,
+            "bytes": len(body), "sha256": digest, "created_at": created_at.isoformat(),
+            "time_range": manifest.time_range}, created_at)
+    return Outcome(backup_id, key, "completed", events, len(body), manifest)
+
+
+class _scratch:  # noqa: N801 - used as a context manager like tempfile's
+    def __init__(self, ctx: BackupContext) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="kozomol-backup-", dir=ctx.scratch))
+
+    def __enter__(self) -> Path:
+        return self.path
+
+    def __exit__(self, *_: object) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- verify
+
+@dataclass
+class Verification:
+    key: str
+    ok: bool
+    problems: list[str]
+    manifest: Manifest | None = None
+    events: int = 0
+
+
+def verify(ctx: BackupContext, key: str, expected: Manifest | None = None) -> Verification:
+    """Checksums, decryption and a trial restore into a scratch database."""
+    body = ctx.archives.get(key)
+    with _scratch(ctx) as folder:
+        return verify_body(body, ctx.key, folder, key, expected=expected,
+                           progress=ctx.progress)
+
+
+def verify_body(body: bytes, key_bytes: bytes, folder: Path, key: str = "", *,
+                expected: Manifest | None = None,
+                progress: ProgressFn | None = None) -> Verification:
+    try:
+        unpacked = unpack(body, key_bytes, folder / "unpacked")
+    except ArchiveDamaged as exc:
+        return Verification(key, False, [str(exc)])
+    manifest = unpacked.manifest
+    problems = unpacked.problems()
+    if expected is not None:
+        problems += [f"manifest {p}" for p in compare_members(expected.checksums,
+                                                               manifest.checksums)]
+    if problems:
+        return Verification(key, False, problems, manifest)
+    # Trial restore: load the journal into a scratch database, then write the
+    # journal and tables back out of it and compare them with the manifest.
+    scratch = _scratch_engine(folder / "scratch.sqlite3")
+    try:
+        metadata.create_all(scratch, tables=[journal, journal_head, inbox])
+        with scratch.begin() as connection:
+            connection.execute(insert(journal_head).values(id=1, seq=0, hash=GENESIS))
+            check = ChainCheck(whole_chain=manifest.scope == ALL_SCHOOLS)
+            count, head = load_journal(connection, _checked(unpacked.entries(), check),
+                                       progress)
+        if check.problem:
+            problems.append(f"journal: {check.problem}")
+        if count != manifest.counts.get("events"):
+            problems.append(f"journal: {count} entries, the manifest says "
+                            f"{manifest.counts.get('events')}")
+        if head != manifest.chain.get("head"):
+            problems.append("journal: the chain head differs from the manifest")
+        with scratch.connect() as connection:
+            again = write_members(connection, manifest.scope, None, folder / "again")
+        rebuilt = {m.name: m.sha256 for m in again.members}
+        derived = {name: digest for name, digest in manifest.checksums.items()
+                   if name in (EVENTS, CHAIN) or name.startswith("tables/")}
+        problems += [f"trial restore: {p}" for p in compare_members(derived, rebuilt)]
+    except ArchiveDamaged as exc:
+        problems.append(str(exc))
+        count = 0
+    finally:
+        scratch.dispose()
+    return Verification(key, not problems, problems, manifest, count)
+
+
+def _scratch_engine(path: Path) -> Engine:
+    """A throw-away SQLite file: no rollback journal, no fsync, a large page cache
+    (the unique event-id index of a school year does not fit SQLite's default 2 MB)."""
+    engine = create_engine(f"sqlite:///{path}")
+
+    def pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-262144",
+                       "temp_store=MEMORY"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    sqlalchemy_event.listen(engine, "connect", pragmas)
+    return engine
+
+
+def _checked(entries: Iterator[JournalEntry], check: ChainCheck) -> Iterator[JournalEntry]:
+    for entry in entries:
+        check.feed(entry)
+        yield entry
+
+
+# ---------------------------------------------------------------- restore
+
+@dataclass
+class Restored:
+    key: str
+    events: int
+    head: str | None
+    registry_entries: int
+    manifest: Manifest
+
+
+def restore(ctx: BackupContext, key: str, target: Engine,
+            restore_files: FileStore | None = None) -> Restored:
+    """Restore an archive into an empty database (migrated to the backup branch).
+
+    The archive is checked in full first (authentication, member checksums)
+    and the chain while loading; any problem raises and nothing is committed.
+    """
+    body = ctx.archives.get(key)
+    with _scratch(ctx) as folder:
+        unpacked = unpack(body, ctx.key, folder / "unpacked")
+        if problems := unpacked.problems():
+            raise ArchiveDamaged("; ".join(problems))
+        manifest = unpacked.manifest
+        check = ChainCheck(whole_chain=manifest.scope == ALL_SCHOOLS)
+        registered: list[dict[str, Any]] = []
+        with target.begin() as connection:
+            if not journal_is_empty(connection):
+                raise RestoreRefused("the target database's journal record is not empty")
+            count, head = load_journal(connection, _restoring(
+                unpacked.entries(), check, connection, registered), ctx.progress)
+            if check.problem:
+                raise ArchiveDamaged(f"journal: {check.problem}")
+            if count != manifest.counts.get("events") or head != manifest.chain.get("head"):
+                raise ArchiveDamaged("journal: entries or chain head differ from the manifest")
+            for data in registered:
+                add_registry_entry(connection, ArchiveEntry.from_data(data))
+        if restore_files is not None:
+            for name in manifest.checksums:
+                if name.startswith("pdf/") and not restore_files.exists(name):
+                    restore_files.put(name, (unpacked.folder / name).read_bytes())
+    return Restored(key, count, head, len(registered), manifest)
+
+
+def _restoring(entries: Iterator[JournalEntry], check: ChainCheck, connection: Connection,
+               registered: list[dict[str, Any]]) -> Iterator[JournalEntry]:
+    """Entries on their way in: chain-checked, their ids into the inbox (so a
+    replay of the same events is not journaled twice), registry entries kept."""
+    ids: list[dict[str, Any]] = []
+    now = datetime.now(UTC)
+    for entry in entries:
+        check.feed(entry)
+        ids.append({"event_id": entry.event_id, "processed_at": now})
+        if entry.type == "archive.registered":
+            registered.append(orjson.loads(entry.body)["data"])
+        if len(ids) >= 2000:
+            bulk_insert(connection, inbox, ids)
+            ids = []
+        yield entry
+    bulk_insert(connection, inbox, ids)
+
+
+def replay(engine: Engine, publish: Callable[[list[tuple[str, bytes, str, str]]], None],
+           batch: int = 1000) -> int:
+    """Send every journaled event again (routing key = type), in sequence order,
+    so the other services rebuild from the restored record; their inboxes drop
+    what they already have. ``publish`` takes (routing key, body, id, school)."""
+    sent, pending = 0, []
+    with engine.connect() as connection:
+        for entry in journal_entries_all(connection):
+            pending.append((entry.type, entry.body, entry.event_id, entry.school_id))
+            if len(pending) >= batch:
+                publish(pending)
+                sent += len(pending)
+                pending = []
+    if pending:
+        publish(pending)
+        sent += len(pending)
+    return sent
+
+
+def journal_entries_all(connection: Connection) -> Iterator[JournalEntry]:
+    return journal_entries(connection, ALL_SCHOOLS)
+
+
+# ---------------------------------------------------------------- retention
+
+def prune(ctx: BackupContext, dry_run: bool = False) -> list[str]:
+    """Delete the archives the retention policy lets go; their rows stay, marked pruned."""
+    with ctx.engine.connect() as connection:
+        rows = connection.execute(select(backups).where(
+            backups.c.status.in_(("completed", "verified")),
+            backups.c.created_at.is_not(None))).all()
+    stored = [StoredBackup(r.id, r.scope, r.kind, _aware(r.created_at), r.status == "verified")
+              for r in rows]
+    doomed = to_prune(stored, ctx.retention)
+    keys = {r.id: r.key for r in rows}
+    if dry_run:
+        return sorted(doomed)
+    for backup_id in sorted(doomed):
+        if keys[backup_id]:
+            ctx.archives.delete(keys[backup_id])
+        with ctx.engine.begin() as connection:
+            connection.execute(update(backups).where(backups.c.id == backup_id)
+                               .values(status="pruned"))
+    if doomed:
+        log.info("pruned backups", extra={"count": len(doomed)})
+    return sorted(doomed)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- class teacher's export
+
+def export_class_journal(connection: Connection, school_id: str, class_id: str,
+                         fmt: str) -> bytes:
+    """A class journal from the journal record, as CSV or XLSX."""
+    folder = TableFolder()
+    wanted = ("class.roster", "subject.plan", "lesson.recorded", "lesson.deleted",
+              "attendance.recorded", "mark.recorded", "mark.deleted")
+    for row in connection.execute(select(journal.c.seq, journal.c.type, journal.c.body).where(
+            journal.c.school_id == school_id, journal.c.type.in_(wanted))
+            .execution_options(yield_per=2000)):
+        folder.feed(row.seq, row.type, bytes(row.body))
+    built = build_class_journal(folder, class_id)
+    return to_csv(built) if fmt == "csv" else to_xlsx(built)

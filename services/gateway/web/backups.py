@@ -1,0 +1,160 @@
+"""``/api/v1/backups`` and ``/api/v1/archive``: backups and the year-end archive registry.
+
+The backup service owns both. ``POST`` sends it a command (``backup.backup.create``,
+``backup.archive.year_end``) and answers ``202``; what it does comes back as
+``backup.*`` and ``archive.registered`` events into the gateway's read models,
+which the ``GET`` endpoints serve.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import insert, select
+
+from services.gateway.adapters.tables import archive_view, backups_view
+from services.gateway.domain.access import BACKUP_MAKERS, BACKUP_READERS
+from services.gateway.runtime import gateway_of
+from services.gateway.web.auth import principal, requires_token
+from services.gateway.web.commands import accepted, broker_unavailable, send_command
+from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
+from services.gateway.web.errors import api_error
+from services.gateway.web.formats import iso_utc
+
+blueprint = Blueprint("backups", __name__, url_prefix="/api/v1")
+
+ALL_SCHOOLS = "*"
+YEAR = re.compile(r"^\d{4}-\d{4}$")
+REGISTRY_HEADINGS = ("№", "Класс", "Учебный год", "Страниц", "SHA-256", "Дата", "Ответственный")
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+@blueprint.post("/backups")
+@requires_token
+def create_backup() -> Response:
+    """Ask for a backup now: of the token's school, or (admin) of one school or all."""
+    who = principal()
+    who.require(BACKUP_MAKERS)
+    requested = _body().get("school_id")
+    scope = who.school_filter(str(requested) if requested else None) or ALL_SCHOOLS
+    backup_id = f"bk{secrets.token_hex(8)}"
+    actor = f"{who.role.value}:{who.token_id}"
+    command_id = send_command(scope, "backup.backup.create", "backup.create",
+                              {"backup_id": backup_id, "scope": scope, "requested_by": actor})
+    if command_id is None:
+        return broker_unavailable()
+    with gateway_of(current_app).engine.begin() as connection:
+        connection.execute(insert(backups_view).values(
+            id=backup_id, scope=scope, kind="manual", status="requested", requested_by=actor,
+            requested_at=datetime.now(UTC)))
+    return accepted({"id": backup_id, "scope": scope, "status": "requested"}, command_id,
+                    f"/api/v1/backups/{backup_id}")
+
+
+@blueprint.get("/backups")
+@requires_token
+def list_backups() -> Response:
+    """Backups, newest first: a school's own and those of every school (which include it)."""
+    who = principal()
+    who.require(BACKUP_READERS)
+    school_id = who.school_filter(request.args.get("school_id"))
+    query = select(backups_view).order_by(backups_view.c.requested_at.desc()).limit(200)
+    if school_id is not None:
+        query = query.where(backups_view.c.scope.in_((school_id, ALL_SCHOOLS)))
+    with gateway_of(current_app).engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return jsonify({"items": [_backup(row._mapping) for row in rows], "next_cursor": None})
+
+
+@blueprint.get("/backups/<backup_id>")
+@requires_token
+def get_backup(backup_id: str) -> Response:
+    who = principal()
+    who.require(BACKUP_READERS)
+    with gateway_of(current_app).engine.connect() as connection:
+        row = connection.execute(select(backups_view).where(backups_view.c.id == backup_id)
+                                 ).first()
+    if row is None or not (who.all_schools or row.scope in (who.school_id, ALL_SCHOOLS)):
+        return api_error(404, "not_found", "no such backup")
+    return jsonify(_backup(row._mapping))
+
+
+def _backup(row: Any) -> dict[str, Any]:
+    item = {name: row[name] for name in ("id", "scope", "kind", "status", "key", "events",
+                                         "bytes", "sha256", "time_range", "problems",
+                                         "requested_by")}
+    for name in ("requested_at", "created_at", "verified_at"):
+        item[name] = iso_utc(row[name]) if row[name] else None
+    return item
+
+
+@blueprint.post("/archive/year-end")
+@requires_token
+def year_end() -> Response:
+    """Print every class journal of a year and enter each in the archive registry."""
+    who = principal()
+    who.require(BACKUP_MAKERS)
+    body = _body()
+    school_id = who.school_filter(body.get("school_id"))
+    year = body.get("academic_year")
+    errors: dict[str, list[str]] = {}
+    if school_id is None:
+        errors["school_id"] = ["is required for admin tokens"]
+    if not isinstance(year, str) or not YEAR.match(year):
+        errors["academic_year"] = ["must look like 2026-2027"]
+    responsible = body.get("responsible") or f"{who.role.value}:{who.token_id}"
+    if not isinstance(responsible, str) or len(responsible) > 200:
+        errors["responsible"] = ["must be a name of at most 200 characters"]
+    if errors:
+        return api_error(422, "invalid_body", "the year-end request is not valid", errors)
+    assert school_id is not None
+    command_id = send_command(school_id, "backup.archive.year_end", "archive.year_end", {
+        "academic_year": year, "requested_by": responsible,
+        "class_ids": body.get("class_ids") or None})
+    if command_id is None:
+        return broker_unavailable()
+    return accepted({"school_id": school_id, "academic_year": year}, command_id,
+                    f"/api/v1/archive?school_id={school_id}&academic_year={year}")
+
+
+@blueprint.get("/archive")
+@requires_token
+def archive_registry() -> Response:
+    """The archive registry: JSON, or printable as CSV / XLSX (``?format=``)."""
+    who = principal()
+    who.require(BACKUP_READERS)
+    school_id = who.school_filter(request.args.get("school_id"))
+    year = request.args.get("academic_year")
+    query = select(archive_view).order_by(archive_view.c.school_id,
+                                          archive_view.c.academic_year, archive_view.c.number)
+    if school_id is not None:
+        query = query.where(archive_view.c.school_id == school_id)
+    if year:
+        query = query.where(archive_view.c.academic_year == year)
+    with gateway_of(current_app).engine.connect() as connection:
+        rows = [row._mapping for row in connection.execute(query)]
+    fmt = request.args.get("format", "json")
+    if fmt in ("csv", "xlsx"):
+        sheet = Sheet(title="Реестр архива", headings=REGISTRY_HEADINGS, rows=[
+            (row["registry_number"], row["class_id"], row["academic_year"], row["pages"],
+             row["sha256"], (iso_utc(row["registered_at"]) or "")[:10], row["responsible"])
+            for row in rows], heading_lines=[("Школа", school_id or "все")])
+        name = f"archive-registry-{school_id or 'all'}"
+        if fmt == "csv":
+            return download(csv_body(sheet), CSV_TYPE, f"{name}.csv")
+        return download(xlsx_body([sheet]), XLSX_TYPE, f"{name}.xlsx")
+    if fmt != "json":
+        return api_error(400, "bad_request", "format must be json, csv or xlsx")
+    return jsonify({"items": [{
+        **{name: row[name] for name in ("registry_number", "number", "school_id", "class_id",
+                                        "academic_year", "pages", "sha256", "pdf_key",
+                                        "responsible", "job_id")},
+        "registered_at": iso_utc(row["registered_at"])} for row in rows], "next_cursor": None})
