@@ -113,8 +113,17 @@ def _consumer_command(name: str) -> click.Command:
     return command
 
 
-for _name in ("printer", "backup"):
+for _name in ("printer",):
     main.add_command(_consumer_command(_name))
+
+
+def _add_backup_group() -> None:
+    from kozomol.backup_cli import backup
+
+    main.add_command(backup)
+
+
+_add_backup_group()
 
 
 @click.group(invoke_without_command=True)
@@ -150,6 +159,49 @@ def checker_sweep(school_ids: tuple[str, ...], at: str | None) -> None:
         engine.dispose()
     click.echo(f"{result.schools} school(s): {result.findings} findings hold, "
                f"{result.opened} opened, {result.withdrawn} withdrawn")
+
+
+@checker.command("report")
+@click.argument("kind", type=click.Choice(["fill_rate", "quarter_analysis",
+                                           "program_completion", "teacher_summary"]))
+@click.option("--school", "school_id", required=True)
+@click.option("--param", "parameters", multiple=True, metavar="NAME=VALUE",
+              help="A report parameter (docs/reports.md), e.g. class_id=5a; repeatable.")
+@click.option("--at", "at", default=None, help="As of this moment (ISO 8601 with offset).")
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON instead of tables.")
+def checker_report(kind: str, school_id: str, parameters: tuple[str, ...], at: str | None,
+                   as_json: bool) -> None:
+    """Print a monitoring report from the checker's data (as of its last sweep)."""
+    from datetime import UTC, datetime
+
+    import orjson
+
+    from kozomol.report_text import report_as_text
+    from services.checker.domain.reports import ReportError
+    from services.checker.reporting import make_report
+    from shared.db.engine import make_engine
+
+    values: dict[str, object] = {}
+    for item in parameters:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r}: expected NAME=VALUE", param_hint="--param")
+        values[name] = value == "true" if value in ("true", "false") else value
+    moment = datetime.fromisoformat(at) if at else datetime.now(UTC)
+    if moment.tzinfo is None:
+        raise click.BadParameter("--at needs a UTC offset, e.g. 2026-11-09T00:00:00+06:00")
+    engine = make_engine(_settings().database_url_for("checker"))
+    try:
+        with engine.connect() as connection:
+            report = make_report(connection, school_id, kind, values, scope=None, now=moment)
+    except ReportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(report_as_text(report.as_dict()))
 
 
 main.add_command(checker)

@@ -13,7 +13,9 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from croniter import croniter
 from environs import Env, EnvError
 from limits import parse_many
 
@@ -53,6 +55,20 @@ class Settings:
     full_sweep_interval: float = 3600.0
     log_level: str = "INFO"
     storage_url: str = ""  # empty: file://<data_dir>/files
+    font_dir: Path = Path("/usr/share/fonts/truetype/dejavu")  # the printer's DejaVu fonts
+    backup_key: str = ""  # base64 of 32 bytes; empty: generated in the data dir (embedded only)
+    backup_storage_url: str = ""  # empty: the files store (backups/ prefix)
+    backup_schedule: str = "0 2 * * *"
+    backup_half_year_schedule: str = "0 3 1 1,6 *"
+    backup_timezone: str = "Asia/Bishkek"
+    backup_keep_daily: int = 7
+    backup_keep_monthly: int = 12
+    backup_check_interval: float = 60.0
+
+    @property
+    def backups_url(self) -> str:
+        """Where backup archives are kept; the files store by default."""
+        return self.backup_storage_url or self.files_url
 
     @property
     def embedded_broker(self) -> bool:
@@ -109,6 +125,15 @@ def load_settings() -> Settings:
                 full_sweep_interval=env.float("FULL_SWEEP_INTERVAL", 3600.0),
                 log_level=env.str("LOG_LEVEL", "INFO").upper(),
                 storage_url=env.str("STORAGE_URL", ""),
+                font_dir=Path(env.str("FONT_DIR", "/usr/share/fonts/truetype/dejavu")),
+                backup_key=env.str("BACKUP_KEY", ""),
+                backup_storage_url=env.str("BACKUP_STORAGE_URL", ""),
+                backup_schedule=env.str("BACKUP_SCHEDULE", "0 2 * * *"),
+                backup_half_year_schedule=env.str("BACKUP_HALF_YEAR_SCHEDULE", "0 3 1 1,6 *"),
+                backup_timezone=env.str("BACKUP_TIMEZONE", "Asia/Bishkek"),
+                backup_keep_daily=env.int("BACKUP_KEEP_DAILY", 7),
+                backup_keep_monthly=env.int("BACKUP_KEEP_MONTHLY", 12),
+                backup_check_interval=env.float("BACKUP_CHECK_INTERVAL", 60.0),
             )
         env.seal()
     except EnvError as exc:
@@ -134,6 +159,7 @@ def _validate(settings: Settings) -> None:
             raise SettingsError(
                 "KOZOMOL_WEBHOOK_RATE_LIMIT must look like 2000/second or 100 per minute"
             ) from exc
+    _validate_backup(settings)
     if settings.queue_type not in QUEUE_TYPES:
         raise SettingsError(f"KOZOMOL_QUEUE_TYPE must be one of {', '.join(QUEUE_TYPES)}")
     if settings.delivery_limit < 1:
@@ -149,6 +175,27 @@ def _validate(settings: Settings) -> None:
             raise SettingsError("a KOZOMOL_WEBHOOK_SECRETS entry is not base64") from exc
         if len(key) < 24:
             raise SettingsError("each webhook secret needs at least 24 random bytes")
+
+
+def _validate_backup(settings: Settings) -> None:
+    for name, value in (("BACKUP_SCHEDULE", settings.backup_schedule),
+                        ("BACKUP_HALF_YEAR_SCHEDULE", settings.backup_half_year_schedule)):
+        if value and not croniter.is_valid(value):
+            raise SettingsError(f"KOZOMOL_{name} must be a cron expression like 0 2 * * *")
+    try:
+        ZoneInfo(settings.backup_timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SettingsError("KOZOMOL_BACKUP_TIMEZONE must be an IANA time zone") from exc
+    if settings.backup_keep_daily < 1 or settings.backup_keep_monthly < 0:
+        raise SettingsError("KOZOMOL_BACKUP_KEEP_DAILY must be at least 1 and "
+                            "KOZOMOL_BACKUP_KEEP_MONTHLY at least 0")
+    if settings.backup_key:
+        try:
+            key = base64.b64decode(settings.backup_key, validate=True)
+        except ValueError as exc:
+            raise SettingsError("KOZOMOL_BACKUP_KEY is not base64") from exc
+        if len(key) != 32:
+            raise SettingsError("KOZOMOL_BACKUP_KEY must be base64 of exactly 32 bytes")
 
 
 def new_webhook_secret() -> str:

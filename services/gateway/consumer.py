@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from services.gateway.adapters.tables import inbox
+from services.gateway.handlers.backups import apply_archive_events, apply_backup_events
+from services.gateway.handlers.classes import apply_roster_events
 from services.gateway.handlers.findings import apply_finding_events, apply_parameter_events
+from services.gateway.handlers.print_jobs import apply_print_events
 from services.gateway.handlers.reports import apply_report_events
 from shared.service import ConsumerService, Handler, Handlers, bootstrap_consumer
 from shared.settings import Settings
 
 FINDING_EVENTS = ("finding.opened", "finding.closed", "finding.updated")
+BACKUP_EVENTS = ("backup.completed", "backup.verified", "backup.failed")
 
 
 def bootstrap_read_model(settings: Settings) -> ConsumerService:
     by_type: dict[str, Handler] = dict.fromkeys(FINDING_EVENTS, apply_finding_events)
     by_type["rules.parameters.changed"] = apply_parameter_events
     by_type["report.ready"] = by_type["report.failed"] = apply_report_events
+    by_type["class.roster"] = apply_roster_events
+    by_type.update(dict.fromkeys(BACKUP_EVENTS, apply_backup_events))
+    by_type["archive.registered"] = apply_archive_events
+    by_type["print.completed"] = by_type["print.failed"] = apply_print_events
     handlers = Handlers(service="gateway", by_type=by_type)
     return bootstrap_consumer(settings, "gateway", inbox, handlers)

@@ -19,16 +19,25 @@ from kombu import Connection, Exchange, Queue, binding
 
 from shared.events.schemas import DATA_SCHEMAS
 
+#: The contract's event types the printer copies (what its documents show).
+PRINTER_COPIES = ("attendance.recorded", "class.roster", "exemption.recorded", "lesson.deleted",
+                  "lesson.recorded", "mark.deleted", "mark.recorded", "school.calendar",
+                  "student.profile", "subject.plan", "teacher.profile")
+
 #: Who listens to what. The checker judges the Kundoluk contract's entity
 #: events; the backup keeps every event (known or not) in the journal record;
-#: the printer reacts to finished reports; the gateway keeps the findings it
+#: the printer keeps its own copy of the journal and prints; the gateway keeps the findings it
 #: shows administrators. Commands reach ``<service>.#``.
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "checker": tuple(sorted(DATA_SCHEMAS)),
     "backup": ("#",),
-    "printer": ("report.ready",),
+    # its own copy of the journal (printed journals, reports, statements), the
+    # findings (the remarks sheet) and finished reports
+    "printer": (*PRINTER_COPIES, "finding.*", "report.ready"),
     # the API's read models
-    "gateway": ("finding.*", "rules.parameters.changed", "report.ready", "report.failed"),
+    "gateway": ("finding.*", "rules.parameters.changed", "report.ready", "report.failed",
+                "print.*", "backup.*", "archive.registered",
+                "class.roster"),  # homeroom teachers, for class teachers' tokens
 }
 
 QUORUM_MIN_VERSION = (3, 8)

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import func, select
 
 from kozomol.simulator.faults import FaultRates
 from kozomol.simulator.run import SimulationSpec, judged_at, school_events
+from services.checker.adapters.tables import findings
 from services.checker.handlers import sweep
 from services.checker.main import bootstrap
 from services.checker.reporting import make_scheduled
@@ -82,6 +84,28 @@ def test_reports_are_made_scoped_downloaded_and_scheduled(
                 for r in theirs.json["report"]["tables"][0]["rows"]}
         assert len({t for c, t in seen if c == class_id}) > 1
         assert {t for c, t in seen if c != class_id} <= {homeroom}
+        # Findings: a class teacher sees their own and their class's, a teacher their own.
+        with checker.engine.connect() as connection:
+            opened = connection.execute(select(func.count()).select_from(findings).where(
+                findings.c.status == "open")).scalar_one()
+
+        def listed(token: str) -> list[dict[str, Any]]:
+            return list(client.get("/api/v1/findings?limit=500",
+                                   headers={"Authorization": f"Bearer {token}"}).json["items"])
+
+        everything = wait_for(lambda: listed(deputy.token) if len(
+            listed(deputy.token)) == opened else None, timeout=30)
+        assert 0 < opened < 500
+        theirs_expected = {i["id"] for i in everything
+                           if i["class_id"] == class_id or i["teacher_id"] == homeroom}
+        assert {i["id"] for i in listed(class_teacher.token)} == theirs_expected
+        assert any(i["teacher_id"] != homeroom for i in everything
+                   if i["id"] in theirs_expected), "the class's other teachers' findings"
+        assert {i["teacher_id"] for i in listed(teacher.token)} == {homeroom}
+        sheet = client.get(f"/api/v1/classes/{class_id}/remarks-sheet",
+                           headers={"Authorization": f"Bearer {class_teacher.token}"}).json
+        assert len(sheet["rows"]) == sum(1 for i in everything if i["class_id"] == class_id)
+
         assert client.get(f"/api/v1/reports/{answer.json['id']}",
                           headers={"Authorization": f"Bearer {teacher.token}"}
                           ).status_code == 404  # the deputy's report is not the teacher's

@@ -54,8 +54,3 @@ def test_who_may_issue_which_tokens() -> None:
     assert not admin.may_issue(Role.DEPUTY, None)
     assert not principal(Role.DEPUTY).may_issue(Role.TEACHER, "a")
 
-
-def test_a_teacher_token_is_limited_to_its_teacher() -> None:
-    teacher = Principal("tok", Role.TEACHER, "a", teacher_id="t7")
-    assert teacher.teacher_filter() == "t7"
-    assert Principal("tok", Role.DEPUTY, "a", teacher_id="t7").teacher_filter() is None

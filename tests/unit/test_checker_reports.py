@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -296,3 +297,38 @@ def test_scheduled_reports_are_the_last_fortnight_and_the_last_closed_quarter() 
     the_book.today = q2.end + timedelta(days=30)
     assert {item[2]["term_id"] for item in due_reports(the_book, 2)
             if item[0] == "quarter_analysis"} == {q2.term_id}
+
+
+def test_the_cli_prints_a_report_as_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                           ) -> None:
+    from click.testing import CliRunner
+
+    from kozomol.cli import main
+    from shared.db.engine import make_engine
+    from shared.db.migrations import upgrade
+    from shared.settings import SERVICES
+
+    url = f"sqlite:///{tmp_path / 'checker.sqlite3'}"
+    upgrade(url, "checker", SERVICES)
+    made = make_engine(url)
+    with made.begin() as connection:
+        facts_store.ingest(connection, [
+            Event(e["id"], e["type"], e["school_id"], datetime.fromisoformat(e["occurred_at"]),
+                  e["data"]) for e in simulated()[0]])
+    sweep(made, lambda: judged_at(SPEC))
+    made.dispose()
+    monkeypatch.setenv("KOZOMOL_DATABASE_URL", url)
+    monkeypatch.setenv("KOZOMOL_DATA_DIR", str(tmp_path))
+    at = judged_at(SPEC).isoformat()
+    done = CliRunner().invoke(main, [
+        "checker", "report", "fill_rate", "--school", "sch0001", "--at", at,
+        "--param", f"date_from={PERIOD[0]}", "--param", f"date_to={PERIOD[1]}"])
+    assert done.exit_code == 0, done.output
+    lines = done.output.splitlines()
+    assert lines[0] == "Заполнение электронного журнала"
+    assert any(line.startswith("Класс") and "Темы в срок" in line for line in lines)
+    held = sum(row["lessons"] for row in recount().values())
+    assert f"  Проведено уроков: {held}" in lines
+    refused = CliRunner().invoke(main, ["checker", "report", "quarter_analysis", "--school",
+                                        "sch0001", "--at", at, "--param", "class_id=zz"])
+    assert refused.exit_code != 0 and "нет класса zz" in refused.output

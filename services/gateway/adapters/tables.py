@@ -121,3 +121,78 @@ reports_view = Table(
     Column("error", Text, nullable=True),
     Index("ix_gateway_reports_school_kind", "school_id", "kind", "requested_at"),
 )
+
+#: Print jobs: ``pending`` when the API sends the command, then ``completed`` or
+#: ``failed`` from the printer's print.completed / print.failed (scheduled jobs too).
+print_jobs_view = Table(
+    "gateway_print_jobs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("school_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("parameters", JSON, nullable=False),
+    Column("requested_by", String(100), nullable=False),
+    Column("teacher_id", String(64), nullable=True),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("file_key", String(300), nullable=True),
+    Column("sha256", String(64), nullable=True),
+    Column("pages", Integer, nullable=True),
+    Column("bytes", BigInteger, nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_gateway_print_jobs_school", "school_id", "requested_at"),
+)
+
+
+#: Backups as the backup service announces them (backup.completed / .verified /
+#: .failed); a row is added as ``requested`` when the API asks for one.
+backups_view = Table(
+    "gateway_backups",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("scope", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("key", String(300), nullable=True),
+    Column("events", BigInteger, nullable=True),
+    Column("bytes", BigInteger, nullable=True),
+    Column("sha256", String(64), nullable=True),
+    Column("time_range", JSON, nullable=True),
+    Column("problems", JSON, nullable=True),
+    Column("requested_by", String(200), nullable=True),
+    Column("requested_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=True),
+    Column("verified_at", DateTime(timezone=True), nullable=True),
+    Index("ix_gateway_backups_scope", "scope", "created_at"),
+)
+
+#: The year-end archive registry, from archive.registered events (never changed).
+archive_view = Table(
+    "gateway_archive_registry",
+    metadata,
+    Column("job_id", String(64), primary_key=True),
+    Column("school_id", String(64), nullable=False),
+    Column("academic_year", String(9), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("registry_number", String(20), nullable=False),
+    Column("class_id", String(64), nullable=False),
+    Column("pages", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("pdf_key", String(300), nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("responsible", String(200), nullable=False),
+    Index("ix_gateway_archive_school_year", "school_id", "academic_year", "number"),
+)
+
+#: Homeroom teachers from class.roster (nothing else of the roster: no personal data),
+#: so a class teacher's token sees the findings of their classes.
+classes_view = Table(
+    "gateway_classes",
+    metadata,
+    Column("school_id", String(64), primary_key=True),
+    Column("class_id", String(64), primary_key=True),
+    Column("homeroom_teacher_id", String(64), nullable=True),
+    Column("stamp", String(100), nullable=False),  # occurred_at|event id of the newest roster
+    Index("ix_gateway_classes_homeroom", "school_id", "homeroom_teacher_id"),
+)

@@ -17,6 +17,9 @@ class Role(StrEnum):
 
 #: Roles that may read what the gateway keeps about intake (quarantine, events).
 INTAKE_READERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.DEPUTY, Role.AUDITOR})
+#: Roles that may ask for backups and the year-end archive, and those that may list them.
+BACKUP_MAKERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.DEPUTY})
+BACKUP_READERS = BACKUP_MAKERS | {Role.AUDITOR}
 #: Roles that may issue and revoke tokens, and which roles each may issue.
 TOKEN_ISSUERS: dict[Role, frozenset[Role]] = {
     Role.ADMIN: frozenset(Role),
@@ -33,7 +36,9 @@ class Principal:
     token_id: str
     role: Role
     school_id: str | None  # None only for admin
-    teacher_id: str | None = None  # a teacher's token sees that teacher's findings only
+    #: a teacher's token sees that teacher's findings only; a class teacher's also those
+    #: of the classes they are homeroom teacher of
+    teacher_id: str | None = None
 
     @property
     def all_schools(self) -> bool:
@@ -49,10 +54,6 @@ class Principal:
         if requested is not None and requested != self.school_id:
             raise AccessDenied("this token is limited to its own school")
         return self.school_id
-
-    def teacher_filter(self) -> str | None:
-        """The teacher a findings listing is limited to (teachers see their own)."""
-        return self.teacher_id if self.role is Role.TEACHER else None
 
     def require(self, roles: frozenset[Role]) -> None:
         if self.role not in roles:

@@ -15,8 +15,8 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import and_, or_, select
 
-from services.gateway.adapters.tables import findings_view, rule_parameters_view
-from services.gateway.domain.access import Role
+from services.gateway.adapters.tables import classes_view, findings_view, rule_parameters_view
+from services.gateway.domain.access import Principal, Role
 from services.gateway.domain.remarks import COLUMNS_RU, remarks_sheet
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
@@ -94,8 +94,7 @@ def list_findings() -> Response:
                                            findings_view.c.id.desc()).limit(limit + 1)
     if school_id is not None:
         query = query.where(findings_view.c.school_id == school_id)
-    if (own := who.teacher_filter()) is not None:
-        query = query.where(findings_view.c.teacher_id == own)
+    query = _scoped(query, who)
     for name in FILTERS:
         if name in args:
             query = query.where(findings_view.c[name] == args[name])
@@ -164,15 +163,26 @@ def _command(school_id: str, routing_key: str, command_type: str, data: dict[str
 
 
 def _visible(finding_id: str) -> Any:
-    with gateway_of(current_app).engine.connect() as connection:
-        found = connection.execute(
-            select(findings_view).where(findings_view.c.id == finding_id)).first()
     who = principal()
+    with gateway_of(current_app).engine.connect() as connection:
+        found = connection.execute(_scoped(
+            select(findings_view).where(findings_view.c.id == finding_id), who)).first()
     if found is None or not who.sees_school(found.school_id):
         return None
-    if (own := who.teacher_filter()) is not None and found.teacher_id != own:
-        return None
     return found._mapping
+
+
+def _scoped(query: Any, who: Principal) -> Any:
+    """Teachers see their own findings; class teachers also those of their classes."""
+    if who.role is Role.TEACHER:
+        return query.where(findings_view.c.teacher_id == who.teacher_id)
+    if who.role is Role.CLASS_TEACHER:
+        theirs = select(classes_view.c.class_id).where(
+            classes_view.c.school_id == who.school_id,
+            classes_view.c.homeroom_teacher_id == who.teacher_id)
+        return query.where(or_(findings_view.c.teacher_id == who.teacher_id,
+                               findings_view.c.class_id.in_(theirs)))
+    return query
 
 
 def _item(row: Any) -> dict[str, Any]:
@@ -204,11 +214,9 @@ def class_remarks_sheet(class_id: str) -> Response:
                          {"school_id": ["is required"]})
     query = select(findings_view).where(findings_view.c.school_id == school_id,
                                         findings_view.c.class_id == class_id)
-    if (own := who.teacher_filter()) is not None:
-        query = query.where(findings_view.c.teacher_id == own)
     with gateway_of(current_app).engine.connect() as connection:
         found = [{**_item(row._mapping), "history": row.history}
-                 for row in connection.execute(query)]
+                 for row in connection.execute(_scoped(query, who))]
     rows = remarks_sheet(found)
     sheet = Sheet(f"Листок замечаний {class_id}", COLUMNS_RU, [row.cells() for row in rows],
                   widths=(5, 14, 70, 28, 10, 18, 16, 22))

@@ -200,6 +200,8 @@ def openapi_document() -> dict[str, Any]:
         "parameters": [{"name": "token_id", "in": "path", "required": True,
                         "schema": {"type": "string"}}],
         "responses": {"204": {"description": "Revoked"}, **admin_errors}}})
+    _backup_paths(spec, admin_errors)
+    _print_job_paths(spec, admin_errors)
     for path, summary in (("/healthz", "The process is alive"),
                           ("/readyz", "The database and the broker are reachable"),
                           ("/metrics", "Prometheus metrics")):
@@ -211,3 +213,79 @@ def openapi_document() -> dict[str, Any]:
                         "schema": {"enum": sorted(DATA_SCHEMAS)}}],
         "responses": {"200": {"description": "The schema"}, "404": _ERROR}}})
     return spec.to_dict()
+
+
+def _backup_paths(spec: APISpec, admin_errors: dict[str, Any]) -> None:
+    """Backups and the year-end archive registry (docs/backup.md)."""
+    spec.path("/api/v1/backups", operations={
+        "post": {"summary": "Ask the backup service for a backup now (of the token's school; "
+                            "an admin's: school_id, or every school)",
+                 "security": _BEARER,
+                 "requestBody": {"required": False, "content": {"application/json": {
+                     "schema": {"type": "object",
+                                "properties": {"school_id": {"type": "string"}}}}}},
+                 "responses": {"202": {"description": "Requested; follow Location"},
+                               "503": _ERROR, **admin_errors}},
+        "get": {"summary": "Backups, newest first (status requested, completed, verified, "
+                           "damaged, failed)",
+                "security": _BEARER,
+                "parameters": [{"name": "school_id", "in": "query",
+                                "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The backups"}, **admin_errors}}})
+    spec.path("/api/v1/backups/{backup_id}", operations={"get": {
+        "summary": "One backup", "security": _BEARER,
+        "parameters": [{"name": "backup_id", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "The backup"}, **admin_errors}}})
+    spec.path("/api/v1/archive/year-end", operations={"post": {
+        "summary": "Print every class journal of a year and enter each in the archive registry",
+        "security": _BEARER,
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["academic_year"], "properties": {
+                "academic_year": {"type": "string", "pattern": r"^\d{4}-\d{4}$"},
+                "school_id": {"type": "string"}, "responsible": {"type": "string"},
+                "class_ids": {"type": "array", "items": {"type": "string"}}}}}}},
+        "responses": {"202": {"description": "Sent to the backup service"}, "422": _ERROR,
+                      "503": _ERROR, **admin_errors}}})
+    spec.path("/api/v1/archive", operations={"get": {
+        "summary": "The year-end archive registry: JSON, or printable as CSV / XLSX",
+        "security": _BEARER,
+        "parameters": [{"name": name, "in": "query", "schema": {"type": "string"}}
+                       for name in ("school_id", "academic_year")] + [
+            {"name": "format", "in": "query", "schema": {"enum": ["json", "csv", "xlsx"]}}],
+        "responses": {"200": {"description": "The registry"}, "400": _ERROR,
+                      **admin_errors}}})
+
+
+def _print_job_paths(spec: APISpec, admin_errors: dict[str, Any]) -> None:
+    """Print jobs: PDF/A copies made by the printer (docs/printer.md)."""
+    job_id = [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    body = {"type": "object", "required": ["kind", "parameters"], "properties": {
+        "kind": {"enum": ["class_journal", "student_report", "final_statement", "report"]},
+        "school_id": {"type": "string"},
+        "parameters": {"type": "object", "additionalProperties": {"type": "string"}}}}
+    spec.path("/api/v1/print-jobs", operations={
+        "post": {"summary": "Print a document: class_journal {class_id, term_id | year}, "
+                            "student_report {student_id, term_id}, final_statement "
+                            "{class_id}, report {report_id}",
+                 "security": _BEARER,
+                 "requestBody": {"required": True,
+                                 "content": {"application/json": {"schema": body}}},
+                 "responses": {"202": {"description": "Sent to the printer; follow Location"},
+                               "422": _ERROR, "503": _ERROR, **admin_errors}},
+        "get": {"summary": "Print jobs of the school, newest first",
+                "security": _BEARER,
+                "parameters": [{"name": name, "in": "query", "schema": {"type": "string"}}
+                               for name in ("school_id", "kind", "status", "limit")],
+                "responses": {"200": {"description": "The list"}, **admin_errors}}})
+    spec.path("/api/v1/print-jobs/{job_id}", operations={"get": {
+        "summary": "A print job: pending, completed (pages, sha256, pdf link) or failed "
+                   "(error)",
+        "security": _BEARER, "parameters": job_id,
+        "responses": {"200": {"description": "The job"}, **admin_errors}}})
+    spec.path("/api/v1/print-jobs/{job_id}/pdf", operations={"get": {
+        "summary": "The printed PDF/A file (header X-Content-SHA256)",
+        "security": _BEARER, "parameters": job_id,
+        "responses": {"200": {"description": "The PDF",
+                              "content": {"application/pdf": {}}},
+                      "409": _ERROR, "503": _ERROR, **admin_errors}}})
