@@ -6,8 +6,9 @@ gateway as signed webhooks (with a progress bar), waits until the services have
 consumed everything, and prints a summary. The folder it names at the end holds
 the results: the ground truth of planted faults, the findings (the rule
 checker's findings as of the quarter's judging moment), the quarantine, the
-journal record, and the quarter's monitoring reports as XLSX (asked for through
-the administrators' API, as a deputy director would).
+journal record, and what a deputy director would ask for through the
+administrators' API: the quarter's monitoring reports (XLSX), one class journal
+printed for the quarter (PDF/A), and a backup, verified by a trial restore.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from __future__ import annotations
 import csv
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import click
 import httpx
@@ -30,6 +34,7 @@ from kozomol.simulator.run import SimulationSpec, collect_faults, judged_at, sch
 from services.backup.adapters.tables import journal
 from services.checker.adapters import report_store
 from services.checker.adapters.tables import findings
+from services.checker.domain.rules import Term
 from services.checker.handlers import sweep
 from services.gateway.adapters.tables import quarantine
 from services.gateway.adapters.tokens import create_token
@@ -47,13 +52,18 @@ class DemoResult:
     seconds: float
     fill_rate_summary: list[list[str]] = field(default_factory=list)
     report_files: list[Path] = field(default_factory=list)
+    printed: dict[str, Any] = field(default_factory=dict)
+    backup: dict[str, Any] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 def run_demo(settings: Settings, output: Path, spec: SimulationSpec) -> DemoResult:
     output.mkdir(parents=True, exist_ok=True)
     settings = with_embedded_secret(replace(
-        settings, data_dir=output, database_url=f"sqlite:///{output / 'kozomol.sqlite3'}",
-        service_database_urls={}, broker_url="memory://"))
+        settings, data_dir=output, database_url="",  # a SQLite file per service in output
+        service_database_urls={}, broker_url="memory://",
+        # no scheduled backup while the quarter streams in; the demo asks for one at the end
+        backup_check_interval=24 * 3600.0))
     started = time.perf_counter()
     kozomol = EmbeddedKozomol(settings, host="127.0.0.1", port=0)
     kozomol.start()
@@ -67,19 +77,28 @@ def run_demo(settings: Settings, output: Path, spec: SimulationSpec) -> DemoResu
         delivery = send(events, f"{kozomol.url}/webhooks/kundoluk", settings.webhook_secrets,
                         batch_size=100, on_progress=progress.advance)
         progress.close()
+        phases = {"sending": time.perf_counter() - started}
         click.echo("waiting for the services to process everything…", err=True)
         if not kozomol.drain(timeout=600):
             raise click.ClickException("the services did not finish within 10 minutes")
+        phases["processing"] = time.perf_counter() - started - sum(phases.values())
         checker = next(c for c in kozomol.consumers if c.name == "checker")
         as_of = judged_at(spec)  # the simulated quarter's deadlines have all passed
         sweep(checker.engine, lambda: as_of)
         found = _export(kozomol, output, planted)
         journal_events = _journal_size(kozomol)
-        summary, files = _reports(kozomol, output)
+        phases["checking"] = time.perf_counter() - started - sum(phases.values())
+        with _deputy(kozomol) as client:
+            summary, files = _reports(kozomol, client, output)
+            phases["reports"] = time.perf_counter() - started - sum(phases.values())
+            printed = _print_class_journal(kozomol, client, output)
+            phases["printing"] = time.perf_counter() - started - sum(phases.values())
+            backup = _backup(client)
+            phases["backup"] = time.perf_counter() - started - sum(phases.values())
     finally:
         kozomol.stop()
     return DemoResult(output, delivery, planted, found, journal_events,
-                      time.perf_counter() - started, summary, files)
+                      time.perf_counter() - started, summary, files, printed, backup, phases)
 
 
 def print_summary(result: DemoResult) -> None:
@@ -104,9 +123,19 @@ def print_summary(result: DemoResult) -> None:
         echo("  the quarter's fill rate (report via /api/v1/reports):")
         for label, value in result.fill_rate_summary:
             echo(f"    {label:<26}{value:>14}")
-        echo(f"  reports saved: {', '.join(path.name for path in result.report_files)}")
+        echo(f"  reports saved: {len(result.report_files)} workbooks in "
+             f"{result.output / 'reports'}")
+    if result.printed:
+        echo(f"  class journal {result.printed['class_id']}, first quarter, printed: "
+             f"{result.printed['pages']} pages, SHA-256 {result.printed['sha256'][:16]}…, "
+             f"{result.printed['path'].name}")
+    if result.backup:
+        echo(f"  backup {result.backup['id']}: {result.backup['status']}, "
+             f"{result.backup['events']:,} events, {result.backup['bytes'] / 1e6:.1f} MB "
+             f"(encrypted, in {result.output / 'files' / 'backups'})")
     echo("")
-    echo(f"  took {result.seconds:.0f} s; results in {result.output}")
+    spent = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in result.phases.items())
+    echo(f"  took {result.seconds:.0f} s ({spent}); results in {result.output}")
 
 
 FINDING_COLUMNS = ("id", "rule", "clause", "severity", "responsible", "status", "school_id",
@@ -143,39 +172,91 @@ def _export(kozomol: EmbeddedKozomol, output: Path, planted: list[PlantedFault]
     return found
 
 
-def _reports(kozomol: EmbeddedKozomol, output: Path) -> tuple[list[list[str]], list[Path]]:
-    """Ask the API for the quarter's reports as a deputy director would; save them as XLSX."""
-    gateway = kozomol.gateway
+@contextmanager
+def _deputy(kozomol: EmbeddedKozomol) -> Iterator[httpx.Client]:
+    """An API client with a deputy director's token of the simulated school."""
+    with kozomol.gateway.engine.begin() as connection:
+        token = create_token(connection, Role.DEPUTY, "sch0001", label="demo").token
+    with httpx.Client(base_url=kozomol.url, timeout=60,
+                      headers={"Authorization": f"Bearer {token}"}) as client:
+        yield client
+
+
+def _first_quarter(kozomol: EmbeddedKozomol) -> tuple[Term, list[str]]:
     checker = next(c for c in kozomol.consumers if c.name == "checker")
     with checker.engine.connect() as connection:
         book = report_store.book(connection, "sch0001", with_plans=False)
     if book is None:
-        return [], []
+        raise click.ClickException("the checker has not swept the school")
     quarter = next(t for t in book.terms if t.kind == "quarter" and t.number == 1)
-    with gateway.engine.begin() as connection:
-        token = create_token(connection, Role.DEPUTY, "sch0001", label="demo").token
+    return quarter, sorted(book.homeroom)
+
+
+def _until(client: httpx.Client, path: str, done: Callable[[dict[str, Any]], bool],
+           timeout: float = 300) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        item = dict(client.get(path).json())
+        if done(item) or time.monotonic() > deadline:
+            return item
+        time.sleep(0.2)
+
+
+def _print_class_journal(kozomol: EmbeddedKozomol, client: httpx.Client,
+                         output: Path) -> dict[str, Any]:
+    """Print one class journal of the quarter through the API and save the PDF."""
+    quarter, classes = _first_quarter(kozomol)
+    class_id = classes[len(classes) // 2]
+    asked = client.post("/api/v1/print-jobs", json={
+        "kind": "class_journal",
+        "parameters": {"class_id": class_id, "term_id": quarter.term_id}})
+    if asked.status_code != 202:
+        raise click.ClickException(f"the print job was refused: {asked.text}")
+    job = _until(client, asked.headers["Location"], lambda j: j["status"] != "pending")
+    if job["status"] != "completed":
+        raise click.ClickException(f"the class journal was not printed: {job}")
+    folder = output / "printed"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"class-journal-{class_id}-q1.pdf"
+    path.write_bytes(client.get(job["pdf"]).content)
+    return {"class_id": class_id, "pages": job["pages"], "sha256": job["sha256"], "path": path}
+
+
+def _backup(client: httpx.Client) -> dict[str, Any]:
+    """Ask for a backup of the school through the API; wait until it is verified."""
+    asked = client.post("/api/v1/backups", json={})
+    if asked.status_code != 202:
+        raise click.ClickException(f"the backup was refused: {asked.text}")
+    backup = _until(client, asked.headers["Location"],
+                    lambda b: b["status"] in ("verified", "damaged", "failed"))
+    if backup["status"] != "verified":
+        raise click.ClickException(f"the backup was not verified: {backup}")
+    return backup
+
+
+def _reports(kozomol: EmbeddedKozomol, client: httpx.Client,
+             output: Path) -> tuple[list[list[str]], list[Path]]:
+    """Ask the API for the quarter's reports as a deputy director would; save them as XLSX."""
+    quarter, classes = _first_quarter(kozomol)
     folder = output / "reports"
     folder.mkdir(exist_ok=True)
     asks = [("fill_rate", {"date_from": quarter.start.isoformat(),
                            "date_to": quarter.end.isoformat()}, "fill-rate-q1"),
             *(("quarter_analysis", {"class_id": class_id, "term_id": quarter.term_id},
-               f"quarter-analysis-{class_id}") for class_id in sorted(book.homeroom))]
+               f"quarter-analysis-{class_id}") for class_id in classes)]
     summary: list[list[str]] = []
     files = []
-    with httpx.Client(base_url=kozomol.url, timeout=60,
-                      headers={"Authorization": f"Bearer {token}"}) as client:
-        for kind, parameters, name in asks:
-            answer = client.post("/api/v1/reports", params={"wait": 30},
-                                 json={"kind": kind, "parameters": parameters})
-            if answer.status_code != 200 or answer.json()["status"] != "ready":
-                raise click.ClickException(f"the {kind} report did not come: {answer.text}")
-            if kind == "fill_rate":
-                summary = answer.json()["report"]["summary"]
-            sheet = client.get(f"/api/v1/reports/{answer.json()['id']}",
-                               params={"format": "xlsx"})
-            path = folder / f"{name}.xlsx"
-            path.write_bytes(sheet.content)
-            files.append(path)
+    for kind, parameters, name in asks:
+        answer = client.post("/api/v1/reports", params={"wait": 30},
+                             json={"kind": kind, "parameters": parameters})
+        if answer.status_code != 200 or answer.json()["status"] != "ready":
+            raise click.ClickException(f"the {kind} report did not come: {answer.text}")
+        if kind == "fill_rate":
+            summary = answer.json()["report"]["summary"]
+        sheet = client.get(f"/api/v1/reports/{answer.json()['id']}", params={"format": "xlsx"})
+        path = folder / f"{name}.xlsx"
+        path.write_bytes(sheet.content)
+        files.append(path)
     return summary, files
 
 

@@ -30,7 +30,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
-    database_url: str
+    database_url: str  # empty: the embedded default (see database_url_for)
     service_database_urls: Mapping[str, str]
     broker_url: str
     webhook_secrets: tuple[str, ...]
@@ -80,8 +80,14 @@ class Settings:
         return self.storage_url or (self.data_dir / "files").as_uri()
 
     def database_url_for(self, service: str) -> str:
-        """Each service owns its tables; production may give each its own database."""
-        return self.service_database_urls.get(service, self.database_url)
+        """Each service owns its tables; production may give each its own database.
+
+        Without any URL (the embedded default) each service gets a SQLite file of
+        its own, so that one service's writes never wait for another's (SQLite
+        has one writer per file).
+        """
+        return (self.service_database_urls.get(service) or self.database_url
+                or _sqlite_url(self.data_dir, service))
 
 
 def load_settings() -> Settings:
@@ -90,7 +96,7 @@ def load_settings() -> Settings:
     try:
         with env.prefixed("KOZOMOL_"):
             data_dir = Path(env.str("DATA_DIR", "./var")).resolve()
-            database_url = env.str("DATABASE_URL", "") or _sqlite_url(data_dir)
+            database_url = env.str("DATABASE_URL", "")
             service_urls = {
                 name: url
                 for name in SERVICES
@@ -142,8 +148,8 @@ def load_settings() -> Settings:
     return settings
 
 
-def _sqlite_url(data_dir: Path) -> str:
-    return f"sqlite:///{data_dir / 'kozomol.sqlite3'}"
+def _sqlite_url(data_dir: Path, name: str) -> str:
+    return f"sqlite:///{data_dir / f'{name}.sqlite3'}"
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from services.backup.adapters.archive_io import journal_is_empty
 from services.backup.adapters.crypto import new_key, parse_key
@@ -40,6 +41,7 @@ from services.backup.handlers import (
     take_events,
 )
 from shared.db.engine import make_engine
+from shared.events.envelope import Event
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.publisher import ThreadPublishers, make_publisher
 from shared.service import ConsumerService, Handlers, bootstrap_consumer, topology_for
@@ -96,14 +98,22 @@ class Scheduler:
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._hurry_until = 0.0
         self._thread: threading.Thread | None = None
 
-    def tick(self) -> list[str]:
-        """One pass; returns the ids of the backups it made."""
+    def hurry(self, seconds: float = 5.0) -> None:
+        """A backup was just requested (its transaction may not have committed yet):
+        look for it every 0.2 s for the next ``seconds`` instead of the interval."""
+        self._hurry_until = time.monotonic() + seconds
+        self._wake.set()
+
+    def tick(self, *, scheduled: bool = True) -> list[str]:
+        """One pass (requested backups only, unless ``scheduled``); the ids it made."""
         made = []
         now = self.context.clock()
         with self.context.engine.connect() as connection:
-            if journal_is_empty(connection):
+            if not scheduled or journal_is_empty(connection):
                 due = []  # nothing to back up yet; the slot stays due
             else:
                 due = due_slots(schedules(self.settings), now, self.settings.backup_timezone)
@@ -119,12 +129,23 @@ class Scheduler:
         return made
 
     def run(self) -> None:
+        next_scheduled = 0.0
         while not self._stop.is_set():
+            # A request wakes the scheduler for itself only; schedules are looked at
+            # every check interval.
+            scheduled = time.monotonic() >= next_scheduled
+            if scheduled:
+                next_scheduled = time.monotonic() + self.settings.backup_check_interval
             try:
-                self.tick()
+                self.tick(scheduled=scheduled)
             except Exception:  # the thread must outlive any one failed pass
                 log.exception("backup scheduler pass failed; retrying at the next interval")
-            self._stop.wait(self.settings.backup_check_interval)
+            if time.monotonic() < self._hurry_until:
+                self._wake.clear()
+                self._stop.wait(0.2)
+            else:
+                self._wake.wait(self.settings.backup_check_interval)
+                self._wake.clear()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="backup-scheduler", daemon=True)
@@ -132,15 +153,23 @@ class Scheduler:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(60)
 
 
 def bootstrap(settings: Settings, *, scheduler: bool = True,
               clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> ConsumerService:
+    schedulers: list[Scheduler] = []
+
+    def backups_requested(connection: Connection, commands: list[Event]) -> None:
+        request_backups(connection, commands)
+        for waiting in schedulers:
+            waiting.hurry()  # someone is waiting: make it now, not at the next interval
+
     # Every event, known type or not, enters the journal record.
     handlers = Handlers(service=NAME, catch_all=take_events, by_type={
-        CREATE_COMMAND: request_backups, YEAR_END_COMMAND: start_year_end,
+        CREATE_COMMAND: backups_requested, YEAR_END_COMMAND: start_year_end,
         PRINT_COMPLETED: register_printed, PRINT_FAILED: forget_failed_prints})
     service = bootstrap_consumer(settings, NAME, inbox, handlers)
     topology = topology_for(settings)
@@ -154,7 +183,8 @@ def bootstrap(settings: Settings, *, scheduler: bool = True,
             # The journal record must keep running; backups wait for a key.
             log.error("backups are disabled: %s", exc)
         else:
-            service.companions.append(Scheduler(context, settings))
+            schedulers.append(Scheduler(context, settings))
+            service.companions.append(schedulers[0])
     service.companions += [
         OutboxRelay(service.engine, outbox, publishers, topology.events.name,
                     interval=settings.outbox_relay_interval),

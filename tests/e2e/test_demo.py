@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from tests.support import kozomol_env
 
@@ -47,3 +49,15 @@ def test_the_demo_runs_a_small_school_end_to_end(tmp_path: Path) -> None:
     header = next(i for i, row in enumerate(rows) if row and row[0] == "Класс")
     assert sum(row[3] for row in rows[header + 1:]) == held
     assert len(list((output / "reports").glob("quarter-analysis-*.xlsx"))) == 3  # grades 4-6
+    # One class journal printed through the API, and a verified backup.
+    printed = next(line for line in done.stdout.splitlines() if "printed:" in line)
+    pdf = next((output / "printed").glob("class-journal-*-q1.pdf"))
+    pages = len(PdfReader(pdf).pages)
+    assert f"printed: {pages} pages" in printed and pages > 5
+    assert hashlib.sha256(pdf.read_bytes()).hexdigest()[:16] in printed
+    backed_up = next(line for line in done.stdout.splitlines() if line.strip().startswith(
+        "backup "))
+    assert ": verified, " in backed_up
+    assert f"{int(lines['in'][-1].replace(',', '')):,} events" in backed_up or "events" in \
+        backed_up
+    assert list((output / "files" / "backups").rglob("*.kzb"))

@@ -152,7 +152,7 @@ def test_kozomol_serve_runs_everything_in_one_process(
     assert [item["event_id"] for item in quarantined] == ["evt_demo_mark_broken"]
     record = httpx.get(f"{base}/api/v1/received-events/evt_demo_mark_1", headers=headers).json()
     assert record["stored_in"] == "broker"
-    database = tmp_path / "var" / "kozomol.sqlite3"
+    database = tmp_path / "var" / "backup.sqlite3"  # each service its own file
     engine = make_engine(f"sqlite:///{database}")
 
     def journal_ids() -> list[str]:

@@ -28,7 +28,11 @@ def test_embedded_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     assert settings.broker_url == "memory://"
     assert settings.embedded_broker
     assert settings.data_dir == tmp_path / "var"
-    assert settings.database_url == f"sqlite:///{tmp_path / 'var' / 'kozomol.sqlite3'}"
+    assert settings.database_url == ""
+    # each service its own SQLite file (one writer per file)
+    assert settings.database_url_for("checker") == \
+        f"sqlite:///{tmp_path / 'var' / 'checker.sqlite3'}"
+    assert len({settings.database_url_for(name) for name in SERVICES}) == len(SERVICES)
     assert settings.webhook_secrets == ()
 
 
