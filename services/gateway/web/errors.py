@@ -35,7 +35,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
         code = {
-            404: "not_found", 405: "method_not_allowed", 413: "too_large",
+            400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
             415: "unsupported_media_type", 429: "rate_limited",
         }.get(exc.code or 500, "http_error")
         response = api_error(exc.code or 500, code, exc.description or exc.name)

@@ -29,7 +29,7 @@ from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.commands import broker_unavailable, send_command
 from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
 from services.gateway.web.errors import api_error
-from services.gateway.web.formats import iso_utc
+from services.gateway.web.formats import iso_utc, listing_limit
 
 blueprint = Blueprint("reports", __name__, url_prefix="/api/v1")
 
@@ -79,12 +79,7 @@ def list_reports() -> Response:
     who = principal()
     args = request.args
     school_id = who.school_filter(args.get("school_id"))
-    try:
-        limit = int(args.get("limit", 50))
-    except ValueError:
-        return api_error(400, "bad_request", "limit must be a number")
-    if not 1 <= limit <= 200:
-        return api_error(400, "bad_request", "limit must be between 1 and 200")
+    limit = listing_limit()
     query = select(*(c for c in reports_view.c if c.name != "content")).order_by(
         reports_view.c.requested_at.desc(), reports_view.c.id.desc()).limit(limit)
     if school_id is not None:
