@@ -22,7 +22,6 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, delete, insert, select, update
 from sqlalchemy import event as sqlalchemy_event
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.backup.adapters import journal_store
 from services.backup.adapters.archive_io import (
@@ -64,7 +63,8 @@ from services.backup.domain.derived import TableFolder
 from services.backup.domain.journal import GENESIS
 from services.backup.domain.registry import ArchiveEntry, next_number
 from services.backup.domain.retention import Retention, StoredBackup, to_prune
-from shared.events.envelope import Event
+from shared.db.inserts import conflict_insert
+from shared.events.envelope import Event, new_envelope
 from shared.messaging.outbox import add_to_outbox
 from shared.storage import FileStore
 
@@ -145,15 +145,11 @@ def request_class_journals(connection: Connection, school_id: str, year: str, wh
         connection.execute(insert(archive_requests).values(
             job_id=job_id, school_id=school_id, class_id=class_id, academic_year=year,
             requested_by=who, requested_at=now))
-        command_id = f"cmd-{secrets.token_hex(16)}"
-        connection.execute(insert(command_outbox).values(
-            event_id=command_id, routing_key=PRINT_REQUEST_KEY, school_id=school_id,
-            created_at=now, body=orjson.dumps({
-                "id": command_id, "type": "print.request", "school_id": school_id,
-                "occurred_at": now.isoformat(),
-                "data": {"job_id": job_id, "kind": "class_journal",
-                         "parameters": {"class_id": class_id, "year": year},
-                         "requested_by": who}})))
+        add_to_outbox(connection, command_outbox, [new_envelope(
+            "cmd", "print.request", school_id,
+            {"job_id": job_id, "kind": "class_journal",
+             "parameters": {"class_id": class_id, "year": year}, "requested_by": who},
+            now)], now, routing_key=PRINT_REQUEST_KEY)
         jobs.append(job_id)
     return jobs
 
@@ -189,10 +185,8 @@ def register_printed(connection: Connection, events: list[Event]) -> None:
             registered_at=event.occurred_at, responsible=request.requested_by)
         add_registry_entry(connection, entry)
         now = datetime.now(UTC)
-        add_to_outbox(connection, outbox, [{
-            "id": f"bak-{secrets.token_hex(16)}", "type": "archive.registered",
-            "school_id": entry.school_id, "occurred_at": now.isoformat(),
-            "data": entry.as_data()}], now)
+        add_to_outbox(connection, outbox, [new_envelope(
+            "bak", "archive.registered", entry.school_id, entry.as_data(), now)], now)
 
 
 def forget_failed_prints(connection: Connection, events: list[Event]) -> None:
@@ -237,8 +231,7 @@ def new_backup_id() -> str:
 def claim_slot(engine: Engine, scope: str, kind: str, slot: str, now: datetime) -> str | None:
     """Insert the row of a scheduled slot; None if another instance has it already."""
     backup_id = new_backup_id()
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(backups).values(
+    statement = conflict_insert(engine, backups).values(
         id=backup_id, scope=scope, kind=kind, slot=slot, status="running",
         requested_by="schedule", requested_at=now,
     ).on_conflict_do_nothing(index_elements=["scope", "slot"]).returning(backups.c.id)
@@ -293,9 +286,7 @@ def latest_backup(engine: Engine) -> dict[str, Any] | None:
 
 def _announce(connection: Connection, event_type: str, scope: str, data: dict[str, Any],
               now: datetime) -> None:
-    add_to_outbox(connection, outbox, [{
-        "id": f"bak-{secrets.token_hex(16)}", "type": event_type, "school_id": scope,
-        "occurred_at": now.isoformat(), "data": data}], now)
+    add_to_outbox(connection, outbox, [new_envelope("bak", event_type, scope, data, now)], now)
 
 
 # ---------------------------------------------------------------- backup

@@ -44,6 +44,7 @@ from shared.db.engine import make_engine
 from shared.events.envelope import Event
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.publisher import ThreadPublishers, make_publisher
+from shared.pacing import Pace
 from shared.service import ConsumerService, Handlers, bootstrap_consumer, topology_for
 from shared.settings import Settings, SettingsError
 from shared.storage import open_store
@@ -97,16 +98,12 @@ class Scheduler:
     settings: Settings
 
     def __post_init__(self) -> None:
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._hurry_until = 0.0
+        self._pace = Pace(self.settings.backup_check_interval, quick=0.2)
         self._thread: threading.Thread | None = None
 
     def hurry(self, seconds: float = 5.0) -> None:
-        """A backup was just requested (its transaction may not have committed yet):
-        look for it every 0.2 s for the next ``seconds`` instead of the interval."""
-        self._hurry_until = time.monotonic() + seconds
-        self._wake.set()
+        """A backup was just requested: look for it every 0.2 s for ``seconds``."""
+        self._pace.hurry(seconds)
 
     def tick(self, *, scheduled: bool = True) -> list[str]:
         """One pass (requested backups only, unless ``scheduled``); the ids it made."""
@@ -130,7 +127,7 @@ class Scheduler:
 
     def run(self) -> None:
         next_scheduled = 0.0
-        while not self._stop.is_set():
+        while not self._pace.stopped.is_set():
             # A request wakes the scheduler for itself only; schedules are looked at
             # every check interval.
             scheduled = time.monotonic() >= next_scheduled
@@ -140,20 +137,14 @@ class Scheduler:
                 self.tick(scheduled=scheduled)
             except Exception:  # the thread must outlive any one failed pass
                 log.exception("backup scheduler pass failed; retrying at the next interval")
-            if time.monotonic() < self._hurry_until:
-                self._wake.clear()
-                self._stop.wait(0.2)
-            else:
-                self._wake.wait(self.settings.backup_check_interval)
-                self._wake.clear()
+            self._pace.wait()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="backup-scheduler", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
+        self._pace.stop()
         if self._thread is not None:
             self._thread.join(60)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,7 +13,7 @@ from services.checker.adapters import facts_store, findings_store, parameters_st
 from services.checker.adapters.tables import outbox
 from services.checker.domain.reports import final_mark_counts, lesson_statistics, school_book
 from services.checker.domain.rules import Parameters, evaluate
-from shared.events.envelope import Event
+from shared.events.envelope import Event, new_envelope
 from shared.events.rules import parameter_errors
 from shared.messaging.outbox import add_to_outbox
 
@@ -28,9 +27,7 @@ def announce(connection: Connection, school_id: str, change: findings_store.Reco
     for event_type, ids in (("finding.opened", change.opened),
                             ("finding.closed", change.withdrawn)):
         for item in findings_store.as_items(connection, ids):
-            events.append({"id": f"chk-{secrets.token_hex(16)}", "type": event_type,
-                           "school_id": school_id, "occurred_at": now.isoformat(),
-                           "data": item})
+            events.append(new_envelope("chk", event_type, school_id, item, now))
     add_to_outbox(connection, outbox, events, now)
 
 
@@ -46,9 +43,7 @@ def update_findings(connection: Connection, commands: list[Event]) -> None:
             log.warning("finding update refers to no finding of that school",
                         extra={"command_id": command.id})
             continue
-        events = [{"id": f"chk-{secrets.token_hex(16)}", "type": "finding.updated",
-                   "school_id": command.school_id, "occurred_at": now.isoformat(),
-                   "data": item}
+        events = [new_envelope("chk", "finding.updated", command.school_id, item, now)
                   for item in findings_store.as_items(connection, [data["finding_id"]])]
         add_to_outbox(connection, outbox, events, now)
 
@@ -66,10 +61,9 @@ def update_parameters(connection: Connection, commands: list[Event]) -> None:
         write = parameters_store.save(connection, command.school_id, merged,
                                       str(command.data.get("actor") or "api"), now)
         facts_store.mark_dirty(connection, command.school_id, now)
-        add_to_outbox(connection, outbox, [{
-            "id": f"chk-{secrets.token_hex(16)}", "type": "rules.parameters.changed",
-            "school_id": command.school_id, "occurred_at": now.isoformat(),
-            "data": {"parameters": write, "updated_by": command.data.get("actor")}}], now)
+        add_to_outbox(connection, outbox, [new_envelope(
+            "chk", "rules.parameters.changed", command.school_id,
+            {"parameters": write, "updated_by": command.data.get("actor")}, now)], now)
 
 
 def load_parameters(connection: Connection, school_id: str) -> dict[str, int]:

@@ -32,7 +32,7 @@ from services.checker.domain.reports import (
     teacher_summary,
 )
 from services.checker.domain.rules import Parameters
-from shared.events.envelope import Event
+from shared.events.envelope import Event, new_envelope
 from shared.messaging.outbox import add_to_outbox
 
 log = logging.getLogger(__name__)
@@ -153,9 +153,8 @@ def ready(report_id: str, report: Report, scope: dict[str, Any] | None, requeste
 
 def publish(connection: Connection, school_id: str, event_type: str, data: dict[str, Any],
             now: datetime) -> None:
-    add_to_outbox(connection, outbox, [{
-        "id": f"chk-{secrets.token_hex(16)}", "type": event_type, "school_id": school_id,
-        "occurred_at": now.isoformat(), "data": data}], now)
+    add_to_outbox(connection, outbox, [new_envelope("chk", event_type, school_id, data, now)],
+                  now)
 
 
 # Scheduled reports ----------------------------------------------------------------------

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.printer.adapters import copy_store
@@ -39,7 +37,8 @@ from services.printer.render.documents import (
     render_student_report,
 )
 from services.printer.render.journal import render_journal
-from shared.events.envelope import Event
+from shared.db.inserts import conflict_insert
+from shared.events.envelope import Event, new_envelope
 from shared.messaging.outbox import add_to_outbox
 from shared.storage import FileStore
 
@@ -129,8 +128,7 @@ class Printer:
             return
         # Claim the job: the row exists, and this transaction holds it until it commits,
         # so a printer handed the same job at the same time waits, then finds it done.
-        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        connection.execute(dialect.insert(jobs).on_conflict_do_nothing(
+        connection.execute(conflict_insert(connection, jobs).on_conflict_do_nothing(
             index_elements=["job_id"]).values(
             job_id=job_id, school_id=school_id, kind=str(kind), requested_by=requested_by,
             parameters=parameters if isinstance(parameters, dict) else {}, status=PENDING,
@@ -213,6 +211,5 @@ class Printer:
     def _announce(self, connection: Connection, school_id: str, event_type: str,
                   data: dict[str, Any]) -> None:
         now = self.clock()
-        add_to_outbox(connection, outbox, [{
-            "id": f"prn-{secrets.token_hex(16)}", "type": event_type, "school_id": school_id,
-            "occurred_at": now.isoformat(), "data": data}], now)
+        add_to_outbox(connection, outbox, [new_envelope("prn", event_type, school_id, data, now)],
+                      now)

@@ -1,12 +1,19 @@
-"""INSERT … ON CONFLICT DO NOTHING … RETURNING for both supported databases."""
+"""INSERT … ON CONFLICT for both supported databases (PostgreSQL and SQLite)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table
+from sqlalchemy import Column, Connection, Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
+
+
+def conflict_insert(bind: Connection | Engine, table: Table) -> Any:
+    """``INSERT INTO table`` of the bind's dialect, which has ``on_conflict_do_nothing``,
+    ``on_conflict_do_update`` and ``excluded`` (the generic ``insert`` has none)."""
+    insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
+    return insert(table)
 
 
 def insert_new(
@@ -21,6 +28,6 @@ def insert_new(
     """
     if not rows:
         return set()
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table).on_conflict_do_nothing(index_elements=[key.name]).returning(key)
+    statement = conflict_insert(connection, table).on_conflict_do_nothing(
+        index_elements=[key.name]).returning(key)
     return set(connection.execute(statement, list(rows)).scalars())

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
+
+
+def new_envelope(prefix: str, event_type: str, school_id: str, data: dict[str, Any],
+                 now: datetime) -> dict[str, Any]:
+    """An event (or command) a service publishes: a fresh id ``<prefix>-<32 hex>``."""
+    return {"id": f"{prefix}-{secrets.token_hex(16)}", "type": event_type,
+            "school_id": school_id, "occurred_at": now.isoformat(), "data": data}
 
 
 class MalformedEvent(ValueError):

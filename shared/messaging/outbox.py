@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -40,6 +39,7 @@ from sqlalchemy.exc import DBAPIError
 
 from shared import metrics
 from shared.messaging.publisher import OutgoingMessage, Publisher, PublishError
+from shared.pacing import Pace
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +59,15 @@ def outbox_table(metadata: MetaData, service: str) -> Table:
 
 
 def add_to_outbox(connection: Connection, outbox: Table, events: Sequence[dict[str, Any]],
-                  now: datetime) -> None:
-    """Keep event envelopes for the relay, in the caller's transaction."""
+                  now: datetime, *, routing_key: str | None = None) -> None:
+    """Keep envelopes for the relay, in the caller's transaction.
+
+    Events are routed by their type; a command outbox gives the routing key
+    (``<service>.<command>``).
+    """
     if events:
         connection.execute(insert(outbox), [
-            {"event_id": event["id"], "routing_key": event["type"],
+            {"event_id": event["id"], "routing_key": routing_key or event["type"],
              "school_id": event["school_id"], "body": orjson.dumps(event), "created_at": now}
             for event in events])
 
@@ -83,18 +87,13 @@ class OutboxRelay:
         self._outbox = outbox
         self._publisher = publisher
         self._exchange = exchange
-        self._interval = interval
         self._batch_size = batch_size
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._hurry_until = 0.0
+        self._pace = Pace(interval, quick=0.02)
         self._thread: threading.Thread | None = None
 
     def hurry(self, seconds: float = 2.0) -> None:
-        """Something was just added (its transaction may not have committed yet):
-        look every few milliseconds for the next ``seconds`` instead of waiting the interval."""
-        self._hurry_until = time.monotonic() + seconds
-        self._wake.set()
+        """Someone waits for what was just added: look every 20 ms for ``seconds``."""
+        self._pace.hurry(seconds)
 
     def drain_once(self) -> int:
         """Relay one batch; returns how many events were sent."""
@@ -118,7 +117,7 @@ class OutboxRelay:
 
     def drain(self) -> int:
         total = 0
-        while not self._stop.is_set() and (sent := self.drain_once()):
+        while not self._pace.stopped.is_set() and (sent := self.drain_once()):
             total += sent
         return total
 
@@ -128,7 +127,7 @@ class OutboxRelay:
                 select(func.count()).select_from(self._outbox)).scalar_one())
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._pace.stopped.is_set():
             try:
                 self.drain()
             except PublishError as exc:
@@ -138,19 +137,13 @@ class OutboxRelay:
             # Refreshed on every pass: the depth matters most while the broker is away.
             with contextlib.suppress(DBAPIError):
                 metrics.OUTBOX_DEPTH.set(self.depth())
-            if time.monotonic() < self._hurry_until:
-                self._wake.clear()
-                self._stop.wait(0.02)
-            else:
-                self._wake.wait(self._interval)
-                self._wake.clear()
+            self._pace.wait()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="outbox-relay", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
+        self._pace.stop()
         if self._thread is not None:
             self._thread.join(10)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import Connection, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.checker.adapters.tables import dirty_schools, facts
 from services.checker.domain.facts import (
@@ -17,13 +15,10 @@ from services.checker.domain.facts import (
     entity_of,
     load_entity,
 )
+from shared.db.inserts import conflict_insert
 from shared.events.envelope import Event
 
 _CHUNK = 400
-
-
-def _insert(connection: Connection) -> Any:
-    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
 
 
 def ingest(connection: Connection, events: list[Event]) -> None:
@@ -33,7 +28,6 @@ def ingest(connection: Connection, events: list[Event]) -> None:
         ref = entity_of(event.type, event.id, event.data)
         if ref is not None:
             by_school[event.school_id].append((event, ref))
-    insert = _insert(connection)
     now = datetime.now(UTC)
     for school_id, items in by_school.items():
         refs = sorted({ref for _, ref in items})
@@ -54,7 +48,7 @@ def ingest(connection: Connection, events: list[Event]) -> None:
             school.apply(event.id, event.type, event.occurred_at, event.data)
         rows = [{"school_id": school_id, "kind": kind, "entity_key": key,
                  "state": dump_entity(school, (kind, key))} for kind, key in refs]
-        statement = insert(facts)
+        statement = conflict_insert(connection, facts)
         connection.execute(statement.on_conflict_do_update(
             index_elements=["school_id", "kind", "entity_key"],
             set_={"state": statement.excluded.state}), rows)
@@ -63,7 +57,7 @@ def ingest(connection: Connection, events: list[Event]) -> None:
 
 def mark_dirty(connection: Connection, school_id: str, now: datetime) -> None:
     """The school is to be evaluated at the next sweep."""
-    statement = _insert(connection)(dirty_schools).values(school_id=school_id, since=now)
+    statement = conflict_insert(connection, dirty_schools).values(school_id=school_id, since=now)
     connection.execute(statement.on_conflict_do_nothing(index_elements=["school_id"]))
 
 

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.checker.adapters.tables import parameters
+from shared.db.inserts import conflict_insert
 
 
 def load(connection: Connection, school_id: str) -> dict[str, int]:
@@ -20,9 +20,8 @@ def load(connection: Connection, school_id: str) -> dict[str, int]:
 
 def save(connection: Connection, school_id: str, values: dict[str, int], actor: str,
          now: datetime) -> dict[str, Any]:
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(parameters).values(school_id=school_id, parameters=values,
-                                          updated_at=now, updated_by=actor[:100])
+    statement = conflict_insert(connection, parameters).values(
+        school_id=school_id, parameters=values, updated_at=now, updated_by=actor[:100])
     connection.execute(statement.on_conflict_do_update(
         index_elements=["school_id"],
         set_={"parameters": statement.excluded.parameters,

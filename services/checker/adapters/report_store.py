@@ -7,7 +7,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.checker.adapters.tables import (
     final_stats,
@@ -26,13 +25,10 @@ from services.checker.domain.reports import (
     Scope,
 )
 from services.checker.domain.rules import Term
+from shared.db.inserts import conflict_insert
 
 _FIELDS = tuple(LessonStat.__dataclass_fields__)
 _CHUNK = 500
-
-
-def _insert(connection: Connection) -> Any:
-    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
 
 
 def save_statistics(connection: Connection, school_id: str, lessons: list[LessonStat],
@@ -42,8 +38,8 @@ def save_statistics(connection: Connection, school_id: str, lessons: list[Lesson
     kept = connection.execute(select(report_basis.c.basis, report_basis.c.plans).where(
         report_basis.c.school_id == school_id)).first()
     if kept is None or tuple(kept) != (basis, plans):
-        statement = _insert(connection)(report_basis).values(school_id=school_id, basis=basis,
-                                                             plans=plans)
+        statement = conflict_insert(connection, report_basis).values(
+            school_id=school_id, basis=basis, plans=plans)
         connection.execute(statement.on_conflict_do_update(
             index_elements=["school_id"], set_={"basis": statement.excluded.basis,
                                                 "plans": statement.excluded.plans}))
@@ -170,7 +166,7 @@ def book(connection: Connection, school_id: str, *, with_plans: bool) -> SchoolB
 def claim_scheduled(connection: Connection, school_id: str, kind: str, period: str, *,
                     report_id: str, now: datetime) -> bool:
     """Record that this scheduled report is being made; False if it already was."""
-    claimed = connection.execute(_insert(connection)(scheduled_reports).values(
+    claimed = connection.execute(conflict_insert(connection, scheduled_reports).values(
         school_id=school_id, kind=kind, period=period, report_id=report_id, made_at=now
     ).on_conflict_do_nothing(index_elements=["school_id", "kind", "period"])
         .returning(scheduled_reports.c.report_id)).first()

@@ -6,17 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.gateway.adapters.tables import archive_view, backups_view
+from shared.db.inserts import conflict_insert
 from shared.events.envelope import Event
 
 #: A later stage never gives way to an earlier one, whatever order events arrive in.
 RANK = {"requested": 0, "completed": 1, "failed": 2, "verified": 2, "damaged": 2}
-
-
-def _insert(connection: Connection) -> Any:
-    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
 
 
 def _when(value: Any) -> datetime | None:
@@ -44,7 +40,7 @@ def apply_backup_events(connection: Connection, events: list[Event]) -> None:
         else:
             continue
         values = {k: v for k, v in values.items() if v is not None}
-        connection.execute(_insert(connection)(backups_view).values(
+        connection.execute(conflict_insert(connection, backups_view).values(
             id=backup_id, scope=event.school_id, kind=str(data.get("kind") or "daily"),
             status="requested", requested_at=event.occurred_at,
         ).on_conflict_do_nothing(index_elements=["id"]))
@@ -61,7 +57,7 @@ def apply_backup_events(connection: Connection, events: list[Event]) -> None:
 def apply_archive_events(connection: Connection, events: list[Event]) -> None:
     for event in events:
         data = event.data
-        connection.execute(_insert(connection)(archive_view).values(
+        connection.execute(conflict_insert(connection, archive_view).values(
             job_id=str(data["job_id"]), school_id=event.school_id,
             academic_year=str(data["academic_year"]), number=int(data["number"]),
             registry_number=str(data["registry_number"]), class_id=str(data["class_id"]),

@@ -6,9 +6,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.gateway.adapters.tables import findings_view, rule_parameters_view
+from shared.db.inserts import conflict_insert
 from shared.events.envelope import Event
 
 FIELDS = ("id", "school_id", "rule", "clause", "severity", "responsible", "status",
@@ -18,10 +18,9 @@ FIELDS = ("id", "school_id", "rule", "clause", "severity", "responsible", "statu
 
 def apply_finding_events(connection: Connection, events: list[Event]) -> None:
     """Upsert each announced finding; an older event never overwrites a newer one."""
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     for event in sorted(events, key=lambda e: (e.occurred_at, e.id)):
         row = _row(event.data, event.occurred_at)
-        statement = insert(findings_view).values(row)
+        statement = conflict_insert(connection, findings_view).values(row)
         connection.execute(statement.on_conflict_do_update(
             index_elements=["id"],
             set_={name: statement.excluded[name] for name in row if name != "id"},
@@ -39,9 +38,8 @@ def _row(data: dict[str, Any], stamp: datetime) -> dict[str, Any]:
 
 def apply_parameter_events(connection: Connection, events: list[Event]) -> None:
     """Keep each school's newest announced parameters."""
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     for event in sorted(events, key=lambda e: (e.occurred_at, e.id)):
-        statement = insert(rule_parameters_view).values(
+        statement = conflict_insert(connection, rule_parameters_view).values(
             school_id=event.school_id, parameters=event.data["parameters"],
             stamp=event.occurred_at)
         connection.execute(statement.on_conflict_do_update(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.gateway.adapters.tables import print_jobs_view
+from shared.db.inserts import conflict_insert
 from shared.events.envelope import Event
 
 
@@ -32,8 +32,7 @@ def apply_print_events(connection: Connection, events: list[Event]) -> None:
             connection.execute(update(print_jobs_view).where(print_jobs_view.c.id == job_id)
                                .values(**values))
             continue
-        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-        connection.execute(insert(print_jobs_view).values(
+        connection.execute(conflict_insert(connection, print_jobs_view).values(
             id=job_id, school_id=event.school_id, kind=str(data.get("kind") or ""),
             parameters=data.get("parameters") or {},
             requested_by=str(data.get("requested_by") or "schedule"),

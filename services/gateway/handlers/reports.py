@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.gateway.adapters.tables import reports_view
+from shared.db.inserts import conflict_insert
 from shared.events.envelope import Event
 
 
@@ -29,8 +29,7 @@ def apply_report_events(connection: Connection, events: list[Event]) -> None:
             connection.execute(update(reports_view).where(reports_view.c.id == report_id)
                                .values(**values))
             continue
-        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-        connection.execute(insert(reports_view).values(
+        connection.execute(conflict_insert(connection, reports_view).values(
             id=report_id, school_id=event.school_id, kind=str(data.get("kind")),
             parameters=data.get("parameters") or {}, scope=data.get("scope"),
             requested_by=str(data.get("requested_by") or "schedule"),

@@ -8,7 +8,6 @@ event, which the gateway's read models pick up.
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +16,7 @@ from flask import Response, current_app, jsonify
 
 from services.gateway.runtime import gateway_of
 from services.gateway.web.errors import api_error
+from shared.events.envelope import new_envelope
 from shared.messaging.publisher import OutgoingMessage, PublishError
 
 
@@ -24,9 +24,8 @@ def send_command(school_id: str, routing_key: str, command_type: str,
                  data: dict[str, Any]) -> str | None:
     """Publish one command with confirms; its id, or None when the broker is unavailable."""
     gateway = gateway_of(current_app)
-    command_id = f"cmd-{secrets.token_hex(16)}"
-    command = {"id": command_id, "type": command_type, "school_id": school_id,
-               "occurred_at": datetime.now(UTC).isoformat(), "data": data}
+    command = new_envelope("cmd", command_type, school_id, data, datetime.now(UTC))
+    command_id = str(command["id"])
     try:
         gateway.publishers().publish([OutgoingMessage(
             gateway.topology.commands.name, routing_key, orjson.dumps(command), command_id,

@@ -13,11 +13,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.printer.adapters.tables import records
 from services.printer.domain.copy import Record, Records, class_copy, fold
 from services.printer.domain.journal import ClassCopy, NotPrintable
+from shared.db.inserts import conflict_insert
 from shared.events.envelope import Event
 
 CHUNK = 500
@@ -47,10 +47,9 @@ def ingest(connection: Connection, events: Sequence[Event]) -> int:
                                "data": record.data})
             if record.deleted_stamp is not None:
                 deletions.append({**ref, "deleted_stamp": record.deleted_stamp})
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     primary = ["school_id", "kind", "entity_key"]
     if states:
-        statement = dialect.insert(records)
+        statement = conflict_insert(connection, records)
         new = statement.excluded
         connection.execute(statement.on_conflict_do_update(
             index_elements=primary,
@@ -58,7 +57,7 @@ def ingest(connection: Connection, events: Sequence[Event]) -> int:
                   "class_id": func.coalesce(new.class_id, records.c.class_id)},
             where=or_(records.c.stamp.is_(None), new.stamp > records.c.stamp)), states)
     if deletions:
-        statement = dialect.insert(records)
+        statement = conflict_insert(connection, records)
         new = statement.excluded
         connection.execute(statement.on_conflict_do_update(
             index_elements=primary, set_={"deleted_stamp": new.deleted_stamp},
