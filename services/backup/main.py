@@ -151,16 +151,9 @@ class Scheduler:
 
 def bootstrap(settings: Settings, *, scheduler: bool = True,
               clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> ConsumerService:
-    schedulers: list[Scheduler] = []
-
-    def backups_requested(connection: Connection, commands: list[Event]) -> None:
-        request_backups(connection, commands)
-        for waiting in schedulers:
-            waiting.hurry()  # someone is waiting: make it now, not at the next interval
-
     # Every event, known type or not, enters the journal record.
     handlers = Handlers(service=NAME, catch_all=take_events, by_type={
-        CREATE_COMMAND: backups_requested, YEAR_END_COMMAND: start_year_end,
+        CREATE_COMMAND: request_backups, YEAR_END_COMMAND: start_year_end,
         PRINT_COMPLETED: register_printed, PRINT_FAILED: forget_failed_prints})
     service = bootstrap_consumer(settings, NAME, inbox, handlers)
     topology = topology_for(settings)
@@ -174,8 +167,14 @@ def bootstrap(settings: Settings, *, scheduler: bool = True,
             # The journal record must keep running; backups wait for a key.
             log.error("backups are disabled: %s", exc)
         else:
-            schedulers.append(Scheduler(context, settings))
-            service.companions.append(schedulers[0])
+            backup_scheduler = Scheduler(context, settings)
+            service.companions.append(backup_scheduler)
+
+            def backups_requested(connection: Connection, commands: list[Event]) -> None:
+                request_backups(connection, commands)
+                backup_scheduler.hurry()  # someone waits: now, not at the next interval
+
+            handlers.by_type[CREATE_COMMAND] = backups_requested
     service.companions += [
         OutboxRelay(service.engine, outbox, publishers, topology.events.name,
                     interval=settings.outbox_relay_interval),

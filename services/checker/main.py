@@ -78,20 +78,18 @@ def bootstrap(settings: Settings,
     publishers = ThreadPublishers(lambda: make_publisher(
         settings.broker_url, topology, connect_timeout=settings.broker_connect_timeout,
         confirm_timeout=settings.publish_timeout))
-    relay_holder: list[OutboxRelay] = []
-
-    def answer_reports(connection: Connection, commands: list[Event]) -> None:
-        answer_requests(connection, commands, clock())
-        relay_holder[0].hurry()  # someone is waiting for this report: relay it at once
-
     handlers = Handlers(service=NAME, catch_all=take_events,
                         by_type={UPDATE_COMMAND: update_findings,
-                                 PARAMETERS_COMMAND: update_parameters,
-                                 REPORT_COMMAND: answer_reports})
+                                 PARAMETERS_COMMAND: update_parameters})
     service = bootstrap_consumer(settings, NAME, inbox, handlers)
     relay = OutboxRelay(service.engine, outbox, publishers, topology.events.name,
                         interval=settings.outbox_relay_interval)
-    relay_holder.append(relay)
+
+    def answer_reports(connection: Connection, commands: list[Event]) -> None:
+        answer_requests(connection, commands, clock())
+        relay.hurry()  # someone is waiting for this report: relay it at once
+
+    handlers.by_type[REPORT_COMMAND] = answer_reports  # it needs the relay made above
     service.companions += [
         Sweeper(service, settings, clock),
         relay,
