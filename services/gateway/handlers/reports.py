@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
 from services.gateway.adapters.tables import reports_view
 from shared.db.inserts import conflict_insert
@@ -23,15 +23,10 @@ def apply_report_events(connection: Connection, events: list[Event]) -> None:
                 "generated_at": datetime.fromisoformat(data["generated_at"])}
         else:
             values = {"status": "failed", "error": str(data.get("reason") or "")}
-        exists = connection.execute(select(reports_view.c.id).where(
-            reports_view.c.id == report_id)).first()
-        if exists is not None:
-            connection.execute(update(reports_view).where(reports_view.c.id == report_id)
-                               .values(**values))
-            continue
+        # A request's row is there already (pending); a scheduled report's is not.
         connection.execute(conflict_insert(connection, reports_view).values(
             id=report_id, school_id=event.school_id, kind=str(data.get("kind")),
             parameters=data.get("parameters") or {}, scope=data.get("scope"),
             requested_by=str(data.get("requested_by") or "schedule"),
             requested_at=values.get("generated_at") or event.occurred_at, **values,
-        ).on_conflict_do_nothing(index_elements=["id"]))
+        ).on_conflict_do_update(index_elements=["id"], set_=values))
