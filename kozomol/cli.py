@@ -43,20 +43,47 @@ def main() -> None:
 @click.option("--host", default=None, help="Address to bind (default KOZOMOL_HTTP_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default KOZOMOL_HTTP_PORT).")
 def serve(host: str | None, port: int | None) -> None:
-    """Run all four services in one process (embedded default: SQLite + in-process broker)."""
+    """Run all four services in one process (embedded default: SQLite + in-process broker).
+
+    Its first lines say where it listens and how to get in; the logs follow
+    (in a terminal they go to ``<data dir>/kozomol.log`` instead).
+    """
     settings = _settings()
     try:
         settings = with_embedded_secret(settings)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
-    _logging(settings)
+    from shared.logs import configure_logging
+
+    log_file = settings.data_dir / "kozomol.log" if sys.stderr.isatty() else None
+    release_logs = configure_logging(settings.log_level, path=log_file, hold=True)
     from kozomol.embedded import EmbeddedKozomol
 
     kozomol = EmbeddedKozomol(settings, host=host or settings.http_host,
                               port=settings.http_port if port is None else port)
-    click.echo(f"Kozomol serves {kozomol.url} (data in {settings.data_dir}); Ctrl+C stops it.",
-               err=True)
+    for line in serve_banner(kozomol.url, settings, log_file):
+        click.echo(line)
+    sys.stdout.flush()
+    release_logs()
     kozomol.serve_forever()
+
+
+def serve_banner(url: str, settings: Settings, log_file: Path | None) -> list[str]:
+    """What ``kozomol serve`` prints first: where it is and how to get in."""
+    data_dir = f"KOZOMOL_DATA_DIR={settings.data_dir} " if settings.data_dir != (
+        Path("var").resolve()) else ""
+    return [
+        f"Kozomol serves {url}",
+        f"  API:                    {url}/api/v1/…, described at {url}/openapi.json",
+        f"  a token for the API:    {data_dir}kozomol tokens create --role deputy "
+        "--school <school id>",
+        f"  Kundoluk's webhooks:    POST {url}/webhooks/kundoluk "
+        f"(try: {data_dir}kozomol webhook send --url {url}/webhooks/kundoluk "
+        "docs/examples/first-events.json)",
+        f"  data:                   {settings.data_dir}",
+        f"  logs:                   {log_file or 'JSON lines on standard error, below'}",
+        "  Ctrl+C stops it.",
+    ]
 
 
 @main.command()
@@ -390,7 +417,7 @@ def demo(output: Path | None, seed: int, parallels: int, grades: str) -> None:
     low, _, high = grades.partition("-")
     spec = SimulationSpec(seed=seed, parallels=parallels,
                           grades=tuple(range(int(low), int(high or low) + 1)))
-    folder = output or Path("demo-results") / datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder = (output or Path("demo-results") / datetime.now().strftime("%Y%m%d-%H%M%S")).resolve()
     print_summary(run_demo(settings, folder, spec))
 
 

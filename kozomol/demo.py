@@ -14,6 +14,7 @@ printed for the quarter (PDF/A), and a backup, verified by a trial restore.
 from __future__ import annotations
 
 import csv
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -39,6 +40,7 @@ from services.checker.handlers import sweep
 from services.gateway.adapters.tables import quarantine
 from services.gateway.adapters.tokens import create_token
 from services.gateway.domain.access import Role
+from shared.events.schemas import DATA_SCHEMAS
 from shared.settings import Settings, with_embedded_secret
 
 
@@ -58,7 +60,19 @@ class DemoResult:
 
 
 def run_demo(settings: Settings, output: Path, spec: SimulationSpec) -> DemoResult:
+    """Run the demo into ``output``; a run that fails leaves no folder it created."""
+    output = output.resolve()
+    created = not output.exists()
     output.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run(settings, output, spec)
+    except BaseException:
+        if created:
+            shutil.rmtree(output, ignore_errors=True)
+        raise
+
+
+def _run(settings: Settings, output: Path, spec: SimulationSpec) -> DemoResult:
     settings = with_embedded_secret(replace(
         settings, data_dir=output, database_url="",  # a SQLite file per service in output
         service_database_urls={}, broker_url="memory://",
@@ -86,7 +100,6 @@ def run_demo(settings: Settings, output: Path, spec: SimulationSpec) -> DemoResu
         as_of = judged_at(spec)  # the simulated quarter's deadlines have all passed
         sweep(checker.engine, lambda: as_of)
         found = _export(kozomol, output, planted)
-        journal_events = _journal_size(kozomol)
         phases["checking"] = time.perf_counter() - started - sum(phases.values())
         with _deputy(kozomol) as client:
             summary, files = _reports(kozomol, client, output)
@@ -95,10 +108,13 @@ def run_demo(settings: Settings, output: Path, spec: SimulationSpec) -> DemoResu
             phases["printing"] = time.perf_counter() - started - sum(phases.values())
             backup = _backup(client)
             phases["backup"] = time.perf_counter() - started - sum(phases.values())
+        journal_events = _kundoluk_events_in_journal(kozomol)
     finally:
         kozomol.stop()
-    return DemoResult(output, delivery, planted, found, journal_events,
-                      time.perf_counter() - started, summary, files, printed, backup, phases)
+    result = DemoResult(output, delivery, planted, found, journal_events,
+                        time.perf_counter() - started, summary, files, printed, backup, phases)
+    write_summary(result)
+    return result
 
 
 def print_summary(result: DemoResult) -> None:
@@ -107,12 +123,20 @@ def print_summary(result: DemoResult) -> None:
     echo("")
     echo("Kozomol demo: one simulated school, first quarter, embedded default")
     echo("")
-    echo(f"  webhook events sent      {delivery.sent:>9,}")
-    echo(f"  accepted                 {delivery.accepted:>9,}")
-    echo(f"  answered as duplicates   {delivery.duplicates:>9,}   (1% re-sent on purpose)")
-    echo(f"  rejected (quarantined)   {delivery.rejected:>9,}")
-    echo(f"  in the journal record    {result.journal_events:>9,}")
+    echo("  Kundoluk's events (lessons, attendance, marks, plans, rosters, ...)")
+    echo(f"    sent as signed webhooks          {delivery.sent:>9,}")
+    echo(f"    accepted, each new               {delivery.accepted:>9,}")
+    echo(f"    sent again on purpose (1 %),     {delivery.duplicates:>9,}   recognised by their "
+         "event id and not counted twice")
+    echo(f"    refused and quarantined          {delivery.rejected:>9,}")
+    echo(f"    kept in the journal record       {result.journal_events:>9,}   each accepted "
+         "event once, hash-chained")
+    if result.backup:
+        added = result.backup["events"] - result.journal_events
+        echo(f"  the backup holds {result.backup['events']:,} events: those, and {added:,} "
+             "that Kozomol's own services announced (findings, reports, print jobs)")
     echo("")
+    echo("  Faults the simulator planted in the teachers' work, next to what the checker found:")
     planted = Counter(fault.rule for fault in result.planted)
     echo(f"  {'rule':<34}{'planted':>8}{'found':>8}")
     for rule in RULES:
@@ -134,8 +158,41 @@ def print_summary(result: DemoResult) -> None:
              f"{result.backup['events']:,} events, {result.backup['bytes'] / 1e6:.1f} MB "
              f"(encrypted, in {result.output / 'files' / 'backups'})")
     echo("")
+    echo(f"  left in {result.output}:")
+    for name, what in _LEFT_BEHIND:
+        echo(f"    {name:<18}{what}")
+    echo("")
     spent = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in result.phases.items())
-    echo(f"  took {result.seconds:.0f} s ({spent}); results in {result.output}")
+    echo(f"  took {result.seconds:.0f} s ({spent})")
+
+
+_LEFT_BEHIND = (
+    ("summary.json", "these figures, for a machine"),
+    ("ground-truth.csv", "every fault the simulator planted (rule, lesson, mark, student)"),
+    ("findings.csv", "the checker's open findings, with the Russian remark"),
+    ("quarantine.csv", "events refused at the gateway, with the reasons"),
+    ("reports/", "the quarter's fill rate and each class's quarter analysis (XLSX)"),
+    ("printed/", "one class journal of the quarter (PDF/A)"),
+    ("files/backups/", "the encrypted, verified backup (backup-key is its key)"),
+    ("*.sqlite3", "each service's own database"),
+)
+
+
+def write_summary(result: DemoResult) -> None:
+    """The figures the summary prints, as JSON in the results folder."""
+    delivery = result.delivery
+    summary = {
+        "sent": delivery.sent, "accepted": delivery.accepted,
+        "duplicates": delivery.duplicates, "rejected": delivery.rejected,
+        "journal_kundoluk_events": result.journal_events,
+        "planted": Counter(fault.rule for fault in result.planted),
+        "found": result.found, "fill_rate": {label: value for label, value in result.fill_rate_summary},
+        "printed": {k: str(v) if isinstance(v, Path) else v for k, v in result.printed.items()},
+        "backup": result.backup, "seconds": round(result.seconds, 1),
+        "phases": {name: round(value, 1) for name, value in result.phases.items()},
+    }
+    (result.output / "summary.json").write_bytes(
+        orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
 
 
 FINDING_COLUMNS = ("id", "rule", "clause", "severity", "responsible", "status", "school_id",
@@ -260,7 +317,9 @@ def _reports(kozomol: EmbeddedKozomol, client: httpx.Client,
     return summary, files
 
 
-def _journal_size(kozomol: EmbeddedKozomol) -> int:
+def _kundoluk_events_in_journal(kozomol: EmbeddedKozomol) -> int:
+    """How many of the journal record's entries are Kundoluk's (the rest are Kozomol's own)."""
     backup = next(c for c in kozomol.consumers if c.name == "backup")
     with backup.engine.connect() as connection:
-        return int(connection.execute(select(func.count()).select_from(journal)).scalar_one())
+        return int(connection.execute(select(func.count()).select_from(journal).where(
+            journal.c.type.in_(sorted(DATA_SCHEMAS)))).scalar_one())

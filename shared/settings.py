@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
@@ -65,6 +66,15 @@ class Settings:
     backup_keep_monthly: int = 12
     backup_check_interval: float = 60.0
 
+    def __post_init__(self) -> None:
+        # Paths are resolved once, here, against the working directory the settings
+        # were made in: every later use (file URIs, SQLite URLs, a service started
+        # from another folder) then sees the same absolute place.
+        for name in ("data_dir", "font_dir"):
+            object.__setattr__(self, name, Path(getattr(self, name)).expanduser().resolve())
+        for name in ("storage_url", "backup_storage_url"):
+            object.__setattr__(self, name, absolute_storage_url(getattr(self, name)))
+
     @property
     def backups_url(self) -> str:
         """Where backup archives are kept; the files store by default."""
@@ -90,12 +100,31 @@ class Settings:
                 or _sqlite_url(self.data_dir, service))
 
 
+def absolute_storage_url(value: str) -> str:
+    """A storage URL with any folder in it made absolute.
+
+    ``KOZOMOL_STORAGE_URL`` may be a ``file://`` URL, an ``s3://`` URL, or simply a
+    folder (``./files``, ``/srv/kozomol/files``); a folder or a relative
+    ``file:`` path is resolved against the current working directory.
+    """
+    if not value:
+        return value
+    parsed = urlparse(value)
+    if parsed.scheme == "file":
+        # file:///srv/x is absolute; file://x/y and file:x/y are taken as the folder x/y.
+        host = "" if parsed.netloc in ("", "localhost") else parsed.netloc
+        return Path(unquote(host + parsed.path)).expanduser().resolve().as_uri()
+    if not parsed.scheme or len(parsed.scheme) == 1:  # a bare folder (or a drive letter)
+        return Path(value).expanduser().resolve().as_uri()
+    return value
+
+
 def load_settings() -> Settings:
     """Read the settings from the process environment; errors name the variable."""
     env = Env(eager=False)
     try:
         with env.prefixed("KOZOMOL_"):
-            data_dir = Path(env.str("DATA_DIR", "./var")).resolve()
+            data_dir = Path(env.str("DATA_DIR", "./var"))
             database_url = env.str("DATABASE_URL", "")
             service_urls = {
                 name: url

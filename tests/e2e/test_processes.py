@@ -30,11 +30,12 @@ class Processes:
         self.log_dir = log_dir
         self.running: list[subprocess.Popen[bytes]] = []
 
-    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    def start(self, name: str, args: list[str], env: dict[str, str],
+              cwd: Path = ROOT) -> subprocess.Popen[bytes]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with (self.log_dir / f"{name}.log").open("ab") as log:
             process = subprocess.Popen([sys.executable, "-m", "kozomol", *args], env=env,
-                                       cwd=ROOT, stdout=log, stderr=log)
+                                       cwd=cwd, stdout=log, stderr=log)
         self.running.append(process)
         return process
 
@@ -62,8 +63,8 @@ def processes(tmp_path: Path) -> Iterator[Processes]:
     running.stop_all()
 
 
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kozomol", *args], env=env, cwd=ROOT,
+def cli(env: dict[str, str], *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kozomol", *args], env=env, cwd=cwd,
                           capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -162,4 +163,39 @@ def test_kozomol_serve_runs_everything_in_one_process(
     assert sorted(wait_for(lambda: journal_ids() if len(journal_ids()) == 3 else None)) == [
         "evt_demo_calendar_2026", "evt_demo_lesson_1", "evt_demo_mark_1"]
     engine.dispose()
+    assert processes.stop_all() == [0]
+
+
+def test_kozomol_serve_with_a_relative_data_dir_says_first_where_it_listens(
+    processes: Processes, tmp_path: Path
+) -> None:
+    """From any working directory: ``KOZOMOL_DATA_DIR=var`` is that directory's ``var``."""
+    workdir = tmp_path / "school"
+    workdir.mkdir()
+    port = free_port()
+    env = kozomol_env(data_dir="var", http_port=str(port))
+    serve = processes.start("serve", ["serve"], env, cwd=workdir)
+    base = f"http://127.0.0.1:{port}"
+
+    def ready() -> Any:
+        try:
+            return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return serve.poll() is not None
+
+    wait_for(ready, timeout=60)
+    assert serve.poll() is None, processes.log("serve")
+    # Every service's database and the generated secret are in <workdir>/var.
+    assert {path.name for path in (workdir / "var").iterdir()} >= {
+        "gateway.sqlite3", "checker.sqlite3", "printer.sqlite3", "backup.sqlite3",
+        "webhook-secret"}
+    lines = processes.log("serve").splitlines()
+    assert lines[0] == f"Kozomol serves {base}", lines[:5]
+    assert any("kozomol tokens create --role deputy" in line for line in lines[:8])
+    first_json = next(i for i, line in enumerate(lines) if line.startswith("{"))
+    assert first_json >= 5  # the banner comes before the first log line
+    token = cli(env, "tokens", "create", "--role", "deputy", "--school", "shg48", cwd=workdir)
+    assert token.returncode == 0, token.stderr
+    me = httpx.get(f"{base}/api/v1/me", headers={"Authorization": f"Bearer {token.stdout.strip()}"})
+    assert me.status_code == 200  # the token was stored where the served gateway reads
     assert processes.stop_all() == [0]

@@ -73,3 +73,28 @@ def test_every_setting_is_documented_in_one_place() -> None:
     documented = CONFIGURATION_DOC.read_text()
     missing = sorted(n for n in names if f"`KOZOMOL_{n}`" not in documented)
     assert not missing, f"not in docs/configuration.md: {missing}"
+
+
+def test_relative_paths_are_resolved_once_where_the_settings_are_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from shared.settings import absolute_storage_url
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KOZOMOL_DATA_DIR", "var")
+    monkeypatch.setenv("KOZOMOL_STORAGE_URL", "files")
+    settings = load_settings()
+    assert settings.data_dir == tmp_path / "var"
+    assert settings.files_url == (tmp_path / "files").as_uri()
+    assert settings.database_url_for("checker") == f"sqlite:///{tmp_path}/var/checker.sqlite3"
+    # A copy made with a relative folder (the demo's --output) is resolved too.
+    moved = replace(settings, data_dir=Path("results"), storage_url="")
+    assert moved.files_url == (tmp_path / "results" / "files").as_uri()
+    assert absolute_storage_url("file:relative/x") == (tmp_path / "relative" / "x").as_uri()
+    # …and another working directory later does not move it.
+    monkeypatch.chdir("/")
+    assert moved.files_url == (tmp_path / "results" / "files").as_uri()
+    assert absolute_storage_url("file:///srv/files") == "file:///srv/files"
+    assert absolute_storage_url("s3://bucket/prefix") == "s3://bucket/prefix"
