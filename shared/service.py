@@ -68,6 +68,18 @@ def broker_connection(settings: Settings) -> Connection:
     )
 
 
+def queue_backlog(settings: Settings, name: str) -> int:
+    """Deliveries waiting in a service's queue (0 when the broker cannot say)."""
+    queue = topology_for(settings).queue(name).name
+    try:
+        with broker_connection(settings) as connection:
+            declared = connection.default_channel.queue_declare(queue, passive=True)
+            return int(declared.message_count)
+    except Exception:
+        log.debug("queue backlog unknown", extra={"queue": queue})
+        return 0
+
+
 def topology_for(settings: Settings) -> Topology:
     """The configured topology; ``auto`` is resolved when a broker is connected."""
     return Topology(

@@ -54,6 +54,8 @@ class Settings:
     metrics_port: int = 0  # consumer services serve /metrics here when set
     sweep_interval: float = 60.0
     full_sweep_interval: float = 3600.0
+    settle_lag: float = 600.0  # an event arriving this long after its entry is catching up
+    settle_window: float = 120.0  # a school is judged this long after its last such event
     log_level: str = "INFO"
     storage_url: str = ""  # empty: file://<data_dir>/files
     font_dir: Path = Path("/usr/share/fonts/truetype/dejavu")  # the printer's DejaVu fonts
@@ -158,6 +160,8 @@ def load_settings() -> Settings:
                 metrics_port=env.int("METRICS_PORT", 0),
                 sweep_interval=env.float("SWEEP_INTERVAL", 60.0),
                 full_sweep_interval=env.float("FULL_SWEEP_INTERVAL", 3600.0),
+                settle_lag=env.float("SETTLE_LAG", 600.0),
+                settle_window=env.float("SETTLE_WINDOW", 120.0),
                 log_level=env.str("LOG_LEVEL", "INFO").upper(),
                 storage_url=env.str("STORAGE_URL", ""),
                 font_dir=Path(env.str("FONT_DIR", "/usr/share/fonts/truetype/dejavu")),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 
@@ -22,10 +23,11 @@ log = logging.getLogger(__name__)
 
 def announce(connection: Connection, school_id: str, change: findings_store.Reconciled,
              now: datetime) -> None:
-    """finding.opened / finding.closed for other services, in the same transaction."""
+    """finding.opened / .closed / .updated for other services, in the same transaction."""
     events = []
     for event_type, ids in (("finding.opened", change.opened),
-                            ("finding.closed", change.withdrawn)):
+                            ("finding.closed", change.withdrawn),
+                            ("finding.updated", change.updated)):
         for item in findings_store.as_items(connection, ids):
             events.append(new_envelope("chk", event_type, school_id, item, now))
     add_to_outbox(connection, outbox, events, now)
@@ -66,17 +68,43 @@ def update_parameters(connection: Connection, commands: list[Event]) -> None:
             {"parameters": write, "updated_by": command.data.get("actor")}, now)], now)
 
 
-def load_parameters(connection: Connection, school_id: str) -> dict[str, int]:
+def load_parameters(connection: Connection, school_id: str) -> dict[str, Any]:
     return parameters_store.load(connection, school_id)
 
 
-def take_events(connection: Connection, events: list[Event]) -> None:
+def take_events(connection: Connection, events: list[Event], *,
+                settle_lag: float | None = None) -> None:
     """Consumer handler: fold a batch of new events into the facts (same transaction)."""
-    facts_store.ingest(connection, events)
+    facts_store.ingest(connection, events, settle_lag=None if settle_lag is None
+                       else timedelta(seconds=settle_lag))
+
+
+@dataclass(frozen=True)
+class Settling:
+    """Which schools are still receiving their history, and so not judged yet.
+
+    A school is settling for ``window`` seconds after the checker last folded one
+    of its events that arrived long after it was entered; while the checker's
+    queue has deliveries waiting (``backlog``), for ten windows, since more of
+    that history may be among them. Findings, reports and anything sent from them
+    are then made once, from the whole history, instead of from half of it.
+    """
+
+    window: float
+    backlog: Callable[[], int] = lambda: 0
+    wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def schools(self, connection: Connection) -> set[str]:
+        if self.window <= 0:
+            return set()
+        span = self.window * (10 if self.backlog() > 0 else 1)
+        return facts_store.catching_up_since(connection,
+                                             self.wall_clock() - timedelta(seconds=span))
 
 
 @dataclass
 class SweepResult:
+    held: int = 0  # settling schools left for later
     schools: int = 0
     findings: int = 0
     opened: int = 0
@@ -85,12 +113,18 @@ class SweepResult:
 
 def sweep(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(UTC), *,
           school_ids: list[str] | None = None, dirty_only: bool = False,
-          params: Parameters | None = None) -> SweepResult:
-    """Evaluate every rule for the schools at the clock's time; one transaction per school."""
+          params: Parameters | None = None, settling: Settling | None = None) -> SweepResult:
+    """Evaluate every rule for the schools at the clock's time; one transaction per school.
+
+    With ``settling``, schools still receiving their history are left for a later
+    sweep (they stay dirty).
+    """
     now = clock()
     with engine.connect() as connection:
         chosen = school_ids or facts_store.schools(connection, dirty_only=dirty_only)
-    result = SweepResult()
+        held = settling.schools(connection) if settling else set()
+    result = SweepResult(held=len(set(chosen) & held))
+    chosen = [school_id for school_id in chosen if school_id not in held]
     for school_id in chosen:
         started = datetime.now(UTC)
         with engine.begin() as connection:

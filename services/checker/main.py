@@ -10,6 +10,7 @@ then makes the scheduled reports that are due.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -21,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from services.checker.adapters.tables import inbox, outbox
 from services.checker.handlers import (
+    Settling,
     refresh_statistics,
     sweep,
     take_events,
@@ -31,7 +33,13 @@ from services.checker.reporting import answer_requests, make_scheduled
 from shared.events.envelope import Event
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.publisher import ThreadPublishers, make_publisher
-from shared.service import ConsumerService, Handlers, bootstrap_consumer, topology_for
+from shared.service import (
+    ConsumerService,
+    Handlers,
+    bootstrap_consumer,
+    queue_backlog,
+    topology_for,
+)
 from shared.settings import Settings
 
 NAME = "checker"
@@ -46,6 +54,8 @@ class Sweeper:
     def __init__(self, service: ConsumerService, settings: Settings,
                  clock: Callable[[], datetime]) -> None:
         self.service, self.settings, self.clock = service, settings, clock
+        self.settling = Settling(settings.settle_window,
+                                 backlog=lambda: queue_backlog(settings, NAME))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -55,8 +65,9 @@ class Sweeper:
             full = time.monotonic() - last_full >= self.settings.full_sweep_interval
             try:
                 refresh_statistics(self.service.engine, only_if_stale=True)
-                sweep(self.service.engine, self.clock, dirty_only=not full)
-                make_scheduled(self.service.engine, self.clock)
+                sweep(self.service.engine, self.clock, dirty_only=not full,
+                      settling=self.settling)
+                make_scheduled(self.service.engine, self.clock, settling=self.settling)
                 if full:
                     last_full = time.monotonic()
             except DBAPIError:
@@ -78,7 +89,8 @@ def bootstrap(settings: Settings,
     publishers = ThreadPublishers(lambda: make_publisher(
         settings.broker_url, topology, connect_timeout=settings.broker_connect_timeout,
         confirm_timeout=settings.publish_timeout))
-    handlers = Handlers(service=NAME, catch_all=take_events,
+    handlers = Handlers(service=NAME,
+                        catch_all=functools.partial(take_events, settle_lag=settings.settle_lag),
                         by_type={UPDATE_COMMAND: update_findings,
                                  PARAMETERS_COMMAND: update_parameters})
     service = bootstrap_consumer(settings, NAME, inbox, handlers)

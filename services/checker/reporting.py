@@ -7,6 +7,7 @@ reason when it cannot be made) through the outbox, in the transaction that made 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy import Connection, Engine
 
 from services.checker.adapters import parameters_store, report_store
@@ -32,6 +34,7 @@ from services.checker.domain.reports import (
     teacher_summary,
 )
 from services.checker.domain.rules import Parameters
+from services.checker.handlers import Settling
 from shared.events.envelope import Event, new_envelope
 from shared.messaging.outbox import add_to_outbox
 
@@ -158,42 +161,79 @@ def publish(connection: Connection, school_id: str, event_type: str, data: dict[
 
 
 # Scheduled reports ----------------------------------------------------------------------
-def make_scheduled(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-                   ) -> int:
+#: How often the checker compares a made scheduled report with what it would say now.
+RECHECK = timedelta(minutes=10)
+
+
+def make_scheduled(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                   *, settling: Settling | None = None) -> int:
     """Make every scheduled report that is due and not made yet; returns how many.
 
     Each is claimed (a unique row) in the transaction that puts it in the
-    outbox, so two checkers never make the same report twice.
+    outbox, so two checkers never make the same report twice. A school still
+    receiving its history (``settling``) waits. A report made already is
+    compared, every ``RECHECK``, with what it would say now: when its figures
+    changed (late entries, corrections) it is made again as a new version that
+    names the report it replaces.
     """
     now = clock()
     made = 0
     with engine.connect() as connection:
         school_ids = report_store.swept_schools(connection)
+        held = settling.schools(connection) if settling else set()
     for school_id in school_ids:
+        if school_id in held:
+            continue
         with engine.begin() as connection:
-            book = school_book_at(connection, school_id, now)
-            params = Parameters.from_values(parameters_store.load(connection, school_id))
-            due = due_reports(book, params.final_mark_days)
-            done = report_store.made_already(connection, school_id,
-                                             [(kind, period) for kind, period, _ in due])
-            for kind, period, parameters in due:
-                if (kind, period) in done:
-                    continue
-                report_id = f"rep-{secrets.token_hex(12)}"
-                if not report_store.claim_scheduled(connection, school_id, kind, period,
-                                                    report_id=report_id, now=now):
-                    continue
-                try:
-                    report = make_report(connection, school_id, kind, parameters, scope=None,
-                                         now=now)
-                except ReportError as exc:
-                    log.warning("scheduled report not made", extra={
-                        "school_id": school_id, "kind": kind, "period": period,
-                        "reason": str(exc)})
-                    continue
-                publish(connection, school_id, "report.ready",
-                        ready(report_id, report, None, SCHEDULE, now), now)
-                made += 1
+            made += _make_scheduled_for(connection, school_id, now)
     if made:
         log.info("scheduled reports made", extra={"reports": made})
     return made
+
+
+def _make_scheduled_for(connection: Connection, school_id: str, now: datetime) -> int:
+    book = school_book_at(connection, school_id, now)
+    params = Parameters.from_values(parameters_store.load(connection, school_id))
+    due = due_reports(book, params.final_mark_days)
+    known = report_store.scheduled_made(connection, school_id,
+                                        [(kind, period) for kind, period, _ in due])
+    made = 0
+    for kind, period, parameters in due:
+        before = known.get((kind, period))
+        if before is not None and before.checked_at and now - before.checked_at < RECHECK:
+            continue
+        try:
+            report = make_report(connection, school_id, kind, parameters, scope=None, now=now)
+        except ReportError as exc:
+            log.warning("scheduled report not made", extra={
+                "school_id": school_id, "kind": kind, "period": period, "reason": str(exc)})
+            continue
+        fingerprint = figures_fingerprint(report)
+        report_id = f"rep-{secrets.token_hex(12)}"
+        data = ready(report_id, report, None, SCHEDULE, now)
+        if before is None:
+            if not report_store.claim_scheduled(connection, school_id, kind, period,
+                                                report_id=report_id, now=now,
+                                                fingerprint=fingerprint):
+                continue
+        elif before.fingerprint in (None, fingerprint):  # None: made before versions
+            report_store.checked_scheduled(connection, school_id, kind, period,
+                                           fingerprint=fingerprint, now=now)
+            continue
+        else:
+            if not report_store.replace_scheduled(connection, school_id, kind, period,
+                                                  replaced=before, report_id=report_id,
+                                                  fingerprint=fingerprint, now=now):
+                continue
+            data.update(replaces=before.report_id, version=before.version + 1)
+        publish(connection, school_id, "report.ready", data, now)
+        made += 1
+    return made
+
+
+def figures_fingerprint(report: Report) -> str:
+    """SHA-256 of what a report says (summary and tables), not of when it was made."""
+    content = report.as_dict()
+    return hashlib.sha256(orjson.dumps({"summary": content["summary"],
+                                        "tables": content["tables"]},
+                                       option=orjson.OPT_SORT_KEYS)).hexdigest()

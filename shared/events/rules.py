@@ -9,6 +9,7 @@ wording is what a deputy director pastes into a class journal's remarks sheet
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -89,6 +90,13 @@ PARAMETER_DEFAULTS: dict[str, int] = {
     "program_lag_lessons": 2, "absence_reason_days": 3, "personal_data_days": 7,
     "outage_grace_days": 3, "marked_from_grade": 2,
 }
+#: Parameters that are lists of subject ids (the catalog says language subjects are
+#: exempt from ``topic.language`` "by configuration").
+SUBJECT_LIST_DEFAULTS: dict[str, tuple[str, ...]] = {
+    "language_subjects": ("english", "kyrgyz_lang", "german", "french"),
+}
+SUBJECT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+MAX_SUBJECTS = 100
 RULE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "mark.late": ("written_mark_days", "oral_mark_days"),
     "marks.density.low": ("min_marks_per_lesson", "density_window_days", "marked_from_grade"),
@@ -99,7 +107,14 @@ RULE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "program.behind_plan": ("program_lag_lessons",),
     "absence.reason_missing": ("absence_reason_days",),
     "personal_data.unverified": ("personal_data_days",),
+    "topic.language": ("language_subjects",),
 }
+
+
+def parameter_defaults() -> dict[str, int | list[str]]:
+    """Every parameter's default, as the API shows it."""
+    return {**PARAMETER_DEFAULTS,
+            **{name: list(value) for name, value in SUBJECT_LIST_DEFAULTS.items()}}
 
 
 def parameter_errors(values: object) -> dict[str, list[str]]:
@@ -108,7 +123,11 @@ def parameter_errors(values: object) -> dict[str, list[str]]:
         return {"parameters": ["must be a non-empty object of parameter values"]}
     errors: dict[str, list[str]] = {}
     for name, value in values.items():
-        if name not in PARAMETER_DEFAULTS:
+        if name in SUBJECT_LIST_DEFAULTS:
+            if not isinstance(value, list) or len(value) > MAX_SUBJECTS or not all(
+                    isinstance(item, str) and SUBJECT_ID.match(item) for item in value):
+                errors[name] = [f"must be a list of at most {MAX_SUBJECTS} subject ids"]
+        elif name not in PARAMETER_DEFAULTS:
             errors[name] = ["no such parameter"]
         elif not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 365:
             errors[name] = ["must be a whole number from 0 to 365"]

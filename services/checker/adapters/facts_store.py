@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, delete, select
 
-from services.checker.adapters.tables import dirty_schools, facts
+from services.checker.adapters.tables import catching_up, dirty_schools, facts
 from services.checker.domain.facts import (
     EntityRef,
     SchoolFacts,
@@ -19,16 +19,31 @@ from shared.db.inserts import conflict_insert
 from shared.events.envelope import Event
 
 _CHUNK = 400
+#: The contract's school id of an event for every school (a nationwide outage).
+EVERY_SCHOOL = "*"
 
 
-def ingest(connection: Connection, events: list[Event]) -> None:
-    """Fold new events into the stored facts; the schools concerned become dirty."""
+def ingest(connection: Connection, events: list[Event], *,
+           settle_lag: timedelta | None = None) -> None:
+    """Fold new events into the stored facts; the schools concerned become dirty.
+
+    With ``settle_lag``, a school whose events arrive that long after they were
+    entered is recorded as catching up (see :func:`catching_up_since`).
+    """
     by_school: dict[str, list[tuple[Event, EntityRef]]] = defaultdict(list)
     for event in events:
         ref = entity_of(event.type, event.id, event.data)
         if ref is not None:
             by_school[event.school_id].append((event, ref))
     now = datetime.now(UTC)
+    if settle_lag is not None:
+        behind = {event.school_id for event in events
+                  if event.school_id != EVERY_SCHOOL and now - event.occurred_at > settle_lag}
+        for school_id in sorted(behind):
+            statement = conflict_insert(connection, catching_up).values(
+                school_id=school_id, last_at=now)
+            connection.execute(statement.on_conflict_do_update(
+                index_elements=["school_id"], set_={"last_at": statement.excluded.last_at}))
     for school_id, items in by_school.items():
         refs = sorted({ref for _, ref in items})
         school = SchoolFacts(school_id)
@@ -52,7 +67,11 @@ def ingest(connection: Connection, events: list[Event]) -> None:
         connection.execute(statement.on_conflict_do_update(
             index_elements=["school_id", "kind", "entity_key"],
             set_={"state": statement.excluded.state}), rows)
-        mark_dirty(connection, school_id, now)
+        if school_id == EVERY_SCHOOL:  # kept once; every school is judged again with it
+            for known in schools(connection, dirty_only=False):
+                mark_dirty(connection, known, now)
+        else:
+            mark_dirty(connection, school_id, now)
 
 
 def mark_dirty(connection: Connection, school_id: str, now: datetime) -> None:
@@ -62,6 +81,7 @@ def mark_dirty(connection: Connection, school_id: str, now: datetime) -> None:
 
 
 def load_school(connection: Connection, school_id: str) -> SchoolFacts:
+    """A school's facts, with the outages that concern every school."""
     school = SchoolFacts(school_id)
     # yield_per on the statement, not the connection: it must not outlive this query.
     result = connection.execute(
@@ -69,15 +89,26 @@ def load_school(connection: Connection, school_id: str) -> SchoolFacts:
         .where(facts.c.school_id == school_id).execution_options(yield_per=2000))
     for row in result:
         load_entity(school, (row.kind, row.entity_key), row.state)
+    for outage in connection.execute(select(facts.c.entity_key, facts.c.state).where(
+            facts.c.school_id == EVERY_SCHOOL, facts.c.kind == "outage")):
+        load_entity(school, ("outage", outage.entity_key), outage.state)
     return school
 
 
 def schools(connection: Connection, *, dirty_only: bool) -> list[str]:
+    """The schools to judge (never the every-school pseudo id of nationwide outages)."""
     if dirty_only:
         query = select(dirty_schools.c.school_id)
     else:
         query = select(facts.c.school_id).distinct()
-    return sorted(connection.execute(query).scalars())
+    return sorted(school for school in connection.execute(query).scalars()
+                  if school != EVERY_SCHOOL)
+
+
+def catching_up_since(connection: Connection, moment: datetime) -> set[str]:
+    """The schools that received an event from their past after ``moment``."""
+    return set(connection.execute(select(catching_up.c.school_id).where(
+        catching_up.c.last_at > moment)).scalars())
 
 
 def clean(connection: Connection, school_id: str, evaluated_from: datetime) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, insert, select, update
 
 from services.checker.adapters.tables import finding_history, findings
@@ -17,10 +18,18 @@ OPEN, FIXED, WAIVED, WITHDRAWN = "open", "fixed", "waived", "withdrawn"
 CHECKER = "checker"
 
 
+#: What describes a finding (its identity aside): what a correction can change.
+DESCRIPTION = ("clause", "severity", "responsible", "class_id", "subject_id", "subgroup",
+               "teacher_id", "student_id", "lesson_id", "mark_id", "term_id", "date",
+               "message", "evidence")
+
+
 @dataclass
 class Reconciled:
     opened: list[str] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)
+    #: findings still holding whose description changed (a corrected date, value, ...)
+    updated: list[str] = field(default_factory=list)
 
 
 def reconcile(connection: Connection, school_id: str, current: list[Finding],
@@ -28,7 +37,8 @@ def reconcile(connection: Connection, school_id: str, current: list[Finding],
     """Make the stored findings of a school match what holds now."""
     wanted = {identity(finding): finding for finding in current}
     stored = {row.finding_key: row for row in connection.execute(
-        select(findings.c.id, findings.c.finding_key, findings.c.status)
+        select(findings.c.id, findings.c.finding_key, findings.c.status,
+               *(findings.c[name] for name in DESCRIPTION))
         .where(findings.c.school_id == school_id))}
     result = Reconciled()
     new_rows, history = [], []
@@ -39,10 +49,21 @@ def reconcile(connection: Connection, school_id: str, current: list[Finding],
             new_rows.append(_row(finding_id, school_id, key, finding, now))
             history.append(_history(finding_id, OPEN, now))
             result.opened.append(finding_id)
-        elif row.status == WITHDRAWN:  # the cause is back
+            continue
+        described = _description(finding)
+        changed = [name for name in DESCRIPTION if _comparable(row._mapping[name], name)
+                   != _comparable(described[name], name)]
+        if changed:
+            connection.execute(update(findings).where(findings.c.id == row.id)
+                               .values(**described, updated_at=now))
+        if row.status == WITHDRAWN:  # the cause is back
             _set_status(connection, row.id, OPEN, now)
             history.append(_history(row.id, OPEN, now, "the cause is present again"))
             result.opened.append(row.id)
+        elif changed:
+            history.append(_history(row.id, row.status, now,
+                                    "the evidence changed: " + ", ".join(changed)))
+            result.updated.append(row.id)
     for key, row in stored.items():
         if row.status == OPEN and key not in wanted:
             _set_status(connection, row.id, WITHDRAWN, now)
@@ -53,6 +74,15 @@ def reconcile(connection: Connection, school_id: str, current: list[Finding],
     if history:
         connection.execute(insert(finding_history), history)
     return result
+
+
+def _comparable(value: Any, name: str) -> Any:
+    """A stored and a computed value compare equal when they mean the same."""
+    if name == "evidence":
+        return orjson.loads(orjson.dumps(value or {}))
+    if name == "date" and isinstance(value, datetime):
+        return value.date()
+    return value
 
 
 def as_items(connection: Connection, finding_ids: list[str]) -> list[dict[str, Any]]:
@@ -99,19 +129,22 @@ def _item(row: Any) -> dict[str, Any]:
     return item
 
 
-def _row(finding_id: str, school_id: str, key: str, finding: Finding,
-         now: datetime) -> dict[str, Any]:
+def _description(finding: Finding) -> dict[str, Any]:
     rule = CATALOG[finding.rule]
     return {
-        "id": finding_id, "school_id": school_id, "finding_key": key, "rule": finding.rule,
         "clause": rule.clause, "severity": severity_of(finding),
-        "responsible": rule.responsible, "status": OPEN, "class_id": finding.class_id,
+        "responsible": rule.responsible, "class_id": finding.class_id,
         "subject_id": finding.subject_id, "subgroup": finding.subgroup,
         "teacher_id": finding.teacher_id, "student_id": finding.student_id,
         "lesson_id": finding.lesson_id, "mark_id": finding.mark_id, "term_id": finding.term_id,
-        "date": finding.date, "detected_at": now, "updated_at": now,
-        "message": message(finding), "evidence": finding.evidence,
+        "date": finding.date, "message": message(finding), "evidence": finding.evidence,
     }
+
+
+def _row(finding_id: str, school_id: str, key: str, finding: Finding,
+         now: datetime) -> dict[str, Any]:
+    return {"id": finding_id, "school_id": school_id, "finding_key": key, "rule": finding.rule,
+            "status": OPEN, "detected_at": now, "updated_at": now, **_description(finding)}
 
 
 def _set_status(connection: Connection, finding_id: str, status: str, now: datetime) -> None:

@@ -11,14 +11,14 @@ from services.checker.adapters.tables import parameters
 from shared.db.inserts import conflict_insert
 
 
-def load(connection: Connection, school_id: str) -> dict[str, int]:
+def load(connection: Connection, school_id: str) -> dict[str, Any]:
     """The values the school changed (the rest are the catalog's defaults)."""
     found = connection.execute(select(parameters.c.parameters)
                                .where(parameters.c.school_id == school_id)).scalar()
     return dict(found or {})
 
 
-def save(connection: Connection, school_id: str, values: dict[str, int], actor: str,
+def save(connection: Connection, school_id: str, values: dict[str, Any], actor: str,
          now: datetime) -> dict[str, Any]:
     statement = conflict_insert(connection, parameters).values(
         school_id=school_id, parameters=values, updated_at=now, updated_by=actor[:100])

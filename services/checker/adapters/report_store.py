@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple
-from datetime import date, datetime
+from dataclasses import astuple, dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, tuple_
+from sqlalchemy import (
+    Connection,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from services.checker.adapters.tables import (
     final_stats,
@@ -164,21 +175,56 @@ def book(connection: Connection, school_id: str, *, with_plans: bool) -> SchoolB
 
 
 def claim_scheduled(connection: Connection, school_id: str, kind: str, period: str, *,
-                    report_id: str, now: datetime) -> bool:
+                    report_id: str, now: datetime, fingerprint: str | None = None) -> bool:
     """Record that this scheduled report is being made; False if it already was."""
     claimed = connection.execute(conflict_insert(connection, scheduled_reports).values(
-        school_id=school_id, kind=kind, period=period, report_id=report_id, made_at=now
+        school_id=school_id, kind=kind, period=period, report_id=report_id, made_at=now,
+        version=1, fingerprint=fingerprint, checked_at=now.astimezone(UTC),
     ).on_conflict_do_nothing(index_elements=["school_id", "kind", "period"])
         .returning(scheduled_reports.c.report_id)).first()
     return claimed is not None
 
 
-def made_already(connection: Connection, school_id: str,
-                 wanted: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Which (kind, period) of ``wanted`` were made for the school."""
+@dataclass(frozen=True)
+class ScheduledReport:
+    report_id: str
+    version: int
+    fingerprint: str | None
+    checked_at: datetime | None
+
+
+def scheduled_made(connection: Connection, school_id: str,
+                   wanted: list[tuple[str, str]]) -> dict[tuple[str, str], ScheduledReport]:
+    """The newest version of each (kind, period) of ``wanted`` made for the school."""
     if not wanted:
-        return set()
-    rows = connection.execute(select(scheduled_reports.c.kind, scheduled_reports.c.period).where(
+        return {}
+    rows = connection.execute(select(scheduled_reports).where(
         and_(scheduled_reports.c.school_id == school_id,
              tuple_(scheduled_reports.c.kind, scheduled_reports.c.period).in_(wanted))))
-    return {(row.kind, row.period) for row in rows}
+    return {(row.kind, row.period): ScheduledReport(
+        row.report_id, row.version, row.fingerprint,
+        row.checked_at.replace(tzinfo=row.checked_at.tzinfo or UTC) if row.checked_at else None)
+        for row in rows}
+
+
+def checked_scheduled(connection: Connection, school_id: str, kind: str, period: str, *,
+                      fingerprint: str, now: datetime) -> None:
+    """The report's figures were compared (and are the same)."""
+    connection.execute(update(scheduled_reports).where(
+        scheduled_reports.c.school_id == school_id, scheduled_reports.c.kind == kind,
+        scheduled_reports.c.period == period).values(fingerprint=fingerprint,
+                                                     checked_at=now.astimezone(UTC)))
+
+
+def replace_scheduled(connection: Connection, school_id: str, kind: str, period: str, *,
+                      replaced: ScheduledReport, report_id: str, fingerprint: str,
+                      now: datetime) -> bool:
+    """Record a new version; False if another checker made one first."""
+    changed = connection.execute(update(scheduled_reports).where(
+        scheduled_reports.c.school_id == school_id, scheduled_reports.c.kind == kind,
+        scheduled_reports.c.period == period,
+        scheduled_reports.c.report_id == replaced.report_id).values(
+        report_id=report_id, version=replaced.version + 1, fingerprint=fingerprint,
+        made_at=now, checked_at=now.astimezone(UTC)))
+    return bool(changed.rowcount)
+

@@ -42,6 +42,15 @@ dirty_schools = Table(
     Column("since", DateTime(timezone=True), nullable=False),
 )
 
+#: When the checker last folded an event of the school that arrived long after it was
+#: entered (a history catching up): such a school is settling, not yet judged.
+catching_up = Table(
+    "checker_catching_up",
+    metadata,
+    Column("school_id", String(64), primary_key=True),
+    Column("last_at", DateTime(timezone=True), nullable=False),
+)
+
 findings = Table(
     "checker_findings",
     metadata,
@@ -130,8 +139,11 @@ scheduled_reports = Table(
     Column("school_id", String(64), primary_key=True),
     Column("kind", String(32), primary_key=True),
     Column("period", String(120), primary_key=True),
-    Column("report_id", String(64), nullable=False),
+    Column("report_id", String(64), nullable=False),  # the newest version's
     Column("made_at", DateTime(timezone=True), nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("fingerprint", String(64), nullable=True),  # SHA-256 of the newest figures
+    Column("checked_at", DateTime(timezone=True), nullable=True),  # last compared
 )
 
 #: Per school, what every report needs besides the statistics: time zone, terms,

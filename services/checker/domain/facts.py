@@ -53,6 +53,29 @@ class LessonFacts(Latest):
 
 
 @dataclass
+class RosterFacts(Latest):
+    """A class's roster: its newest state, and every snapshot ever sent.
+
+    Who was in the class when is read from the snapshots (clause 4.3: class
+    teachers keep the lists current), so a student who leaves or joins
+    changes the terms they are judged for, not the past.
+    """
+
+    #: event id -> (occurred_at, the student ids of that snapshot)
+    versions: dict[str, tuple[datetime, tuple[str, ...]]] = field(default_factory=dict)
+
+    def offer(self, stamp: Stamp, data: dict[str, Any]) -> None:
+        super().offer(stamp, data)
+        self.versions[stamp[1]] = (stamp[0], tuple(sorted(
+            s["student_id"] for s in data.get("students", []))))
+
+    def snapshots(self) -> list[tuple[datetime, tuple[str, ...]]]:
+        """The snapshots in the order they were entered (ties by event id)."""
+        return [self.versions[key] for key in sorted(
+            self.versions, key=lambda k: (self.versions[k][0], k))]
+
+
+@dataclass
 class AttendanceFacts(Latest):
     #: student -> first time a reason was given for their absence
     first_reason_at: dict[str, datetime] = field(default_factory=dict)
@@ -72,14 +95,15 @@ class SchoolFacts:
     school_id: str
     calendar: Latest = field(default_factory=Latest)
     outages: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
-    classes: dict[str, Latest] = field(default_factory=dict)
+    classes: dict[str, RosterFacts] = field(default_factory=dict)
     teachers: dict[str, Latest] = field(default_factory=dict)  # names, for the reports
     plans: dict[tuple[str, str, str | None, str], Latest] = field(default_factory=dict)
     lessons: dict[str, LessonFacts] = field(default_factory=dict)
     attendance: dict[str, AttendanceFacts] = field(default_factory=dict)
     marks: dict[str, Latest] = field(default_factory=dict)
     exemptions: dict[tuple[str, str, str, str], Latest] = field(default_factory=dict)
-    verified: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    #: (class, term) -> every moment its personal data were checked, in order
+    verified: dict[tuple[str, str], list[datetime]] = field(default_factory=dict)
 
     def apply(self, event_id: str, event_type: str, occurred_at: datetime,
               data: dict[str, Any]) -> None:
@@ -91,7 +115,7 @@ class SchoolFacts:
             self.outages[event_id] = (datetime.fromisoformat(data["started_at"]),
                                       datetime.fromisoformat(data["ended_at"]))
         elif event_type == "class.roster":
-            self.classes.setdefault(data["class_id"], Latest()).offer(stamp, data)
+            self.classes.setdefault(data["class_id"], RosterFacts()).offer(stamp, data)
         elif event_type == "teacher.profile":
             self.teachers.setdefault(data["teacher_id"], Latest()).offer(stamp, data)
         elif event_type == "subject.plan":
@@ -111,8 +135,10 @@ class SchoolFacts:
             key = (data["student_id"], data["subject_id"], data["from"], data["to"])
             self.exemptions.setdefault(key, Latest()).offer(stamp, data)
         elif event_type == "personal_data.verified":
-            verified_key = (data["class_id"], data["term_id"])
-            self.verified[verified_key] = _min(self.verified.get(verified_key), occurred_at)
+            checks = self.verified.setdefault((data["class_id"], data["term_id"]), [])
+            if occurred_at not in checks:
+                checks.append(occurred_at)
+                checks.sort()
 
     def _lesson(self, stamp: Stamp, data: dict[str, Any]) -> None:
         lesson = self.lessons.setdefault(data["lesson_id"], LessonFacts())
@@ -193,8 +219,9 @@ def dump_entity(facts: SchoolFacts, ref: EntityRef) -> dict[str, Any] | None:
         return {"started_at": _iso(outage[0]), "ended_at": _iso(outage[1])} if outage else None
     if kind == "verified":
         class_id, term_id = _split(key)
-        verified = facts.verified.get((class_id or "", term_id or ""))
-        return {"first_at": _iso(verified)} if verified else None
+        checks = facts.verified.get((class_id or "", term_id or ""))
+        return {"first_at": _iso(checks[0]), "all": [_iso(at) for at in checks]} \
+            if checks else None
     entity = _entity(facts, ref, create=False)
     if entity is None:
         return None
@@ -211,6 +238,9 @@ def dump_entity(facts: SchoolFacts, ref: EntityRef) -> dict[str, Any] | None:
                            "substitution": _iso(entity.first_substitution_at)}
     if isinstance(entity, AttendanceFacts):
         state["reasons"] = {sid: _iso(at) for sid, at in entity.first_reason_at.items()}
+    if isinstance(entity, RosterFacts):
+        state["versions"] = {event_id: [_iso(at), list(students)]
+                             for event_id, (at, students) in entity.versions.items()}
     return state
 
 
@@ -223,8 +253,8 @@ def load_entity(facts: SchoolFacts, ref: EntityRef, state: dict[str, Any]) -> No
         return
     if kind == "verified":
         class_id, term_id = _split(key)
-        facts.verified[(class_id or "", term_id or "")] = datetime.fromisoformat(
-            state["first_at"])
+        facts.verified[(class_id or "", term_id or "")] = [
+            datetime.fromisoformat(at) for at in state.get("all", [state["first_at"]])]
         return
     entity = _entity(facts, ref, create=True)
     assert entity is not None
@@ -238,6 +268,13 @@ def load_entity(facts: SchoolFacts, ref: EntityRef, state: dict[str, Any]) -> No
     if isinstance(entity, AttendanceFacts):
         entity.first_reason_at = {sid: datetime.fromisoformat(at)
                                   for sid, at in state.get("reasons", {}).items() if at}
+    if isinstance(entity, RosterFacts):
+        versions = state.get("versions")
+        if versions is None and entity.stamp and entity.data:  # stored before versions were kept
+            versions = {entity.stamp[1]: [_iso(entity.stamp[0]), [
+                s["student_id"] for s in entity.data.get("students", [])]]}
+        entity.versions = {event_id: (datetime.fromisoformat(at), tuple(students))
+                           for event_id, (at, students) in (versions or {}).items()}
 
 
 def _entity(facts: SchoolFacts, ref: EntityRef, *, create: bool) -> Latest | None:
@@ -248,7 +285,7 @@ def _entity(facts: SchoolFacts, ref: EntityRef, *, create: bool) -> Latest | Non
     factory: type[Latest] = Latest
     index: Any = key
     if kind == "class":
-        table = facts.classes
+        table, factory = facts.classes, RosterFacts
     elif kind == "teacher":
         table = facts.teachers
     elif kind == "plan":

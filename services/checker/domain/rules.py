@@ -10,7 +10,7 @@ longer returned, and the service withdraws it.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -18,7 +18,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.checker.domain.facts import SchoolFacts, Term
+from services.checker.domain.facts import SchoolFacts, Stamp, Term
+from shared.events.rules import SUBJECT_LIST_DEFAULTS
 
 VALID_MARKS = ("2", "3", "4", "5")
 WRITTEN_KINDS = frozenset({"written", "test", "control", "dictation", "essay", "lab",
@@ -29,14 +30,24 @@ ASSESSMENT_WORDS = {
     "practical": ("практическ",), "dictation": ("диктант",),
     "essay": ("сочинени", "изложени", "essay"),
 }
-PLACEHOLDER = re.compile(r"^[\s\-–—.…\"'〃«»=]*$|^(повтор|то же|тоже|см\.?\s*выше)[\s.!]*$",
-                         re.IGNORECASE)
+#: A topic that only says "repeat" (clause 4.4: «прочерки, обозначающие „повтор“, запрещены»).
+PLACEHOLDER = re.compile(
+    r"^[\s\-–—‒―.…,:;\"'`〃«»„“”=/\\|_~*+]*$"
+    r"|^(повтор|то\s*же(\s+самое)?|тоже(\s+самое)?|аналогично|см\.?\s*выше"
+    r"|см\.?\s*пред(ыдущ\w*|\.)?(\s*урок\w*)?)[\s.!,;:\-–—]*$",
+    re.IGNORECASE)
+#: Abbreviated words (clause 4.4: «сокращение слов при записи тем уроков - не допускается»).
 ABBREVIATION = re.compile(
-    r"(?<!\w)(к/р|л/р|п/р|с/р|пр\.\s*р\.|контр\.|сам\.\s*раб\.|упр\.|стр\.|повт\.|"
-    r"дом\.\s*зад\.?|лаб\.|практ\.|зад\.)", re.IGNORECASE)
+    r"(?<!\w)([а-яёңөү]{1,3}/[а-яёңөү]{1,3}(?![\w/])|пр\.\s*р\.|контр\.|сам\.\s*раб\.|упр\.|"
+    r"стр\.|повт\.|дом\.\s*зад\.?|лаб\.|практ\.|зад\.|вн\.\s*чт\.|т\.\s*е\.|т\.\s*к\.|"
+    r"и\s+т\.\s*д\.?|и\s+т\.\s*п\.?|ж\.\s*б\.)", re.IGNORECASE)
 KYRGYZ_ONLY = re.compile(r"[ңөүҢӨҮ]")
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 LATIN = re.compile(r"[A-Za-z]")
+NOT_A_LETTER = re.compile(r"[\W_]+")
+#: Languages of instruction whose topics are judged, and whether Kyrgyz letters belong.
+KYRGYZ_LETTERS_ALLOWED = {"ru": False, "ky": True}
+TERM_KINDS = frozenset({"quarter", "half_year"})
 
 
 @dataclass(frozen=True)
@@ -56,14 +67,17 @@ class Parameters:
     personal_data_days: int = 7
     outage_grace_days: int = 3
     marked_from_grade: int = 2
-    language_subjects: frozenset[str] = frozenset({"english", "kyrgyz_lang", "german", "french"})
+    language_subjects: frozenset[str] = frozenset(SUBJECT_LIST_DEFAULTS["language_subjects"])
 
     @classmethod
-    def from_values(cls, values: dict[str, int]) -> Parameters:
+    def from_values(cls, values: dict[str, Any]) -> Parameters:
         """A school's parameters: its own values over the catalog's defaults."""
-        known = {name: int(value) for name, value in values.items()
-                 if name in cls.__dataclass_fields__ and name != "language_subjects"}
-        return cls(**known)  # type: ignore[arg-type]
+        known: dict[str, Any] = {name: int(value) for name, value in values.items()
+                                 if name in cls.__dataclass_fields__
+                                 and name != "language_subjects"}
+        if isinstance(values.get("language_subjects"), list):
+            known["language_subjects"] = frozenset(str(v) for v in values["language_subjects"])
+        return cls(**known)
 
 
 @dataclass(frozen=True)
@@ -157,6 +171,7 @@ class _Context:
     def __init__(self, facts: SchoolFacts, now: datetime, params: Parameters) -> None:
         self.facts, self.now, self.params = facts, now, params
         self.calendar = Calendar(facts, params)
+        self.today = self.calendar.local_date(now)
         self.language = (facts.calendar.data or {}).get("language_of_instruction", "ru")
         self.grades = {cid: c.data["grade"] for cid, c in facts.classes.items() if c.data}
         self.subgroups: dict[tuple[str, str], str] = {}
@@ -167,26 +182,54 @@ class _Context:
         self.live_lessons = {lid: item for lid, item in facts.lessons.items() if item.live}
         self.live_marks = {mid: m.data for mid, m in facts.marks.items()
                            if m.live and m.data is not None}
-        self.current_marks = [m for m in self.live_marks.values() if m["kind"] == "current"]
-        self.marks_by_lesson: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.marks_by_student: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        #: current marks given outside any lesson, by class and subject
-        self.loose_marks: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        for mark in self.current_marks:
-            if mark.get("lesson_id"):
-                self.marks_by_lesson[mark["lesson_id"]].append(mark)
-            else:
-                self.loose_marks[(mark["class_id"], mark["subject_id"])].append(mark)
-            self.marks_by_student[(mark["student_id"], mark["subject_id"])].append(mark)
         self.lesson_days: set[tuple[str, str, date]] = set()
         self.streams: dict[tuple[str, str, str | None], list[dict[str, Any]]] = defaultdict(list)
+        #: (class, subject, date) -> that day's lessons, in period order
+        self.day_lessons: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+        #: class -> every live lesson of the class, in timetable order
+        self.class_lessons: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for lesson in self.live_lessons.values():
             data = lesson.data or {}
             self.lesson_days.add((data["class_id"], data["subject_id"],
                                   date.fromisoformat(data["date"])))
             self.streams[(data["class_id"], data["subject_id"], data.get("subgroup"))].append(data)
-        for items in self.streams.values():
-            items.sort(key=lambda d: (d["date"], d["period"], d["lesson_id"]))
+            self.day_lessons[(data["class_id"], data["subject_id"], data["date"])].append(data)
+            self.class_lessons[data["class_id"]].append(data)
+        for group in (*self.streams.values(), *self.day_lessons.values(),
+                      *self.class_lessons.values()):
+            group.sort(key=_timetable_order)
+        self.current_marks = [(mid, m) for mid, m in sorted(self.live_marks.items())
+                              if m["kind"] == "current"]
+        self.marks_by_lesson: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.marks_by_student: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        #: mark id -> the lesson it belongs to (its lesson_id, or found by its date)
+        self.lesson_of_mark: dict[str, str] = {}
+        #: current marks that belong to no lesson, by class and subject
+        self.loose_marks: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        for mark_id, mark in self.current_marks:
+            lesson_id = self._lesson_for(mark)
+            if lesson_id:
+                self.lesson_of_mark[mark_id] = lesson_id
+                self.marks_by_lesson[lesson_id].append(mark)
+            else:
+                self.loose_marks[(mark["class_id"], mark["subject_id"])].append(mark)
+            self.marks_by_student[(mark["student_id"], mark["subject_id"])].append(mark)
+
+    def _lesson_for(self, mark: dict[str, Any]) -> str | None:
+        """The lesson a current mark belongs to.
+
+        The contract allows marks without ``lesson_id`` (a journal column only):
+        such a mark belongs to the first lesson of its class and subject on its
+        date that the student attends (whole class, or the student's subgroup).
+        """
+        if mark.get("lesson_id"):
+            return str(mark["lesson_id"])
+        group = self.subgroups.get((mark["student_id"], mark["subject_id"]))
+        for lesson in self.day_lessons.get((mark["class_id"], mark["subject_id"], mark["date"]),
+                                           []):
+            if lesson.get("subgroup") is None or lesson.get("subgroup") == group:
+                return str(lesson["lesson_id"])
+        return None
 
     # lessons and topics --------------------------------------------------------
     def lesson_rules(self) -> Iterator[Finding]:
@@ -200,12 +243,16 @@ class _Context:
                 date=day, class_id=data["class_id"], subject_id=data["subject_id"],
                 subgroup=data.get("subgroup"), teacher_id=data["teacher_id"], lesson_id=lesson_id)
             deadline = calendar.deadline(day, day)
-            if late_or_missing(lesson.first_topic_at, deadline, self.now):
-                yield Finding("lesson.topic.late", **base,
-                              evidence=_times(lesson.first_topic_at, deadline))
-            if late_or_missing(lesson.first_homework_at, deadline, self.now):
-                yield Finding("homework.late", **base,
-                              evidence=_times(lesson.first_homework_at, deadline))
+            for rule, field_name, first_at in (
+                    ("lesson.topic.late", "topic", lesson.first_topic_at),
+                    ("homework.late", "homework", lesson.first_homework_at)):
+                # Once the day is over the lesson's current state counts: a topic
+                # entered and then cleared is as missing as one never entered.
+                cleared = first_at is not None and not (data.get(field_name) or "").strip()
+                if late_or_missing(first_at, deadline, self.now) or (
+                        cleared and self.now > deadline):
+                    yield Finding(rule, **base, evidence={
+                        **_times(first_at, deadline), **({"cleared": True} if cleared else {})})
             sheet = self.facts.attendance.get(lesson_id)
             if late_or_missing(sheet.first_at if sheet else None, deadline, self.now):
                 yield Finding("attendance.late", **base,
@@ -220,29 +267,37 @@ class _Context:
                               evidence={"teacher_id": data["teacher_id"],
                                         "scheduled_teacher_id": scheduled})
             if data.get("subgroup") is not None and not data.get("is_substitution"):
-                term = calendar.term_of(day)
-                plan = self.facts.plans.get((data["class_id"], data["subject_id"],
-                                             data["subgroup"], term.term_id if term else ""))
-                if plan and plan.data and plan.data["teacher_id"] != data["teacher_id"]:
+                plan = self._plan_on(data["class_id"], data["subject_id"], data["subgroup"], day)
+                if plan and plan["teacher_id"] != data["teacher_id"]:
                     yield Finding("subgroup.wrong_teacher", **base,
-                                  evidence={"plan_teacher_id": plan.data["teacher_id"]})
+                                  evidence={"plan_teacher_id": plan["teacher_id"]})
             topic = (data.get("topic") or "").strip()
             if topic:
                 same_day[(data["class_id"], data["subject_id"], data.get("subgroup"),
                           data["date"])].append(data)
                 yield from self._topic(topic, data, base, params)
         for lessons in same_day.values():
-            lessons.sort(key=lambda d: (d["period"], d["lesson_id"]))
+            lessons.sort(key=_timetable_order)
             seen: set[str] = set()
             for data in lessons:
-                normal = " ".join(data["topic"].lower().split())
-                if normal in seen:
+                normal = " ".join(NOT_A_LETTER.sub(" ", data["topic"].casefold()).split())
+                if normal and normal in seen and not PLACEHOLDER.match(data["topic"].strip()):
                     yield Finding("topic.double_lesson_duplicate",
                                   date=date.fromisoformat(data["date"]),
                                   class_id=data["class_id"], subject_id=data["subject_id"],
                                   subgroup=data.get("subgroup"), teacher_id=data["teacher_id"],
                                   lesson_id=data["lesson_id"], evidence={"topic": data["topic"]})
                 seen.add(normal)
+
+    def _plan_on(self, class_id: str, subject_id: str, subgroup: str | None,
+                 day: date) -> dict[str, Any] | None:
+        """The plan (КТП) of a stream for the term holding ``day``: quarter or half-year."""
+        for term in self.calendar.terms:
+            if term.kind in TERM_KINDS and term.start <= day <= term.end:
+                plan = self.facts.plans.get((class_id, subject_id, subgroup, term.term_id))
+                if plan and plan.data:
+                    return plan.data
+        return None
 
     def _topic(self, topic: str, data: dict[str, Any], base: dict[str, Any],
                params: Parameters) -> Iterator[Finding]:
@@ -251,9 +306,12 @@ class _Context:
             return
         if ABBREVIATION.search(topic):
             yield Finding("topic.abbreviation", **base, evidence={"topic": topic})
-        if self.language == "ru" and data["subject_id"] not in params.language_subjects:
+        if self.language in KYRGYZ_LETTERS_ALLOWED and \
+                data["subject_id"] not in params.language_subjects:
             cyrillic, latin = len(CYRILLIC.findall(topic)), len(LATIN.findall(topic))
-            if not cyrillic or KYRGYZ_ONLY.search(topic) or latin > cyrillic:
+            kyrgyz = len(KYRGYZ_ONLY.findall(topic))
+            foreign_letters = kyrgyz and not KYRGYZ_LETTERS_ALLOWED[self.language]
+            if foreign_letters or not cyrillic + kyrgyz or latin > cyrillic + kyrgyz:
                 yield Finding("topic.language", **base, evidence={"topic": topic})
         kinds = {m.get("work_type") for m in self.marks_by_lesson.get(data["lesson_id"], [])}
         lowered = topic.lower()
@@ -266,9 +324,7 @@ class _Context:
     # marks -----------------------------------------------------------------------
     def mark_rules(self) -> Iterator[Finding]:
         calendar, params = self.calendar, self.params
-        for mark_id, mark in sorted(self.live_marks.items()):
-            if mark["kind"] != "current":
-                continue
+        for mark_id, mark in self.current_marks:
             day = date.fromisoformat(mark["date"])
             base: dict[str, Any] = dict(
                 date=day, class_id=mark["class_id"], subject_id=mark["subject_id"],
@@ -300,36 +356,49 @@ class _Context:
             yield Finding("mark.failing.first_day_of_term", **base, term_id=term.term_id)
         window_end = calendar.school_days_after(day, params.failing_followup_school_days)
         if self.now > calendar.end_of(window_end):
-            followed = any(other is not mark and day <= date.fromisoformat(other["date"])
-                           <= window_end
+            # Clause 4.4 asks to question the student again within 2-3 days: a
+            # second mark on the same day is not that.
+            followed = any(day < date.fromisoformat(other["date"]) <= window_end
                            for other in self.marks_by_student[(mark["student_id"],
                                                                mark["subject_id"])])
             if not followed:
                 yield Finding("mark.failing.no_followup", **base,
                               evidence={"followup_until": window_end.isoformat()})
-        lesson_id = mark.get("lesson_id")
+        lesson_id = self.lesson_of_mark.get(mark_id)
         if lesson_id:
-            missed = self._absences_before(lesson_id, mark["student_id"], mark["subject_id"])
+            missed = self._missed_before(lesson_id, mark["student_id"])
             if missed >= params.long_absence_lessons:
                 yield Finding("mark.failing.after_absence", **base,
                               evidence={"missed_lessons": missed})
 
-    def _absences_before(self, lesson_id: str, student_id: str, subject_id: str) -> int:
+    def _missed_before(self, lesson_id: str, student_id: str) -> int:
+        """Consecutive lessons (any subject) the student missed before returning, when
+        ``lesson_id`` is their first lesson of its subject since; else 0."""
         lesson = self.live_lessons.get(lesson_id)
         if lesson is None or lesson.data is None:
             return 0
-        data = lesson.data
-        stream = self.streams[(data["class_id"], subject_id, data.get("subgroup"))]
-        position = next((i for i, d in enumerate(stream) if d["lesson_id"] == lesson_id), 0)
+        subject_id = lesson.data["subject_id"]
+        timetable = [d for d in self.class_lessons[lesson.data["class_id"]]
+                     if d.get("subgroup") is None
+                     or self.subgroups.get((student_id, d["subject_id"])) == d.get("subgroup")]
+        position = next((i for i, d in enumerate(timetable) if d["lesson_id"] == lesson_id), 0)
         missed = 0
-        for earlier in reversed(stream[:position]):
-            sheet = self.facts.attendance.get(earlier["lesson_id"])
-            absent = {a["student_id"] for a in ((sheet.data or {}).get("absent", [])
-                                                if sheet else [])}
-            if student_id not in absent:
-                break
-            missed += 1
+        for earlier in reversed(timetable[:position]):
+            absent = self._absent(earlier["lesson_id"], student_id)
+            if absent:
+                missed += 1
+            elif missed:
+                break  # the run of absences is over
+            elif earlier["subject_id"] == subject_id or absent is None:
+                return 0  # attended this subject since (or no sheet): not the first lesson
         return missed
+
+    def _absent(self, lesson_id: str, student_id: str) -> bool | None:
+        """Whether the student was absent; None when the lesson has no attendance sheet."""
+        sheet = self.facts.attendance.get(lesson_id)
+        if sheet is None or sheet.data is None:
+            return None
+        return any(a["student_id"] == student_id for a in sheet.data.get("absent", []))
 
     def density(self) -> Iterator[Finding]:
         calendar, params = self.calendar, self.params
@@ -365,11 +434,7 @@ class _Context:
     # terms ------------------------------------------------------------------------
     def final_marks(self) -> Iterator[Finding]:
         calendar, params = self.calendar, self.params
-        finals: dict[tuple[str, str, str], tuple[str, dict[str, Any]]] = {}
-        for mark_id, mark in self.live_marks.items():
-            if mark["kind"] in FINAL_KINDS and mark.get("term_id"):
-                finals[(mark["student_id"], mark["subject_id"], mark["term_id"])] = (mark_id,
-                                                                                       mark)
+        finals = self._final_marks()
         for term in calendar.terms:
             deadline = calendar.deadline(term.end, term.end + timedelta(
                 days=params.final_mark_days))
@@ -377,7 +442,7 @@ class _Context:
                 found = finals.get((student_id, subject_id, term.term_id))
                 base: dict[str, Any] = dict(date=term.end, class_id=class_id, subject_id=subject_id,
                             teacher_id=teacher_id, student_id=student_id, term_id=term.term_id)
-                first_at = self.facts.marks[found[0]].first_at if found else None
+                first_at = found[0] if found else None
                 if found is None and self.now <= deadline:
                     continue
                 if late_or_missing(first_at, deadline, self.now):
@@ -400,40 +465,115 @@ class _Context:
                         yield Finding("final_mark.inconsistent", **base, evidence={
                             "value": value, "rounded_mean": expected, "marks": values})
 
+    def _final_marks(self) -> dict[tuple[str, str, str], tuple[datetime, dict[str, Any]]]:
+        """(student, subject, term) -> (when first entered, the mark).
+
+        Kundoluk may send the same term mark under several mark ids: the newest
+        entry is the mark, the earliest says when it was entered.
+        """
+        finals: dict[tuple[str, str, str], tuple[datetime, Stamp, dict[str, Any]]] = {}
+        for mark_id, mark in self.live_marks.items():
+            if mark["kind"] not in FINAL_KINDS or not mark.get("term_id"):
+                continue
+            entity = self.facts.marks[mark_id]
+            assert entity.stamp is not None and entity.first_at is not None
+            key = (mark["student_id"], mark["subject_id"], mark["term_id"])
+            known = finals.get(key)
+            if known is None:
+                finals[key] = (entity.first_at, entity.stamp, mark)
+            else:
+                newest = (entity.stamp, mark) if entity.stamp > known[1] else (known[1], known[2])
+                finals[key] = (min(known[0], entity.first_at), *newest)
+        return {key: (first_at, mark) for key, (first_at, _, mark) in finals.items()}
+
+    def _term_system(self, class_id: str) -> str:
+        """``quarter`` or ``half_year``: how the class's terms are marked.
+
+        Read from the class's plans, else from the term marks it was given; a
+        class with neither (and every class of a calendar without half-years)
+        is marked by quarters.
+        """
+        kinds = {t.term_id: t.kind for t in self.calendar.terms}
+        counted: Counter[str] = Counter(
+            kinds.get(term_id, "") for (cid, _, _, term_id), plan in self.facts.plans.items()
+            if cid == class_id and plan.data)
+        if not counted:
+            counted.update(m["kind"] for m in self.live_marks.values()
+                           if m["class_id"] == class_id and m["kind"] in TERM_KINDS)
+        return "half_year" if counted["half_year"] > counted["quarter"] else "quarter"
+
     def _expected(self, term: Term) -> Iterator[tuple[str, str, str, str]]:
         """(student, subject, class, teacher) that must get a mark for ``term``."""
-        if term.end > self.calendar.local_date(self.now):
+        if term.end > self.today:
             return
-        plan_terms = {term.term_id} if term.kind != "year" else {
-            t.term_id for t in self.calendar.terms if t.kind == "quarter"}
-        taught: dict[tuple[str, str, str | None], str] = {}
-        for (class_id, subject_id, subgroup, term_id), plan in sorted(
-                self.facts.plans.items(), key=lambda kv: str(kv[0])):
-            if term_id in plan_terms and plan.data:
-                taught[(class_id, subject_id, subgroup)] = plan.data["teacher_id"]
-        for (class_id, subject_id, subgroup), teacher_id in sorted(taught.items(),
-                                                                   key=lambda kv: str(kv[0])):
+        for class_id in sorted(self.facts.classes):
             if self.grades.get(class_id, 0) < self.params.marked_from_grade:
                 continue
-            roster = self.facts.classes[class_id].data or {}
-            for student in roster.get("students", []):
-                student_id = student["student_id"]
-                if subgroup is not None and \
-                        self.subgroups.get((student_id, subject_id)) != subgroup:
-                    continue
-                if self._exempt(student_id, subject_id, term):
-                    continue
-                yield student_id, subject_id, class_id, teacher_id
+            system = self._term_system(class_id)
+            if term.kind not in ("year", system):
+                continue
+            own_terms = [t for t in self.calendar.terms if t.kind == system and (
+                t.term_id == term.term_id or (term.kind == "year"
+                                              and term.start <= t.start <= term.end))]
+            members = self._members_on(class_id, term.end)
+            for (subject_id, subgroup), teacher_id in sorted(
+                    self._taught(class_id, own_terms).items(), key=lambda kv: str(kv[0])):
+                for student_id in members:
+                    if subgroup is not None and \
+                            self.subgroups.get((student_id, subject_id)) != subgroup:
+                        continue
+                    if self._exempt(student_id, class_id, subject_id, subgroup, term):
+                        continue
+                    yield student_id, subject_id, class_id, teacher_id
 
-    def _exempt(self, student_id: str, subject_id: str, term: Term) -> bool:
-        for (student, subject, start, end), exemption in self.facts.exemptions.items():
-            if (student, subject) == (student_id, subject_id) and exemption.live and \
-                    date.fromisoformat(start) <= term.end and date.fromisoformat(end) >= term.start:
-                return True
-        return False
+    def _taught(self, class_id: str, terms: list[Term]) -> dict[tuple[str, str | None], str]:
+        """(subject, subgroup) -> teacher, for every subject the class had in ``terms``:
+        planned (КТП) or held (a subject without a plan is still a subject)."""
+        taught: dict[tuple[str, str | None], str] = {}
+        for (cid, subject_id, subgroup), lessons in self.streams.items():
+            if cid != class_id:
+                continue
+            held = [d for d in lessons if any(t.start <= date.fromisoformat(d["date"]) <= t.end
+                                              for t in terms)]
+            if held:
+                taught[(subject_id, subgroup)] = held[-1]["teacher_id"]
+        ids = {t.term_id for t in terms}
+        for (cid, subject_id, subgroup, term_id), plan in sorted(
+                self.facts.plans.items(), key=lambda kv: str(kv[0])):
+            if cid == class_id and term_id in ids and plan.data:
+                taught[(subject_id, subgroup)] = plan.data["teacher_id"]
+        return taught
+
+    def _members_on(self, class_id: str, day: date) -> list[str]:
+        """The class's students on ``day``: the newest roster entered by then (before
+        the first roster, the first one)."""
+        snapshots = self.facts.classes[class_id].snapshots()
+        if not snapshots:
+            return []
+        chosen = snapshots[0][1]
+        for entered, students in snapshots:
+            if self.calendar.local_date(entered) <= day:
+                chosen = students
+        return list(chosen)
+
+    def _exempt(self, student_id: str, class_id: str, subject_id: str, subgroup: str | None,
+                term: Term) -> bool:
+        """Exempt for the term: exemptions cover every lesson of the subject held in it
+        (the whole term, if none was held)."""
+        periods = [(date.fromisoformat(start), date.fromisoformat(end))
+                   for (student, subject, start, end), exemption in self.facts.exemptions.items()
+                   if (student, subject) == (student_id, subject_id) and exemption.live]
+        if not periods:
+            return False
+        held = [date.fromisoformat(d["date"])
+                for d in self.streams.get((class_id, subject_id, subgroup), [])
+                if term.start <= date.fromisoformat(d["date"]) <= term.end]
+        if not held:
+            return any(start <= term.start and end >= term.end for start, end in periods)
+        return all(any(start <= day <= end for start, end in periods) for day in held)
 
     def program(self) -> Iterator[Finding]:
-        today = self.calendar.local_date(self.now)
+        today = self.today
         for (class_id, subject_id, subgroup, term_id), plan in sorted(
                 self.facts.plans.items(), key=lambda kv: str(kv[0])):
             term = next((t for t in self.calendar.terms if t.term_id == term_id), None)
@@ -476,12 +616,20 @@ class _Context:
                 continue
             deadline = calendar.deadline(term.end, term.end + timedelta(
                 days=self.params.personal_data_days))
+            # «по окончании каждой четверти»: a check entered before the quarter's
+            # last day is not the check of that quarter.
+            opens = datetime.combine(term.end, time(0, 0), tzinfo=calendar.zone)
             for class_id, roster in sorted(self.facts.classes.items()):
-                verified = self.facts.verified.get((class_id, term.term_id))
+                verified = next((at for at in self.facts.verified.get((class_id, term.term_id), [])
+                                 if at >= opens), None)
                 if late_or_missing(verified, deadline, self.now):
                     yield Finding("personal_data.unverified", date=term.end, class_id=class_id,
                                   teacher_id=(roster.data or {}).get("homeroom_teacher_id"),
                                   term_id=term.term_id, evidence=_times(verified, deadline))
+
+
+def _timetable_order(lesson: dict[str, Any]) -> tuple[str, int, str]:
+    return (lesson["date"], lesson["period"], lesson["lesson_id"])
 
 
 def _times(entered: datetime | None, deadline: datetime) -> dict[str, Any]:

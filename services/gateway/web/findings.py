@@ -24,7 +24,7 @@ from services.gateway.web.commands import accepted, broker_unavailable, send_com
 from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
 from services.gateway.web.errors import api_error
 from services.gateway.web.formats import iso_utc
-from shared.events.rules import CATALOG, PARAMETER_DEFAULTS, RULE_PARAMETERS, parameter_errors
+from shared.events.rules import CATALOG, RULE_PARAMETERS, parameter_defaults, parameter_errors
 
 blueprint = Blueprint("findings", __name__, url_prefix="/api/v1")
 
@@ -41,13 +41,13 @@ ITEM_FIELDS = ("id", "rule", "clause", "severity", "responsible", "status", "sch
 def list_rules() -> Response:
     """The catalog, with the parameters in force for the school (defaults otherwise)."""
     school_id = principal().school_filter(request.args.get("school_id"))
-    own: dict[str, int] = {}
+    own: dict[str, Any] = {}
     if school_id is not None:
         with gateway_of(current_app).engine.connect() as connection:
             own = dict(connection.execute(
                 select(rule_parameters_view.c.parameters)
                 .where(rule_parameters_view.c.school_id == school_id)).scalar() or {})
-    values = {**PARAMETER_DEFAULTS, **own}
+    values = {**parameter_defaults(), **own}
     return jsonify({"school_id": school_id, "items": [
         {"id": rule.id, "clause": rule.clause, "severity": rule.severity,
          "responsible": rule.responsible, "text": rule.text,

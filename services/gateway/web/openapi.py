@@ -128,8 +128,9 @@ def openapi_document() -> dict[str, Any]:
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["parameters"], "properties": {
                 "school_id": {"type": "string"},
-                "parameters": {"type": "object",
-                               "additionalProperties": {"type": "integer"}}}}}}},
+                "parameters": {"type": "object", "additionalProperties": {"oneOf": [
+                    {"type": "integer", "minimum": 0, "maximum": 365},
+                    {"type": "array", "items": {"type": "string"}, "maxItems": 100}]}}}}}}},
         "responses": {"202": _json({"type": "object"}, "Sent to the checker"),
                       "422": _ERROR, "503": _ERROR, **admin_errors}}})
     spec.path("/api/v1/findings", operations={"get": {
