@@ -142,9 +142,9 @@ def sweep(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(U
         result.findings += len(current)
         result.opened += len(change.opened)
         result.withdrawn += len(change.withdrawn)
-    if result.opened or result.withdrawn:
+    if result.opened or result.withdrawn or result.held:
         log.info("sweep", extra={"schools": result.schools, "opened": result.opened,
-                                 "withdrawn": result.withdrawn})
+                                 "withdrawn": result.withdrawn, "held_settling": result.held})
     return result
 
 
