@@ -248,6 +248,29 @@ def test_findings_api_lists_filters_pages_and_changes_status(
         sweep(checker.engine, lambda: judged_at(spec))
         wait_for(lambda: not listed(rule="final_mark.insufficient_marks", status="open",
                                     limit="500")["items"], timeout=30)
+
+        # Language subjects are exempt "by configuration" (catalog): a list of subject ids.
+        assert client.put("/api/v1/rules/parameters", headers=headers, json={
+            "parameters": {"language_subjects": "english"}}).status_code == 422
+        assert client.put("/api/v1/rules/parameters", headers=headers, json={
+            "parameters": {"language_subjects": ["english", 5]}}).status_code == 422
+        language = [i for i in listed(rule="topic.language", status="open",
+                                      limit="500")["items"]]
+        assert language, "the faulty school should have had some"
+        subjects = sorted({item["subject_id"] for item in language})
+        assert client.put("/api/v1/rules/parameters", headers=headers, json={
+            "parameters": {"language_subjects": subjects}}).status_code == 202
+
+        def language_subjects() -> list[str] | None:
+            rules = client.get("/api/v1/rules", headers=headers).json["items"]
+            rule = next(r for r in rules if r["id"] == "topic.language")
+            value = rule["parameters"]["language_subjects"]
+            return value if value == subjects else None
+
+        assert wait_for(language_subjects, timeout=30) == subjects
+        sweep(checker.engine, lambda: judged_at(spec))
+        wait_for(lambda: not listed(rule="topic.language", status="open",
+                                    limit="500")["items"], timeout=30)
     finally:
         read_model.stop()
         checker.stop()

@@ -25,15 +25,18 @@ VALID_MARKS = ("2", "3", "4", "5")
 WRITTEN_KINDS = frozenset({"written", "test", "control", "dictation", "essay", "lab",
                            "practical", "project"})
 FINAL_KINDS = frozenset({"quarter", "half_year", "year"})
+#: How a topic names each kind of graded work, in Russian and in Kyrgyz (clause 4.4:
+#: «обязательно указание тем практических, лабораторных, контрольных работ»).
 ASSESSMENT_WORDS = {
-    "control": ("контрольн",), "test": ("тест", "test"), "lab": ("лаборатор",),
-    "practical": ("практическ",), "dictation": ("диктант",),
-    "essay": ("сочинени", "изложени", "essay"),
+    "control": ("контрольн", "контролдук", "текшерүү иш"), "test": ("тест", "test"),
+    "lab": ("лаборатор",), "practical": ("практическ", "практикалык"),
+    "dictation": ("диктант",),
+    "essay": ("сочинени", "изложени", "essay", "дилбаян", "чыгарма"),
 }
 #: A topic that only says "repeat" (clause 4.4: «прочерки, обозначающие „повтор“, запрещены»).
 PLACEHOLDER = re.compile(
     r"^[\s\-–—‒―.…,:;\"'`〃«»„“”=/\\|_~*+]*$"
-    r"|^(повтор|то\s*же(\s+самое)?|тоже(\s+самое)?|аналогично|см\.?\s*выше"
+    r"|^(повтор|то\s*же(\s+самое)?|тоже(\s+самое)?|аналогично|см\.?\s*выше|ошол\s+эле"
     r"|см\.?\s*пред(ыдущ\w*|\.)?(\s*урок\w*)?)[\s.!,;:\-–—]*$",
     re.IGNORECASE)
 #: Abbreviated words (clause 4.4: «сокращение слов при записи тем уроков - не допускается»).
@@ -355,7 +358,7 @@ class _Context:
         if term is not None and day == calendar.first_school_day(term):
             yield Finding("mark.failing.first_day_of_term", **base, term_id=term.term_id)
         window_end = calendar.school_days_after(day, params.failing_followup_school_days)
-        if self.now > calendar.end_of(window_end):
+        if self.now > calendar.end_of(window_end) and self._stays(mark, window_end):
             # Clause 4.4 asks to question the student again within 2-3 days: a
             # second mark on the same day is not that.
             followed = any(day < date.fromisoformat(other["date"]) <= window_end
@@ -370,6 +373,13 @@ class _Context:
             if missed >= params.long_absence_lessons:
                 yield Finding("mark.failing.after_absence", **base,
                               evidence={"missed_lessons": missed})
+
+    def _stays(self, mark: dict[str, Any], day: date) -> bool:
+        """Whether the student is still in the mark's class on ``day`` (a student who left
+        cannot be questioned again)."""
+        if mark["class_id"] not in self.facts.classes:
+            return True
+        return mark["student_id"] in self._members_on(mark["class_id"], day)
 
     def _missed_before(self, lesson_id: str, student_id: str) -> int:
         """Consecutive lessons (any subject) the student missed before returning, when
