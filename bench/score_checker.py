@@ -8,6 +8,7 @@ precision / recall per rule. A zero-fault run must find nothing at all.
     .venv/bin/python bench/score_checker.py                  # default fault rates
     .venv/bin/python bench/score_checker.py --faults none    # must print 0 findings
     .venv/bin/python bench/score_checker.py --terms 1-4 --parallels 2
+    .venv/bin/python bench/score_checker.py --language ky    # a Kyrgyz-language school
 """
 
 from __future__ import annotations
@@ -45,11 +46,19 @@ def score(spec: SimulationSpec, *, shuffle_window: int = 2000,
           duplicate_share: float = 0.02) -> Score:
     planted: list[PlantedFault] = []
     schools: dict[str, SchoolFacts] = {}
+    nationwide: dict[str, dict[str, Any]] = {}  # school_id "*": for every school, kept once
     for event in arrange(school_events(spec, collect_faults(planted)), seed=spec.seed,
                          shuffle_window=shuffle_window, duplicate_share=duplicate_share):
+        if event["school_id"] == "*":
+            nationwide[event["id"]] = event
+            continue
         facts = schools.setdefault(event["school_id"], SchoolFacts(event["school_id"]))
         facts.apply(event["id"], event["type"], datetime.fromisoformat(event["occurred_at"]),
                     event["data"])
+    for facts in schools.values():
+        for event in nationwide.values():
+            facts.apply(event["id"], event["type"],
+                        datetime.fromisoformat(event["occurred_at"]), event["data"])
     now = judged_at(spec)
     findings: list[tuple[str, Finding]] = [(school_id, finding) for school_id, facts in
                                            schools.items() for finding in evaluate(facts, now)]
@@ -77,11 +86,13 @@ def main() -> int:
     parser.add_argument("--terms", default="1")
     parser.add_argument("--faults", choices=("default", "none"), default="default")
     parser.add_argument("--fault-scale", type=float, default=1.0)
+    parser.add_argument("--language", choices=("ru", "ky"), default="ru",
+                        help="language of instruction of the simulated schools")
     parser.add_argument("--show", type=int, default=5, help="misses/extras listed per run")
     args = parser.parse_args()
     rates = FaultRates.none() if args.faults == "none" else FaultRates.default(args.fault_scale)
     spec = SimulationSpec(seed=args.seed, schools=args.schools, parallels=args.parallels,
-                          terms=parse_terms(args.terms), rates=rates)
+                          terms=parse_terms(args.terms), rates=rates, language=args.language)
     result = score(spec)
     print(f"{'rule':<34}{'planted':>8}{'found':>8}{'matched':>8}{'precision':>10}{'recall':>8}")
     for rule in RULES:

@@ -443,9 +443,11 @@ def demo(output: Path | None, seed: int, parallels: int, grades: str) -> None:
               help="Deliver out of order within this many events (0: in time order).")
 @click.option("--duplicates", type=float, default=0.0, show_default=True,
               help="Share of events delivered a second time.")
+@click.option("--language", type=click.Choice(["ru", "ky"]), default="ru", show_default=True,
+              help="The schools' language of instruction.")
 def simulate(seed: int, schools: int, parallels: int, grades: str, terms: str, fault_mode: str,
              fault_scale: float, truth: Path | None, output: Path | None, url: str | None,
-             batch: int, shuffle_window: int, duplicates: float) -> None:
+             batch: int, shuffle_window: int, duplicates: float, language: str) -> None:
     """Generate schools and their teachers' activity, as Kundoluk would send it."""
     from kozomol.simulator.delivery import Progress, arrange, send, write_jsonl
     from kozomol.simulator.faults import FaultRates, PlantedFault, write_ground_truth
@@ -459,7 +461,7 @@ def simulate(seed: int, schools: int, parallels: int, grades: str, terms: str, f
             seed=seed, schools=schools, parallels=parallels,
             grades=tuple(range(int(low), int(high or low) + 1)), terms=parse_terms(terms),
             rates=FaultRates.none() if fault_mode == "none"
-            else FaultRates.default(fault_scale))
+            else FaultRates.default(fault_scale), language=language)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     planted: list[PlantedFault] = []

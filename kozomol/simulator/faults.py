@@ -35,7 +35,7 @@ DEFAULT_RATES: dict[str, float] = {
     "substitution.unrecorded": 0.003, "mark.value.invalid": 0.001,
     "mark.work_type.missing": 0.002, "mark.late": 0.003, "mark.date.not_lesson": 0.001,
     "marks.density.low": 0.02, "mark.failing.no_followup": 0.002,
-    "mark.failing.first_day_of_term": 0.05, "mark.failing.after_absence": 0.002,
+    "mark.failing.first_day_of_term": 0.05, "mark.failing.after_absence": 0.01,
     "topic.placeholder": 0.004, "topic.double_lesson_duplicate": 0.05,
     "topic.abbreviation": 0.004, "topic.language": 0.003,
     "topic.assessment_unnamed": 0.03, "subgroup.wrong_teacher": 0.01,
@@ -44,9 +44,12 @@ DEFAULT_RATES: dict[str, float] = {
     "absence.reason_missing": 0.01, "personal_data.unverified": 0.1,
 }
 
-PLACEHOLDER_TOPICS = ("—", "-", "--", "повтор", "то же", "тоже", "см. выше", "...", "〃")
-ABBREVIATED_TOPICS = ("к/р", "пр.р.", "контр.", "сам. раб.", "упр.", "стр.")
-#: Non-Russian topics for non-language subjects: transliterated, or Kyrgyz.
+PLACEHOLDER_TOPICS = ("—", "-", "--", "повтор", "то же", "тоже", "см. выше", "...", "〃",
+                      "-//-", "//", "То же самое", "тоже самое", "Аналогично")
+ABBREVIATED_TOPICS = ("к/р", "пр.р.", "контр.", "сам. раб.", "упр.", "стр.", "р/р", "д/з",
+                      "вн. чт.", "т.е.")
+#: Non-Russian topics for non-language subjects of a Russian-language school: transliterated,
+#: or Kyrgyz (a Kyrgyz-language school's are in ``kyrgyz.py``).
 FOREIGN_TOPICS = (
     "Naturalnye chisla i shkaly", "Povtorenie proydennogo materiala",
     "Сандардын түрлөрү жана өзгөчөлүктөрү", "Өсүмдүктөрдүн түзүлүшү",

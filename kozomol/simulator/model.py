@@ -38,7 +38,7 @@ class Subject:
 @dataclass(frozen=True)
 class Term:
     term_id: str           # "2026-2027-q1"
-    kind: str              # "quarter" (the simulator uses quarters and the year)
+    kind: str              # "quarter", "half_year" (grades 10–11) or "year"
     number: int
     start: date
     end: date
@@ -53,6 +53,8 @@ class Calendar:
     year_term: Term           # kind "year", start of Q1 to end of Q4
     holidays: tuple[date, ...]  # every non-school weekday inside the year (holidays, vacations)
     bell_times: tuple[tuple[time, time], ...]  # period n (1-based) -> (start, end)
+    #: the two half-years (kind "half_year": quarters 1–2 and 3–4), for grades 10–11
+    half_years: tuple[Term, ...] = ()
 
     def is_school_day(self, day: date) -> bool:
         weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[day.weekday()]
@@ -61,6 +63,10 @@ class Calendar:
 
     def term_of(self, day: date) -> Term | None:
         return next((t for t in self.terms if t.start <= day <= t.end), None)
+
+    def half_year_of(self, quarter: Term) -> Term:
+        """The half-year holding ``quarter``."""
+        return next(h for h in self.half_years if h.start <= quarter.start <= h.end)
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,8 @@ class SchoolClass:
     homeroom_teacher_id: str
     students: tuple[Student, ...]
     timetable: tuple[Slot, ...]
+    #: grades 10–11 are planned and marked by half-years (КТП and term marks), not quarters
+    by_half_years: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,12 +115,24 @@ class SubjectPlan:
 
 
 @dataclass(frozen=True)
+class RosterChange:
+    """A student joins or leaves a class on a school day (the class teacher updates the list)."""
+
+    class_id: str
+    day: date
+    student: Student
+    joins: bool             # True: in the class from ``day`` on; False: gone from ``day`` on
+
+
+@dataclass(frozen=True)
 class School:
     school_id: str
     name: str
-    language_of_instruction: str   # "ru"
+    language_of_instruction: str   # "ru" or "ky"
     calendar: Calendar
     subjects: dict[str, Subject]
     teachers: dict[str, Teacher]
     classes: tuple[SchoolClass, ...]
     plans: tuple[SubjectPlan, ...]
+    #: joiners and leavers during the year, in order of day
+    roster_changes: tuple[RosterChange, ...] = ()

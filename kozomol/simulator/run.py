@@ -21,6 +21,7 @@ class SimulationSpec:
     terms: tuple[int, ...] = (1,)
     weekend: tuple[str, ...] = ("sun",)
     rates: FaultRates = field(default_factory=FaultRates.default)
+    language: str = "ru"   # language of instruction of every school: "ru" or "ky"
 
 
 def parse_terms(text: str) -> tuple[int, ...]:
@@ -37,12 +38,23 @@ def parse_terms(text: str) -> tuple[int, ...]:
 def school_events(spec: SimulationSpec,
                   on_school_done: Callable[[Simulation], None] | None = None,
                   ) -> Iterator[dict[str, Any]]:
-    """Every school's events in time order, school by school (constant memory)."""
+    """Every school's events in time order, school by school (constant memory).
+
+    A nationwide outage (``school_id: "*"``) is the same for every school of the seed:
+    it comes once, with the first school that has it.
+    """
+    nationwide: set[str] = set()
     for number in range(1, spec.schools + 1):
         school = generate_school(spec.seed, school_number=number, parallels=spec.parallels,
-                                 grades=spec.grades, weekend=spec.weekend)
+                                 grades=spec.grades, weekend=spec.weekend,
+                                 language=spec.language)
         simulation = Simulation(school, spec.rates, seed=spec.seed, terms=spec.terms)
-        yield from simulation.events()
+        for event in simulation.events():
+            if event["school_id"] == "*":
+                if event["id"] in nationwide:
+                    continue
+                nationwide.add(event["id"])
+            yield event
         if on_school_done is not None:
             on_school_done(simulation)
 

@@ -7,10 +7,12 @@ primary teacher per class in grades 1–4 (and specialists for English, Kyrgyz,
 physical education and music), subject teachers with one or two related
 subjects in grades 5–11; subgroups for English, Kyrgyz and informatics in
 classes of 24 students or more; a weekly timetable without gaps and without a
-teacher in two places at once; the Kyrgyz school calendar (four quarters,
-public holidays, vacations) and the calendar-thematic plan (КТП) of every
-class, subject and subgroup per quarter, with its graded work named in the
-topics.
+teacher in two places at once; the Kyrgyz school calendar (four quarters, two
+half-years, public holidays, vacations) and the calendar-thematic plan (КТП) of
+every class, subject and subgroup per quarter (per half-year in grades 10–11),
+with its graded work named in the topics; in a Kyrgyz-language school
+(``language="ky"``) the topics of non-language subjects are Kyrgyz. Students
+join and leave classes during the year (``School.roster_changes``).
 
 The structure alone never breaks a rule of the journal regulation: every plan
 date is a lesson of its timetable slot on a school day, topics are clean and
@@ -27,9 +29,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 
+from kozomol.simulator.kyrgyz import (
+    KYRGYZ_LESSON_WORD,
+    KYRGYZ_TOPICS,
+    KYRGYZ_VARIANTS,
+    KYRGYZ_WORK_NAMES,
+)
 from kozomol.simulator.model import (
     Calendar,
     PlannedLesson,
+    RosterChange,
     School,
     SchoolClass,
     Slot,
@@ -111,19 +120,31 @@ SPLIT_MIN_STUDENTS = 24
 #: Graded work: control works (english: tests), every 8th to 10th lesson, grades 2–11.
 CONTROL_SUBJECTS = ("math", "algebra", "geometry", "physics", "chemistry", "russian_lang",
                     "kyrgyz_lang", "english", "history")
+#: Grades planned and marked by half-years instead of quarters.
+HALF_YEAR_GRADES = (10, 11)
+LANGUAGES = ("ru", "ky")
+#: Chance, per class and quarter, that a student leaves (classes without subgroups) or joins.
+LEAVE_SHARE = 0.15
+JOIN_SHARE = 0.15
 PHONE_PREFIXES = ("700", "701", "702", "703", "705", "707", "708", "709", "770", "771", "772",
                   "773", "775", "777", "778", "779", "755", "757")
 
 
 def generate_school(seed: int, *, school_number: int = 1, parallels: int = 2,
                     grades: Sequence[int] = range(1, 12), academic_year_start: int = 2026,
-                    weekend: tuple[str, ...] = ("sun",)) -> School:
-    """The school ``school_number`` of ``seed``: the same arguments give an equal school."""
+                    weekend: tuple[str, ...] = ("sun",), language: str = "ru") -> School:
+    """The school ``school_number`` of ``seed``: the same arguments give an equal school.
+
+    ``language`` is the language of instruction: "ru", or "ky" (Kyrgyz topics in the
+    subjects other than Russian, English and Kyrgyz language and literature).
+    """
     grade_list = sorted(set(grades))
     if not grade_list or any(g not in HOURS for g in grade_list):
         raise ValueError("grades must be a non-empty selection of 1..11")
     if not 1 <= parallels <= len(LETTERS):
         raise ValueError(f"parallels must be 1..{len(LETTERS)}")
+    if language not in LANGUAGES:
+        raise ValueError(f"language of instruction is one of {LANGUAGES}")
     if any(day not in WEEKDAYS for day in weekend):
         raise ValueError(f"weekend days are among {WEEKDAYS}")
     days = tuple(i for i in range(7) if WEEKDAYS[i] not in weekend)
@@ -156,20 +177,57 @@ def generate_school(seed: int, *, school_number: int = 1, parallels: int = 2,
                                     person.birth_date, person.parents,
                                     {sid: group[position] for sid, group in groups.items()}))
         classes.append(SchoolClass(roster.class_id, roster.grade, roster.letter,
-                                   homerooms[index], tuple(students), timetables[index]))
-    plans = _Planner(rng, calendar).plans(classes)
+                                   homerooms[index], tuple(students), timetables[index],
+                                   by_half_years=roster.grade in HALF_YEAR_GRADES))
+    plans = _Planner(rng, calendar, language).plans(classes)
+    # Its own generator, so the rest of the school is the same with or without these.
+    changes = _roster_changes(random.Random(f"roster:{seed}:{school_number}"), people,
+                              school_id=school_id, number=number, classes=classes,
+                              calendar=calendar, year=academic_year_start)
     subjects = {sid: Subject(sid, name, is_language, sid in SPLIT_SUBJECTS)
                 for sid, (name, is_language) in SUBJECT_NAMES.items()}
     return School(
         school_id=school_id,
         name=rng.choice(SCHOOL_NAMES).format(n=school_number),
-        language_of_instruction="ru",
+        language_of_instruction=language,
         calendar=calendar,
         subjects=subjects,
         teachers=staff.teachers(),
         classes=tuple(classes),
         plans=plans,
+        roster_changes=changes,
     )
+
+
+def _roster_changes(rng: random.Random, people: _People, *, school_id: str, number: int,
+                    classes: list[SchoolClass], calendar: Calendar, year: int
+                    ) -> tuple[RosterChange, ...]:
+    """Joiners and leavers: per class and quarter, now and then one student leaves (from a
+    class without subgroups) and one joins (early enough in the quarter to be marked)."""
+    people.rng = rng
+    changes: list[RosterChange] = []
+    for term in calendar.terms:
+        days = [term.start + timedelta(days=d) for d in range((term.end - term.start).days + 1)]
+        days = [day for day in days if calendar.is_school_day(day)]
+        for school_class in classes:
+            moved = {c.student.student_id for c in changes if c.class_id == school_class.class_id}
+            split = any(slot.subgroup for slot in school_class.timetable)
+            if not split and rng.random() < LEAVE_SHARE:
+                staying = [s for s in school_class.students if s.student_id not in moved]
+                changes.append(RosterChange(school_class.class_id, rng.choice(days[5:-6]),
+                                            rng.choice(staying), joins=False))
+            if rng.random() < JOIN_SHARE:
+                number += 1
+                person = people.student(year, school_class.grade)
+                subgroups = {subject_id: rng.choice(("1", "2")) for subject_id in
+                             sorted({slot.subject_id for slot in school_class.timetable
+                                     if slot.subgroup})}
+                student = Student(f"{school_id}-st{number:05d}", person.full_name,
+                                  person.birth_date, person.parents, subgroups)
+                changes.append(RosterChange(school_class.class_id,
+                                            rng.choice(days[3:len(days) // 2]), student,
+                                            joins=True))
+    return tuple(sorted(changes, key=lambda c: (c.day, c.class_id, c.student.student_id)))
 
 
 # the calendar ---------------------------------------------------------------------------
@@ -190,6 +248,9 @@ def _calendar(year: int, weekend: tuple[str, ...]) -> Calendar:
         while not school_day(end):
             end -= timedelta(days=1)
         terms.append(Term(f"{year}-{year + 1}-q{number}", "quarter", number, start, end))
+    half_years = tuple(Term(f"{year}-{year + 1}-h{number}", "half_year", number,
+                            terms[2 * number - 2].start, terms[2 * number - 1].end)
+                       for number in (1, 2))
     holidays = []
     day = terms[0].start
     while day <= terms[-1].end:
@@ -206,7 +267,7 @@ def _calendar(year: int, weekend: tuple[str, ...]) -> Calendar:
         academic_year=f"{year}-{year + 1}", timezone="Asia/Bishkek", weekend=weekend,
         terms=tuple(terms),
         year_term=Term(f"{year}-{year + 1}-y", "year", 1, terms[0].start, terms[-1].end),
-        holidays=tuple(holidays), bell_times=tuple(bells))
+        holidays=tuple(holidays), bell_times=tuple(bells), half_years=half_years)
 
 
 # people -------------------------------------------------------------------------------------
@@ -661,11 +722,12 @@ class _Timetabler:
 
 # the КТП -------------------------------------------------------------------------------------
 class _Planner:
-    """The calendar-thematic plans: the dates of every slot's lessons in each quarter, a
-    distinct topic for each, graded work spread over the weeks and named in its topic."""
+    """The calendar-thematic plans: the dates of every slot's lessons in each quarter (each
+    half-year for grades 10–11), a distinct topic for each, graded work spread over the
+    weeks and named in its topic."""
 
-    def __init__(self, rng: random.Random, calendar: Calendar) -> None:
-        self.rng, self.calendar = rng, calendar
+    def __init__(self, rng: random.Random, calendar: Calendar, language: str = "ru") -> None:
+        self.rng, self.calendar, self.language = rng, calendar, language
         self.school_days = []
         for term in calendar.terms:
             days, day = [], term.start
@@ -695,11 +757,22 @@ class _Planner:
                 counters = dict.fromkeys(("control", "test", "lab", "practical", "dictation",
                                           "essay"), 0)
                 start = self.rng.randrange(len(DICTATION_TITLES))
-                for quarter, term in enumerate(self.calendar.terms):
-                    dates = [day for day in self.school_days[quarter]
-                             for _ in periods.get(day.weekday(), ())]
-                    lessons = self._lessons(subject_id, school_class.grade, quarter, dates,
-                                            counters=counters, start=start)
+                # (the plan's term, the indexes of the quarters it spans)
+                spans = ([(h, (2 * h.number - 2, 2 * h.number - 1))
+                          for h in self.calendar.half_years] if school_class.by_half_years
+                         else [(t, (n, n)) for n, t in enumerate(self.calendar.terms)])
+                for term, (first, last) in spans:
+                    by_quarter = [[day for day in self.school_days[quarter]
+                                   for _ in periods.get(day.weekday(), ())]
+                                  for quarter in range(first, last + 1)]
+                    dates = [day for quarter_dates in by_quarter for day in quarter_dates]
+                    edges: set[int] = set()
+                    offset = 0
+                    for quarter_dates in by_quarter:  # a quarter's first and last lesson
+                        edges |= {offset, offset + len(quarter_dates) - 1}
+                        offset += len(quarter_dates)
+                    lessons = self._lessons(subject_id, school_class.grade, (first, last),
+                                            dates, edges, counters=counters, start=start)
                     plans += [SubjectPlan(school_class.class_id, subject_id, key[1],
                                           streams[key][0].teacher_id, term.term_id, lessons)
                               for key in keys]
@@ -720,9 +793,11 @@ class _Planner:
             kinds.append(("essay", 2 if count >= 24 else 1))
         return kinds
 
-    def _assessments(self, subject_id: str, grade: int, dates: list[date]) -> dict[int, str]:
+    def _assessments(self, subject_id: str, grade: int, dates: list[date],
+                     edges: set[int]) -> dict[int, str]:
         """Lesson index -> kind of graded work: none in grade 1, at most one a week, never the
-        first or the last lesson of the quarter; control works every 8th to 10th lesson."""
+        first or the last lesson of a quarter (``edges``); control works every 8th to 10th
+        lesson."""
         count = len(dates)
         chosen: dict[int, str] = {}
         if grade < 2 or count < 4:
@@ -734,7 +809,7 @@ class _Planner:
             for delta in range(count):
                 for index in (target + delta, target - delta):
                     if (1 <= index <= count - 2 and index not in chosen
-                            and weeks[index] not in used):
+                            and index not in edges and weeks[index] not in used):
                         chosen[index] = kind
                         used.add(weeks[index])
                         return
@@ -750,25 +825,37 @@ class _Planner:
                 put(kind, round((n + 0.5) * count / times))
         return chosen
 
-    def _stems(self, subject_id: str, grade: int, quarter: int, needed: int) -> list[str]:
-        """This quarter's share of the year's stems; more if their variants would not do."""
+    def _kyrgyz(self, subject_id: str) -> bool:
+        return self.language == "ky" and subject_id in KYRGYZ_TOPICS
+
+    def _stems(self, subject_id: str, grade: int, quarters: tuple[int, int],
+               needed: int) -> list[str]:
+        """These quarters' share of the year's stems; more if their variants would not do."""
         stems = TOPICS[subject_id][grade]
-        first = round(self.bounds[quarter] * len(stems))
-        last = max(first + 1, round(self.bounds[quarter + 1] * len(stems)))
+        if self._kyrgyz(subject_id):  # the same stems for every grade, each from elsewhere
+            shift = grade % len(KYRGYZ_TOPICS[subject_id])
+            stems = KYRGYZ_TOPICS[subject_id][shift:] + KYRGYZ_TOPICS[subject_id][:shift]
+        first = round(self.bounds[quarters[0]] * len(stems))
+        last = max(first + 1, round(self.bounds[quarters[1] + 1] * len(stems)))
         chunk = list(stems[first:last])
-        variants = len(TOPIC_VARIANTS[subject_id])
+        variants = len(self._variants(subject_id))
         extra = list(stems[last:] + stems[:first])
         while extra and len(chunk) * variants < needed:
             chunk.append(extra.pop(0))
         return chunk[:max(1, needed)]
 
-    def _lessons(self, subject_id: str, grade: int, quarter: int, dates: list[date], *,
-                 counters: dict[str, int], start: int) -> tuple[PlannedLesson, ...]:
-        graded = self._assessments(subject_id, grade, dates)
+    def _variants(self, subject_id: str) -> tuple[str, ...]:
+        return KYRGYZ_VARIANTS if self._kyrgyz(subject_id) else TOPIC_VARIANTS[subject_id]
+
+    def _lessons(self, subject_id: str, grade: int, quarters: tuple[int, int],
+                 dates: list[date], edges: set[int], *, counters: dict[str, int],
+                 start: int) -> tuple[PlannedLesson, ...]:
+        graded = self._assessments(subject_id, grade, dates, edges)
         needed = len(dates) - len(graded)
-        stems = self._stems(subject_id, grade, quarter, needed)
-        variants = TOPIC_VARIANTS[subject_id]
-        lesson_word = "lesson" if subject_id == "english" else "занятие"
+        stems = self._stems(subject_id, grade, quarters, needed)
+        variants = self._variants(subject_id)
+        lesson_word = ("lesson" if subject_id == "english" else
+                       KYRGYZ_LESSON_WORD if self._kyrgyz(subject_id) else "занятие")
         base, extra = divmod(needed, len(stems))
         ordinary: list[tuple[str, str]] = []
         for n, stem in enumerate(stems):
@@ -784,10 +871,15 @@ class _Planner:
                 current, topic = ordinary.pop()
             else:
                 counters[kind] += 1
-                topic = self._graded_topic(kind, subject_id, grade, current,
-                                           number=counters[kind], start=start)
+                kyrgyz_title = self.language == "ky" and kind in KYRGYZ_WORK_NAMES and (
+                    self._kyrgyz(subject_id) or subject_id == "kyrgyz_lang")
+                topic = (f"{KYRGYZ_WORK_NAMES[kind]} № {counters[kind]}: «{current}»"
+                         if kyrgyz_title else
+                         self._graded_topic(kind, subject_id, grade, current,
+                                            number=counters[kind], start=start))
             while topic in used:  # never seen: stems, titles and numbers differ
-                topic += ": продолжение" if subject_id != "english" else ": continued"
+                topic += (": continued" if subject_id == "english" else
+                          ": уландысы" if self._kyrgyz(subject_id) else ": продолжение")
             used.add(topic)
             lessons.append(PlannedLesson(index + 1, day, topic, kind))
         return tuple(lessons)

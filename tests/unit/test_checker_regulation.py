@@ -808,3 +808,14 @@ def test_12_a_student_who_left_before_the_follow_up_could_be_asked_is_no_teacher
         journal.roster(at(leaves, "09:00"), ["st1", "st3", "st4"])
         found = journal.findings(at("2026-10-28"), "mark.failing.no_followup")
         assert bool(found) is flagged, f"st2 left on {leaves}"
+
+
+def test_7_a_student_who_leaves_after_the_term_owes_it_in_their_subgroup_too() -> None:
+    """The subgroups of a student who left are those of the last roster that listed them."""
+    journal = Journal()
+    journal.lesson("2026-09-08", subject="english", subgroup="1", topic="My family")
+    journal.lesson("2026-09-08", period=2)
+    journal.roster(at("2026-11-15", "09:00"), ["st2", "st3", "st4"])  # st1 leaves
+    owed = {(f.student_id, f.subject_id) for f in journal.findings(AFTER_Q1, "final_mark.late")
+            if f.student_id == "st1"}
+    assert owed == {("st1", "english"), ("st1", "math")}

@@ -29,18 +29,25 @@ def judge(spec: SimulationSpec) -> tuple[set[str], set[str], Counter[str]]:
     return found, truth, Counter(f.rule for f in planted)
 
 
-def test_a_zero_fault_school_gives_zero_findings_for_a_whole_year() -> None:
+@pytest.mark.parametrize("language", ["ru", "ky"])
+def test_a_zero_fault_school_gives_zero_findings_for_a_whole_year(language: str) -> None:
+    # (joiners and leavers, half-year grades 10-11, short exemptions and outages included)
     spec = SimulationSpec(seed=21, parallels=1, grades=(1, 2, 5, 9, 11), terms=(1, 2, 3, 4),
-                          rates=FaultRates.none())
+                          rates=FaultRates.none(), language=language)
     found, truth, _ = judge(spec)
     assert truth == set()
     assert found == set()
 
 
-@pytest.mark.parametrize("seed", [3, 17])
-def test_every_planted_fault_is_found_and_nothing_else(seed: int) -> None:
-    spec = SimulationSpec(seed=seed, parallels=1, grades=(2, 5, 7, 10),
-                          rates=FaultRates.default(6.0))
+@pytest.mark.parametrize(("seed", "language", "terms"), [
+    (3, "ru", (1,)), (17, "ru", (1,)),
+    (5, "ky", (1,)),            # a Kyrgyz-language school
+    (9, "ru", (1, 2, 3, 4)),    # a year: half-years, year marks, roster changes, outages
+])
+def test_every_planted_fault_is_found_and_nothing_else(seed: int, language: str,
+                                                       terms: tuple[int, ...]) -> None:
+    spec = SimulationSpec(seed=seed, parallels=1, grades=(2, 5, 7, 10), terms=terms,
+                          rates=FaultRates.default(6.0), language=language)
     found, truth, planted = judge(spec)
     assert found - truth == set(), "findings nobody planted"
     assert truth - found == set(), "planted faults not found"

@@ -307,9 +307,12 @@ def test_plans_list_exactly_the_lessons_of_their_slots(make: Callable[[], School
     classes = {c.class_id: c for c in which.classes}
     keys = Counter((p.class_id, p.subject_id, p.subgroup, p.term_id) for p in which.plans)
     assert max(keys.values()) == 1
-    streams = {(c.class_id, s.subject_id, s.subgroup) for c in which.classes for s in c.timetable}
-    assert set(keys) == {(*stream, t.term_id) for stream in streams for t in calendar.terms}
-    terms = {t.term_id: t for t in calendar.terms}
+    # Grades 10–11 are planned by half-years, the others by quarters (issue 12).
+    expected_keys = {(c.class_id, s.subject_id, s.subgroup, t.term_id)
+                     for c in which.classes for s in c.timetable
+                     for t in (calendar.half_years if c.grade >= 10 else calendar.terms)}
+    assert set(keys) == expected_keys
+    terms = {t.term_id: t for t in (*calendar.terms, *calendar.half_years)}
     for plan in which.plans:
         slots = [s for s in classes[plan.class_id].timetable
                  if s.subject_id == plan.subject_id and s.subgroup == plan.subgroup]
@@ -421,6 +424,8 @@ def test_small_configurations_work() -> None:
         generate_school(1, grades=[12])
     with pytest.raises(ValueError, match="parallels"):
         generate_school(1, parallels=0)
+    with pytest.raises(ValueError, match="language"):
+        generate_school(1, language="de")
 
 
 def test_generation_is_fast() -> None:

@@ -63,11 +63,20 @@ class RosterFacts(Latest):
 
     #: event id -> (occurred_at, the student ids of that snapshot)
     versions: dict[str, tuple[datetime, tuple[str, ...]]] = field(default_factory=dict)
+    #: student -> their subgroups in the newest snapshot that lists them (a student who
+    #: left keeps the subgroups they were in)
+    groups: dict[str, tuple[Stamp, dict[str, str]]] = field(default_factory=dict)
 
     def offer(self, stamp: Stamp, data: dict[str, Any]) -> None:
         super().offer(stamp, data)
         self.versions[stamp[1]] = (stamp[0], tuple(sorted(
             s["student_id"] for s in data.get("students", []))))
+        for student in data.get("students", []):
+            known = self.groups.get(student["student_id"])
+            if known is None or stamp > known[0]:
+                self.groups[student["student_id"]] = (stamp, {
+                    subject: str(group)
+                    for subject, group in (student.get("subgroups") or {}).items()})
 
     def snapshots(self) -> list[tuple[datetime, tuple[str, ...]]]:
         """The snapshots in the order they were entered (ties by event id)."""
@@ -241,6 +250,8 @@ def dump_entity(facts: SchoolFacts, ref: EntityRef) -> dict[str, Any] | None:
     if isinstance(entity, RosterFacts):
         state["versions"] = {event_id: [_iso(at), list(students)]
                              for event_id, (at, students) in entity.versions.items()}
+        state["groups"] = {sid: [_iso(stamp[0]), stamp[1], groups]
+                           for sid, (stamp, groups) in entity.groups.items()}
     return state
 
 
@@ -275,6 +286,13 @@ def load_entity(facts: SchoolFacts, ref: EntityRef, state: dict[str, Any]) -> No
                 s["student_id"] for s in entity.data.get("students", [])]]}
         entity.versions = {event_id: (datetime.fromisoformat(at), tuple(students))
                            for event_id, (at, students) in (versions or {}).items()}
+        groups = state.get("groups")
+        if groups is None and entity.stamp and entity.data:  # stored before groups were kept
+            groups = {s["student_id"]: [_iso(entity.stamp[0]), entity.stamp[1],
+                                        s.get("subgroups") or {}]
+                      for s in entity.data.get("students", [])}
+        entity.groups = {sid: ((datetime.fromisoformat(at), event_id), dict(subgroups))
+                         for sid, (at, event_id, subgroups) in (groups or {}).items()}
 
 
 def _entity(facts: SchoolFacts, ref: EntityRef, *, create: bool) -> Latest | None:

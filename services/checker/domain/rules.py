@@ -177,11 +177,12 @@ class _Context:
         self.today = self.calendar.local_date(now)
         self.language = (facts.calendar.data or {}).get("language_of_instruction", "ru")
         self.grades = {cid: c.data["grade"] for cid, c in facts.classes.items() if c.data}
+        #: (student, subject) -> their subgroup, from the newest roster that lists them
         self.subgroups: dict[tuple[str, str], str] = {}
         for roster in facts.classes.values():
-            for student in (roster.data or {}).get("students", []):
-                for subject_id, group in student.get("subgroups", {}).items():
-                    self.subgroups[(student["student_id"], subject_id)] = str(group)
+            for student_id, (_, groups) in roster.groups.items():
+                for subject_id, group in groups.items():
+                    self.subgroups[(student_id, subject_id)] = group
         self.live_lessons = {lid: item for lid, item in facts.lessons.items() if item.live}
         self.live_marks = {mid: m.data for mid, m in facts.marks.items()
                            if m.live and m.data is not None}
@@ -198,9 +199,9 @@ class _Context:
             self.streams[(data["class_id"], data["subject_id"], data.get("subgroup"))].append(data)
             self.day_lessons[(data["class_id"], data["subject_id"], data["date"])].append(data)
             self.class_lessons[data["class_id"]].append(data)
-        for group in (*self.streams.values(), *self.day_lessons.values(),
-                      *self.class_lessons.values()):
-            group.sort(key=_timetable_order)
+        for ordered in (*self.streams.values(), *self.day_lessons.values(),
+                        *self.class_lessons.values()):
+            ordered.sort(key=_timetable_order)
         self.current_marks = [(mid, m) for mid, m in sorted(self.live_marks.items())
                               if m["kind"] == "current"]
         self.marks_by_lesson: dict[str, list[dict[str, Any]]] = defaultdict(list)
