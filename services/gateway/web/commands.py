@@ -24,7 +24,8 @@ def send_command(school_id: str, routing_key: str, command_type: str,
                  data: dict[str, Any]) -> str | None:
     """Publish one command with confirms; its id, or None when the broker is unavailable."""
     gateway = gateway_of(current_app)
-    command = new_envelope("cmd", command_type, school_id, data, datetime.now(UTC))
+    command = new_envelope("cmd", command_type, school_id, data, datetime.now(UTC),
+                           source="gateway")
     command_id = str(command["id"])
     try:
         gateway.publishers().publish([OutgoingMessage(
