@@ -285,6 +285,17 @@ def validation_errors(envelope: object) -> dict[str, Any]:
         data_errors = _DATA.get(envelope["type"], _UNKNOWN).validate(data)
         if data_errors:
             errors["data"] = data_errors
+    return _string_keys(errors)
+
+
+def _string_keys(errors: Any) -> Any:
+    """Marshmallow keys a list item's errors by its index (an int); JSON keys are strings,
+    so ``students: [null]`` reads ``{"students": {"0": [...]}}`` in the answer and the
+    quarantine alike."""
+    if isinstance(errors, dict):
+        return {str(key): _string_keys(value) for key, value in errors.items()}
+    if isinstance(errors, list):
+        return [_string_keys(value) for value in errors]
     return errors
 
 

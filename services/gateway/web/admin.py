@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Any
 
 import orjson
@@ -23,6 +24,11 @@ from services.gateway.web.errors import api_error
 from services.gateway.web.formats import iso_utc
 
 blueprint = Blueprint("admin", __name__, url_prefix="/api/v1")
+
+#: Row ids are 64-bit integers (SQLite and PostgreSQL alike): anything larger
+#: names no row, and the database drivers refuse to bind it.
+MAX_ROW_ID = 2**63 - 1
+CURSOR_ID = re.compile(r"[0-9]{1,18}")
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 500
@@ -68,6 +74,8 @@ def list_quarantine() -> Response:
 def get_quarantine(item_id: int) -> Response:
     who = principal()
     who.require(INTAKE_READERS)
+    if not 0 < item_id <= MAX_ROW_ID:  # beyond a 64-bit key there is no such row
+        return api_error(404, "not_found", "no such quarantined item")
     with gateway_of(current_app).engine.connect() as connection:
         row = connection.execute(select(quarantine).where(quarantine.c.id == item_id)).first()
     if row is None or not who.sees_school(row.school_id):
@@ -176,7 +184,7 @@ def _encode_cursor(item_id: int) -> str:
 def _decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("q"):
+        if not raw.startswith("q") or not CURSOR_ID.fullmatch(raw[1:]):
             raise ValueError(raw)
         return int(raw[1:])
     except (binascii.Error, UnicodeDecodeError, ValueError):
