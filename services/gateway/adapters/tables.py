@@ -83,6 +83,16 @@ audit = Table(
     Index("ix_gateway_audit_school", "school_id", "id"),
 )
 
+#: Heavy commands in flight: at most one of a kind per school (adapters/command_slots.py).
+command_slots = Table(
+    "gateway_command_slots",
+    metadata,
+    Column("school_id", String(64), primary_key=True),
+    Column("kind", String(64), primary_key=True),
+    Column("request_id", String(64), nullable=False, index=True),
+    Column("taken_at", DateTime(timezone=True), nullable=False),
+)
+
 
 inbox = inbox_table(metadata, "gateway")
 

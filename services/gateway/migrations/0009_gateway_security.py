@@ -1,4 +1,4 @@
-"""gateway: token expiry and the personal-data access log (issue 14)
+"""gateway: token expiry, the personal-data access log, heavy commands' slots (issue 14)
 
 Revision ID: gateway_0009
 Revises: gateway_0008
@@ -42,9 +42,17 @@ def upgrade() -> None:
     )
     op.create_index("ix_gateway_audit_at", "gateway_audit", ["at"])
     op.create_index("ix_gateway_audit_school", "gateway_audit", ["school_id", "id"])
+    op.create_table(
+        "gateway_command_slots",
+        sa.Column("school_id", sa.String(64), primary_key=True),
+        sa.Column("kind", sa.String(64), primary_key=True),
+        sa.Column("request_id", sa.String(64), nullable=False, index=True),
+        sa.Column("taken_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("gateway_command_slots")
     op.drop_table("gateway_audit")
     with op.batch_alter_table("gateway_api_tokens") as table:
         table.drop_column("expires_at")

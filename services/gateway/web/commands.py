@@ -36,6 +36,13 @@ def send_command(school_id: str, routing_key: str, command_type: str,
     return command_id
 
 
+def busy(what: str, holder: str) -> Response:
+    """429: one of this kind is already in flight for the school (issue 14, item 6)."""
+    return api_error(429, "busy", f"{what} is already in flight for this school; "
+                     "ask again when it is done", {"in_flight": holder},
+                     headers={"Retry-After": "30"})
+
+
 def broker_unavailable() -> Response:
     return api_error(503, "unavailable", "the broker is unavailable; retry later",
                      headers={"Retry-After": "30"})
