@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet.worksheet import Worksheet
 
 #: What makes Excel, LibreOffice or Google Sheets read a cell as a formula.
@@ -35,9 +36,17 @@ def csv_row(values: Iterable[Any]) -> list[Any]:
     return [csv_cell(value) for value in values]
 
 
+def xlsx_text(value: Any) -> Any:
+    """Text XLSX (XML 1.0) can hold: control characters become U+FFFD (openpyxl refuses
+    them, which made a 500 of an id holding one)."""
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    return value
+
+
 def append_row(sheet: Worksheet, values: Iterable[Any]) -> None:
     """Append a row to an XLSX sheet with every text cell stored as text, not a formula."""
-    sheet.append(list(values))
+    sheet.append([xlsx_text(value) for value in values])
     for cell in sheet[sheet.max_row]:
         if cell.data_type == "f":
             cell.data_type = "s"

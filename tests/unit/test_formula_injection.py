@@ -64,3 +64,14 @@ def test_the_class_teachers_export_keeps_an_evil_student_name_as_text() -> None:
     assert (grid["A2"].value, grid["B2"].value) == (EVIL_NAME, "=5")
     rows = list(csv.reader(io.StringIO(to_csv(journal).decode("utf-8-sig"))))
     assert rows[1][5:7] == ["'" + EVIL_TOPICS[1], "'@x"] and rows[1][9] == "'" + EVIL_NAME
+
+
+def test_control_characters_in_text_do_not_break_a_workbook() -> None:
+    """The fuzz job's find: an id holding \\x19 made the archive's XLSX a 500."""
+    book = xlsx_body([Sheet("Класс 5\x19а", ["Школа"], [["sch\x19ool\x00"]])])
+    cells = load_workbook(io.BytesIO(book)).active
+    assert cells is not None and cells["A2"].value == "sch\ufffdool\ufffd"
+    journal = ClassJournal(class_id="5\x01", academic_year="2026-2027",
+                           students=[("st1", "Асан\x02")], lessons=[],
+                           grids=[SubjectGrid("Мат\x03", ["2026-09-02"], {})])
+    assert load_workbook(io.BytesIO(to_xlsx(journal)))["Мат\ufffd"]["A2"].value == "Асан\ufffd"

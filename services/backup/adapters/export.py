@@ -8,7 +8,7 @@ import io
 from openpyxl import Workbook
 
 from services.backup.domain.class_journal import FLAT_COLUMNS, LESSON_COLUMNS_RU, ClassJournal
-from shared.spreadsheets import append_row, csv_row
+from shared.spreadsheets import append_row, csv_row, xlsx_text
 
 SHEET_TITLE_LIMIT = 31  # Excel's limit
 
@@ -46,7 +46,7 @@ def to_xlsx(journal: ClassJournal) -> bytes:
 
 
 def _title(text: str, used: set[str]) -> str:
-    clean = "".join(c for c in text if c not in "[]:*?/\\")[:SHEET_TITLE_LIMIT] or "—"
+    clean = "".join(c for c in xlsx_text(text) if c not in "[]:*?/\\")[:SHEET_TITLE_LIMIT] or "—"
     title, n = clean, 2
     while title in used:
         title = f"{clean[:SHEET_TITLE_LIMIT - 3]} {n}"

@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from shared.spreadsheets import append_row, csv_row
+from shared.spreadsheets import append_row, csv_row, xlsx_text
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -92,7 +92,7 @@ def _cell(value: Any) -> Any:
 
 def _sheet_name(title: str, used: set[str]) -> str:
     """Excel: at most 31 characters, none of []:*?/\\, unique in the book."""
-    name = "".join("_" if ch in "[]:*?/\\" else ch for ch in title)[:31] or "Лист"
+    name = "".join("_" if ch in "[]:*?/\\" else ch for ch in xlsx_text(title))[:31] or "Лист"
     candidate, number = name, 2
     while candidate in used:
         suffix = f" ({number})"
