@@ -107,3 +107,32 @@ def test_the_read_model_applies_a_service_event_only_from_its_owner_on_the_inter
         publisher.close()
         service.stop()
     assert shown == ["bkgenuine"]
+
+
+def test_a_print_job_serves_only_a_file_of_its_own_school(
+        embedded_settings: Settings, gateway_client: Any) -> None:
+    """Defence in depth: even an announced job pointing at another school's file, or at a
+    backup archive, does not serve it."""
+    from services.gateway.adapters.tables import print_jobs_view
+    from services.gateway.adapters.tokens import create_token
+    from services.gateway.domain.access import Role
+    from shared.storage import open_store
+
+    gateway, client = gateway_client(embedded_settings)
+    store = open_store(embedded_settings.files_url)
+    store.put("pdf/b/job-b.pdf", b"%PDF-1.7 school b")
+    store.put("backups/all/bk1.kzb", b"all schools")
+    with gateway.engine.begin() as connection:
+        for job_id, key in (("job-own", "pdf/a/job-own.pdf"), ("job-b", "pdf/b/job-b.pdf"),
+                            ("job-bk", "backups/all/bk1.kzb")):
+            connection.execute(print_jobs_view.insert().values(
+                id=job_id, school_id="a", kind="class_journal", status="completed",
+                parameters={}, requested_by="x", requested_at=datetime.now(UTC),
+                file_key=key, sha256="0" * 64))
+        director = create_token(connection, Role.DIRECTOR, "a")
+    store.put("pdf/a/job-own.pdf", b"%PDF-1.7 school a")
+    headers = {"Authorization": f"Bearer {director.token}"}
+    assert client.get("/api/v1/print-jobs/job-own/pdf", headers=headers).data == \
+        b"%PDF-1.7 school a"
+    for job_id in ("job-b", "job-bk"):
+        assert client.get(f"/api/v1/print-jobs/{job_id}/pdf", headers=headers).status_code == 404

@@ -140,6 +140,10 @@ def get_print_job_pdf(job_id: str) -> Response:
     if row["status"] != "completed":
         return api_error(409, "not_ready", f"the print job is {row['status']}",
                          {"status": row["status"], "error": row["error"]})
+    if not str(row["file_key"] or "").startswith(f"pdf/{row['school_id']}/"):
+        # The printer keeps a school's PDFs under pdf/<school>/; any other key (another
+        # school's file, a backup archive) is not this job's, whoever announced it.
+        return api_error(404, "not_found", "the printed file is no longer stored")
     store = open_store(gateway_of(current_app).settings.files_url)
     try:
         body = store.get(row["file_key"])
