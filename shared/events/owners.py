@@ -32,8 +32,10 @@ PUBLISHER_PREFIXES: dict[str, str] = {
     "bak": "backup",
 }
 
-#: The door a message came through, named after its exchange.
-Door = Literal["public", "internal", "commands"]
+#: The door a message came through, named after its exchange; ``direct`` is the
+#: broker's default exchange, through which an operator moves dead letters back
+#: into a service's queue (never used by the intake).
+Door = Literal["public", "internal", "commands", "direct"]
 
 
 def owner_of(event_type: str) -> str | None:
@@ -52,7 +54,9 @@ def admission_refusal(event_type: str, door: str | None, source: str | None) -> 
     - commands arrive only on the commands exchange, which only services reach;
     - a service's event arrives only on the internal exchange, from its owner;
     - anything else (Kundoluk's types, unknown types) arrives only on the
-      public exchange.
+      public exchange;
+    - a message moved back into a queue by an operator (``direct``) is judged
+      by its type: a service's event still needs its owner as source.
 
     An event that came through no door (``None``: not from the broker) is
     judged like one from the public exchange.
@@ -61,8 +65,9 @@ def admission_refusal(event_type: str, door: str | None, source: str | None) -> 
         return None
     owner = owner_of(event_type)
     if owner is None:
-        return None if door in ("public", None) else f"{event_type} is not an internal message"
-    if door != "internal":
+        return None if door in ("public", "direct", None) else \
+            f"{event_type} is not an internal message"
+    if door not in ("internal", "direct"):
         return f"{event_type} belongs to the {owner} service and came through the {door} door"
     if source != owner:
         sender = source or "an unnamed sender"

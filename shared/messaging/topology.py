@@ -85,8 +85,8 @@ class Topology:
     def door_of(self, exchange_name: str | None) -> Door | None:
         """Which door (``shared.events.owners``) a delivery from this exchange came through."""
         doors: dict[str, Door] = {self.events.name: "public", self.internal.name: "internal",
-                                  self.commands.name: "commands"}
-        return doors.get(exchange_name or "")
+                                  self.commands.name: "commands", "": "direct"}
+        return doors.get(exchange_name) if exchange_name is not None else None
 
     def dead_letter_exchange(self, service: str) -> Exchange:
         return Exchange(f"{self.namespace}.{service}.dlx", type="fanout", durable=True)

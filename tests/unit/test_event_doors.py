@@ -34,6 +34,10 @@ def test_a_service_event_is_admitted_only_from_its_owner_on_the_internal_door() 
     assert admission_refusal("homework.checked", "public", None) is None
     assert admission_refusal("mark.recorded", "internal", "checker")
     assert admission_refusal("print.request", "commands", "gateway") is None
+    # dead letters an operator moved back into the queue (the default exchange)
+    assert admission_refusal("finding.opened", "direct", "checker") is None
+    assert admission_refusal("finding.opened", "direct", None)
+    assert admission_refusal("mark.recorded", "direct", None) is None
 
 
 def test_service_envelopes_name_their_publisher() -> None:
@@ -62,6 +66,7 @@ def test_no_service_event_is_bound_on_the_public_exchange() -> None:
     assert topology.exchange_for("print.completed").name == "k.internal"
     assert topology.exchange_for("mark.recorded").name == "k.events"
     assert topology.door_of("k.internal") == "internal" and topology.door_of("x") is None
+    assert topology.door_of("") == "direct" and topology.door_of(None) is None
 
 
 def test_the_dispatcher_refuses_before_any_handler_even_a_catch_all() -> None:
