@@ -262,11 +262,12 @@ def tokens_create(role: str, school_id: str | None, label: str | None,
     from services.gateway.domain.access import Role
 
     settings = _settings()
+    lifetime = settings.token_lifetime_days if lifetime_days is None else lifetime_days
     engine = _gateway_engine(settings)
     try:
         with engine.begin() as connection:
             issued = create_token(connection, Role(role), school_id, label, teacher_id,
-                                  lifetime_days=lifetime_days or settings.token_lifetime_days)
+                                  lifetime_days=lifetime)
             audit.record(connection, at=datetime.now(UTC), action="token.issued",
                          resource="cli kozomol tokens create",
                          target={"token_id": issued.id, "role": role,

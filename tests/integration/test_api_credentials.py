@@ -204,3 +204,37 @@ def test_the_access_log_is_kept_by_retention(pg_settings: Settings,
         assert audit_log.prune(connection, now, pg_settings.audit_retention_days) == 1
         left = connection.execute(select(audit.c.at)).scalars().all()
     assert len(left) == 2
+
+
+def test_tokens_made_and_revoked_on_the_command_line_expire_and_are_logged(
+        pg_settings: Settings, migrated: Any) -> None:
+    from click.testing import CliRunner
+
+    from kozomol.cli import main
+    from shared.db.engine import make_engine
+
+    settings = migrated(pg_settings)
+    runner = CliRunner(env={"KOZOMOL_DATABASE_URL": settings.database_url,
+                            "KOZOMOL_DATA_DIR": str(settings.data_dir),
+                            "KOZOMOL_WEBHOOK_SECRETS": settings.webhook_secrets[0]})
+    made = runner.invoke(main, ["tokens", "create", "--role", "auditor", "--school", "a",
+                                "--expires-in-days", "30"], catch_exceptions=False)
+    assert made.exit_code == 0, made.output
+    token_id = made.stderr.split("token id ", 1)[1].split(",", 1)[0]
+    assert "expires " in made.stderr
+    refused = runner.invoke(main, ["tokens", "create", "--role", "auditor", "--school", "a",
+                                   "--expires-in-days", "0"])
+    assert refused.exit_code != 0
+    assert runner.invoke(main, ["tokens", "revoke", token_id]).exit_code == 0
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            expires = connection.execute(select(api_tokens.c.expires_at).where(
+                api_tokens.c.id == token_id)).scalar_one()
+            lines = connection.execute(select(audit.c.action, audit.c.school_id,
+                                              audit.c.target).order_by(audit.c.id)).all()
+    finally:
+        engine.dispose()
+    assert abs(expires - (datetime.now(UTC) + timedelta(days=30))) < timedelta(minutes=1)
+    assert [(line.action, line.school_id, line.target["token_id"]) for line in lines] == [
+        ("token.issued", "a", token_id), ("token.revoked", "a", token_id)]
