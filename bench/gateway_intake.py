@@ -553,6 +553,7 @@ def delete_namespace(broker_url: str, namespace: str) -> None:
                 channel.queue_delete(queue)
             channel.exchange_delete(topology.dead_letter_exchange(service).name)
         channel.exchange_delete(topology.events.name)
+        channel.exchange_delete(topology.internal.name)
         channel.exchange_delete(topology.commands.name)
 
 

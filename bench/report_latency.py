@@ -254,7 +254,7 @@ def _delete_namespace(namespace: str) -> None:
             for queue in (topology.queue(service), topology.dead_letter_queue(service)):
                 queue(channel).delete()
             topology.dead_letter_exchange(service)(channel).delete()
-        for exchange in (topology.events, topology.commands):
+        for exchange in (topology.events, topology.internal, topology.commands):
             exchange(channel).delete()
 
 

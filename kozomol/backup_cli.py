@@ -146,7 +146,8 @@ def backup_restore(archive: str, database_url: str | None, replay: bool,
                    f"{result.registry_entries} archive registry entries")
         if replay:
             sent = _replay(settings, target)
-            click.echo(f"replayed {sent:,} events to {settings.namespace}.events")
+            click.echo(f"replayed {sent:,} events to {settings.namespace}.events "
+                       f"and {settings.namespace}.internal")
     except (ArchiveDamaged, RestoreRefused) as exc:
         raise click.ClickException(f"not restored: {exc}") from exc
     finally:
@@ -164,7 +165,8 @@ def _replay(settings: Settings, engine: Any) -> int:
                                confirm_timeout=max(settings.publish_timeout, 30))
     try:
         return replay(engine, lambda batch: publisher.publish([
-            OutgoingMessage(topology.events.name, key, body, event_id, {"school_id": school})
+            OutgoingMessage(topology.exchange_for(key).name, key, body, event_id,
+                            {"school_id": school})
             for key, body, event_id, school in batch]))
     finally:
         publisher.close()

@@ -275,18 +275,30 @@ def _gateway_engine(settings: Settings) -> Engine:
 @click.option("--label", default=None, help="Who or what the token is for.")
 @click.option("--teacher", "teacher_id", default=None,
               help="For teacher tokens: the teacher's id (they see their own findings).")
+@click.option("--expires-in-days", "lifetime_days", type=int, default=None,
+              help="How long the token is valid (default KOZOMOL_TOKEN_LIFETIME_DAYS, 90).")
 def tokens_create(role: str, school_id: str | None, label: str | None,
-                  teacher_id: str | None) -> None:
+                  teacher_id: str | None, lifetime_days: int | None) -> None:
     """Print a new token; it is stored hashed and cannot be shown again."""
+    from datetime import UTC, datetime
+
     from sqlalchemy.exc import DBAPIError
 
+    from services.gateway.adapters import audit
     from services.gateway.adapters.tokens import create_token
     from services.gateway.domain.access import Role
 
-    engine = _gateway_engine(_settings())
+    settings = _settings()
+    lifetime = settings.token_lifetime_days if lifetime_days is None else lifetime_days
+    engine = _gateway_engine(settings)
     try:
         with engine.begin() as connection:
-            issued = create_token(connection, Role(role), school_id, label, teacher_id)
+            issued = create_token(connection, Role(role), school_id, label, teacher_id,
+                                  lifetime_days=lifetime)
+            audit.record(connection, at=datetime.now(UTC), action="token.issued",
+                         resource="cli kozomol tokens create",
+                         target={"token_id": issued.id, "role": role,
+                                 "school_id": school_id or "*"}, school_id=school_id)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     except DBAPIError as exc:
@@ -296,20 +308,30 @@ def tokens_create(role: str, school_id: str | None, label: str | None,
     finally:
         engine.dispose()
     click.echo(issued.token)
-    click.echo(f"token id {issued.id}, role {role}, school {school_id or 'all'}", err=True)
+    click.echo(f"token id {issued.id}, role {role}, school {school_id or 'all'}, "
+               f"expires {issued.expires_at:%Y-%m-%d}", err=True)
 
 
 @tokens.command("revoke")
 @click.argument("token_id")
 def tokens_revoke(token_id: str) -> None:
     """Revoke a token by its id."""
+    from datetime import UTC, datetime
+
+    from services.gateway.adapters import audit
     from services.gateway.adapters.tokens import find, revoke
 
     engine = _gateway_engine(_settings())
     with engine.begin() as connection:
-        if find(connection, token_id) is None:
+        found = find(connection, token_id)
+        if found is None:
             raise click.ClickException(f"no token {token_id}")
         revoke(connection, token_id)
+        audit.record(connection, at=datetime.now(UTC), action="token.revoked",
+                     resource="cli kozomol tokens revoke",
+                     target={"token_id": token_id, "role": found["role"],
+                             "school_id": found["school_id"] or "*"},
+                     school_id=found["school_id"])
     engine.dispose()
     click.echo(f"revoked {token_id}")
 

@@ -34,6 +34,11 @@ EVENTS_IGNORED = Counter(
     "kozomol_events_ignored_total", "Events of types a service does not handle",
     ["service", "type"],
 )
+EVENTS_REFUSED = Counter(
+    "kozomol_events_refused_total",
+    "Events refused because their exchange or envelope source does not fit their type",
+    ["service", "door"],
+)
 EVENT_FAILURES = Counter(
     "kozomol_event_failures_total", "Failed attempts to process a message", ["service"]
 )

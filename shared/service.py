@@ -20,6 +20,7 @@ from sqlalchemy import Engine, Table
 from shared import metrics
 from shared.db.engine import make_engine
 from shared.events.envelope import Event
+from shared.events.owners import admission_refusal
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.inbox import InboxProcessor
 from shared.messaging.topology import Topology
@@ -46,6 +47,7 @@ class Handlers:
     catch_all: Handler | None = None
 
     def __call__(self, connection: DbConnection, events: list[Event]) -> None:
+        events = self._admitted(events)
         if self.catch_all is not None:
             self.catch_all(connection, events)
         grouped: dict[str, list[Event]] = {}
@@ -57,6 +59,25 @@ class Handlers:
                 handler(connection, group)
             elif self.catch_all is None:
                 metrics.EVENTS_IGNORED.labels(self.service, event_type).inc(len(group))
+
+    def _admitted(self, events: list[Event]) -> list[Event]:
+        """The events whose door and source fit their type; the rest are refused.
+
+        A refused event (a service's type through the public door, or from
+        another sender) is logged and counted, and has no effect: it is what a
+        forged webhook would look like.
+        """
+        admitted = []
+        for event in events:
+            reason = admission_refusal(event.type, event.door, event.source)
+            if reason is None:
+                admitted.append(event)
+                continue
+            metrics.EVENTS_REFUSED.labels(self.service, str(event.door)).inc()
+            log.warning("event refused: wrong door or sender", extra={
+                "service": self.service, "event_id": event.id, "event_type": event.type,
+                "door": event.door, "source": event.source, "reason": reason})
+        return admitted
 
 
 def broker_connection(settings: Settings) -> Connection:

@@ -47,6 +47,12 @@ class Settings:
     max_batch_events: int = 1000
     webhook_rate_limit: str = ""  # e.g. "2000/second"; empty: no limit here (limit at the proxy)
     rate_limit_storage_url: str = "memory://"
+    #: the administrators' API: per token, per address, and failed authentications per address
+    api_rate_limit: str = "1200/minute"
+    api_address_rate_limit: str = "3000/minute"
+    auth_failure_limit: str = "30/minute"
+    token_lifetime_days: int = 90  # a new token's default expiry; settable per token
+    audit_retention_days: int = 1095  # how long the personal-data access log is kept
     outbox_relay_interval: float = 1.0
     http_host: str = "127.0.0.1"
     http_port: int = 8080
@@ -153,6 +159,11 @@ def load_settings() -> Settings:
                 max_batch_events=env.int("MAX_BATCH_EVENTS", 1000),
                 webhook_rate_limit=env.str("WEBHOOK_RATE_LIMIT", ""),
                 rate_limit_storage_url=env.str("RATE_LIMIT_STORAGE_URL", "memory://"),
+                api_rate_limit=env.str("API_RATE_LIMIT", "1200/minute"),
+                api_address_rate_limit=env.str("API_ADDRESS_RATE_LIMIT", "3000/minute"),
+                auth_failure_limit=env.str("AUTH_FAILURE_LIMIT", "30/minute"),
+                token_lifetime_days=env.int("TOKEN_LIFETIME_DAYS", 90),
+                audit_retention_days=env.int("AUDIT_RETENTION_DAYS", 1095),
                 outbox_relay_interval=env.float("OUTBOX_RELAY_INTERVAL", 1.0),
                 http_host=env.str("HTTP_HOST", "127.0.0.1"),
                 http_port=env.int("HTTP_PORT", 8080),
@@ -191,13 +202,19 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 def _validate(settings: Settings) -> None:
     if settings.log_level not in LOG_LEVELS:
         raise SettingsError(f"KOZOMOL_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
-    if settings.webhook_rate_limit:
-        try:
-            parse_many(settings.webhook_rate_limit)
-        except ValueError as exc:
-            raise SettingsError(
-                "KOZOMOL_WEBHOOK_RATE_LIMIT must look like 2000/second or 100 per minute"
-            ) from exc
+    for name, limit in (("WEBHOOK_RATE_LIMIT", settings.webhook_rate_limit),
+                        ("API_RATE_LIMIT", settings.api_rate_limit),
+                        ("API_ADDRESS_RATE_LIMIT", settings.api_address_rate_limit),
+                        ("AUTH_FAILURE_LIMIT", settings.auth_failure_limit)):
+        if limit:
+            try:
+                parse_many(limit)
+            except ValueError as exc:
+                raise SettingsError(
+                    f"KOZOMOL_{name} must look like 2000/second or 100 per minute") from exc
+    if settings.token_lifetime_days < 1 or settings.audit_retention_days < 1:
+        raise SettingsError("KOZOMOL_TOKEN_LIFETIME_DAYS and KOZOMOL_AUDIT_RETENTION_DAYS "
+                            "must be at least 1")
     _validate_backup(settings)
     if settings.queue_type not in QUEUE_TYPES:
         raise SettingsError(f"KOZOMOL_QUEUE_TYPE must be one of {', '.join(QUEUE_TYPES)}")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from kombu import Connection
 
+from shared.events.owners import owner_of
 from shared.events.schemas import DATA_SCHEMAS
 from shared.messaging.topology import SUBSCRIPTIONS, Topology
 
@@ -28,7 +29,14 @@ def delete_namespace(name: str) -> None:
                 channel.queue_delete(queue)
             channel.exchange_delete(topology.dead_letter_exchange(service).name)
         channel.exchange_delete(topology.events.name)
+        channel.exchange_delete(topology.internal.name)
         channel.exchange_delete(topology.commands.name)
+
+
+def as_published(envelope: dict[str, Any]) -> dict[str, Any]:
+    """A hand-made envelope as its publisher sends it: a service's event names its owner."""
+    owner = owner_of(str(envelope["type"]))
+    return {**envelope, "source": owner} if owner else envelope
 
 
 def queue_depth(namespace: str, service: str, *, dead: bool = False) -> int:

@@ -149,7 +149,7 @@ def request_class_journals(connection: Connection, school_id: str, year: str, wh
             "cmd", "print.request", school_id,
             {"job_id": job_id, "kind": "class_journal",
              "parameters": {"class_id": class_id, "year": year}, "requested_by": who},
-            now)], now, routing_key=PRINT_REQUEST_KEY)
+            now, source="backup")], now, routing_key=PRINT_REQUEST_KEY)
         jobs.append(job_id)
     return jobs
 

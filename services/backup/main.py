@@ -176,7 +176,7 @@ def bootstrap(settings: Settings, *, scheduler: bool = True,
 
             handlers.by_type[CREATE_COMMAND] = backups_requested
     service.companions += [
-        OutboxRelay(service.engine, outbox, publishers, topology.events.name,
+        OutboxRelay(service.engine, outbox, publishers, topology.internal.name,
                     interval=settings.outbox_relay_interval),
         OutboxRelay(service.engine, command_outbox, publishers, topology.commands.name,
                     interval=settings.outbox_relay_interval),

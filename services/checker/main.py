@@ -94,7 +94,7 @@ def bootstrap(settings: Settings,
                         by_type={UPDATE_COMMAND: update_findings,
                                  PARAMETERS_COMMAND: update_parameters})
     service = bootstrap_consumer(settings, NAME, inbox, handlers)
-    relay = OutboxRelay(service.engine, outbox, publishers, topology.events.name,
+    relay = OutboxRelay(service.engine, outbox, publishers, topology.internal.name,
                         interval=settings.outbox_relay_interval)
 
     def answer_reports(connection: Connection, commands: list[Event]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.gateway.adapters.tables import inbox
 from services.gateway.handlers.backups import apply_archive_events, apply_backup_events
 from services.gateway.handlers.classes import apply_roster_events
+from services.gateway.handlers.command_slots import FINISHING, and_free_slots
 from services.gateway.handlers.findings import apply_finding_events, apply_parameter_events
 from services.gateway.handlers.print_jobs import apply_print_events
 from services.gateway.handlers.reports import apply_report_events
@@ -23,5 +24,7 @@ def bootstrap_read_model(settings: Settings) -> ConsumerService:
     by_type.update(dict.fromkeys(BACKUP_EVENTS, apply_backup_events))
     by_type["archive.registered"] = apply_archive_events
     by_type["print.completed"] = by_type["print.failed"] = apply_print_events
+    for event_type in FINISHING:  # a heavy command's result frees its slot
+        by_type[event_type] = and_free_slots(by_type[event_type])
     handlers = Handlers(service="gateway", by_type=by_type)
     return bootstrap_consumer(settings, "gateway", inbox, handlers)

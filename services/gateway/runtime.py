@@ -34,6 +34,8 @@ class Gateway:
     signing_keys: tuple[bytes, ...]
     clock: Callable[[], float] = time.time
     companions: list[Companion] = field(default_factory=list)
+    #: when this process last deleted access-log lines past their retention (Unix s)
+    audit_pruned_at: float = 0.0
     _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:

@@ -36,7 +36,7 @@ def bootstrap(settings: Settings,
         settings.broker_url, topology, connect_timeout=settings.broker_connect_timeout,
         confirm_timeout=settings.publish_timeout))
     service.companions += [
-        OutboxRelay(service.engine, outbox, publishers, topology.events.name,
+        OutboxRelay(service.engine, outbox, publishers, topology.internal.name,
                     interval=settings.outbox_relay_interval),
         publishers,  # stopped last: closes the relay's broker connection
     ]

@@ -21,6 +21,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # large documents some tables hold (facts, reports).
     kwargs.setdefault("json_serializer", _json_text)
     kwargs.setdefault("json_deserializer", orjson.loads)
+    # A failed statement's exception (and so its log line) must not carry the
+    # values: they are children's names, marks and parents' phones.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

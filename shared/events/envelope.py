@@ -9,12 +9,22 @@ from typing import Any
 
 import orjson
 
+from shared.events.owners import PUBLISHER_PREFIXES
+
 
 def new_envelope(prefix: str, event_type: str, school_id: str, data: dict[str, Any],
-                 now: datetime) -> dict[str, Any]:
-    """An event (or command) a service publishes: a fresh id ``<prefix>-<32 hex>``."""
-    return {"id": f"{prefix}-{secrets.token_hex(16)}", "type": event_type,
-            "school_id": school_id, "occurred_at": now.isoformat(), "data": data}
+                 now: datetime, *, source: str | None = None) -> dict[str, Any]:
+    """An event (or command) a service publishes: a fresh id ``<prefix>-<32 hex>``.
+
+    ``source`` names the publishing service (its id prefix says it unless
+    given); consumers admit a service's event only from its owner.
+    """
+    envelope = {"id": f"{prefix}-{secrets.token_hex(16)}", "type": event_type,
+                "school_id": school_id, "occurred_at": now.isoformat(), "data": data}
+    source = source or PUBLISHER_PREFIXES.get(prefix)
+    if source:
+        envelope["source"] = source
+    return envelope
 
 
 class MalformedEvent(ValueError):
@@ -28,38 +38,48 @@ class Event:
     school_id: str
     occurred_at: datetime
     data: dict[str, Any]
+    #: the publishing service named in the envelope (services' own messages only)
+    source: str | None = None
+    #: the exchange it arrived through (``shared.events.owners.Door``), set by the consumer
+    door: str | None = None
 
     @classmethod
-    def from_envelope(cls, envelope: dict[str, Any]) -> Event:
+    def from_envelope(cls, envelope: dict[str, Any], *, door: str | None = None) -> Event:
         try:
+            source = envelope.get("source")
             return cls(
                 id=str(envelope["id"]),
                 type=str(envelope["type"]),
                 school_id=str(envelope["school_id"]),
                 occurred_at=datetime.fromisoformat(envelope["occurred_at"]),
                 data=dict(envelope["data"]),
+                source=source if isinstance(source, str) else None,
+                door=door,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise MalformedEvent(f"not an event envelope: {exc!r}") from exc
 
     @classmethod
-    def from_json(cls, body: bytes | str) -> Event:
+    def from_json(cls, body: bytes | str, *, door: str | None = None) -> Event:
         try:
             envelope = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise MalformedEvent("body is not JSON") from exc
         if not isinstance(envelope, dict):
             raise MalformedEvent("body is not a JSON object")
-        return cls.from_envelope(envelope)
+        return cls.from_envelope(envelope, door=door)
 
     def to_envelope(self) -> dict[str, Any]:
-        return {
+        envelope = {
             "id": self.id,
             "type": self.type,
             "school_id": self.school_id,
             "occurred_at": self.occurred_at.isoformat(),
             "data": self.data,
         }
+        if self.source is not None:
+            envelope["source"] = self.source
+        return envelope
 
     def to_json(self) -> bytes:
         return orjson.dumps(self.to_envelope())

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from shared.events.owners import is_reserved, owner_of
+
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 _ID_RE = re.compile(ID_PATTERN)
 EVENT_ID = validate.Regexp(ID_PATTERN, error="must be 1-64 characters of A-Z a-z 0-9 _ . : -")
@@ -247,6 +249,16 @@ class EnvelopeSchema(ContractSchema):
     data = fields.Dict(required=True)
 
     @validates_schema
+    def _not_a_service_type(self, data: dict[str, Any], **_: Any) -> None:
+        # The services' own messages never come from Kundoluk: one posing as
+        # them (finding.opened, print.completed, ...) is refused, not stored.
+        event_type = data.get("type")
+        if isinstance(event_type, str) and is_reserved(event_type):
+            raise ValidationError(
+                f"is reserved: {event_type.split('.', 1)[0]}.* are Kozomol's own messages "
+                f"(the {owner_of(event_type)} service's) and never come from Kundoluk", "type")
+
+    @validates_schema
     def _wildcard_school_only_for_outages(self, data: dict[str, Any], **_: Any) -> None:
         if data.get("school_id") == "*" and data.get("type") != "platform.outage":
             raise ValidationError('"*" is allowed only for platform.outage', "school_id")
@@ -273,6 +285,17 @@ def validation_errors(envelope: object) -> dict[str, Any]:
         data_errors = _DATA.get(envelope["type"], _UNKNOWN).validate(data)
         if data_errors:
             errors["data"] = data_errors
+    return _string_keys(errors)
+
+
+def _string_keys(errors: Any) -> Any:
+    """Marshmallow keys a list item's errors by its index (an int); JSON keys are strings,
+    so ``students: [null]`` reads ``{"students": {"0": [...]}}`` in the answer and the
+    quarantine alike."""
+    if isinstance(errors, dict):
+        return {str(key): _string_keys(value) for key, value in errors.items()}
+    if isinstance(errors, list):
+        return [_string_keys(value) for value in errors]
     return errors
 
 

@@ -144,8 +144,10 @@ class EventConsumer(ConsumerMixin):
         undecodable: list[Message] = []
         decoded: list[Message] = []
         for message in batch:
+            # The exchange tells the door it came through; consumers admit by it.
+            door = self.topology.door_of((message.delivery_info or {}).get("exchange"))
             try:
-                events.append(Event.from_json(message.body))
+                events.append(Event.from_json(message.body, door=door))
                 decoded.append(message)
             except ValueError:
                 undecodable.append(message)

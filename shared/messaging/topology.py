@@ -1,6 +1,9 @@
 """Exchanges, queues and bindings of Kozomol, declared in one place.
 
-- one topic exchange for events, routing key = event type;
+- one topic exchange for Kundoluk's events (the only one the webhook intake
+  publishes to), routing key = event type;
+- one topic exchange for the services' own events (``finding.*``, ``print.*``,
+  ...; ``shared/events/owners.py``), routing key = event type;
 - one topic exchange for commands, routing key = ``<service>.<command>``;
 - per consuming service: a durable queue, a dead-letter exchange and a
   dead-letter queue; quorum queues (with a broker-side delivery limit) when the
@@ -17,6 +20,7 @@ from typing import Any
 
 from kombu import Connection, Exchange, Queue, binding
 
+from shared.events.owners import Door, owner_of
 from shared.events.schemas import DATA_SCHEMAS
 
 #: The contract's event types the printer copies (what its documents show).
@@ -27,7 +31,9 @@ PRINTER_COPIES = ("attendance.recorded", "class.roster", "exemption.recorded", "
 #: Who listens to what. The checker judges the Kundoluk contract's entity
 #: events; the backup keeps every event (known or not) in the journal record;
 #: the printer keeps its own copy of the journal and prints; the gateway keeps the findings it
-#: shows administrators. Commands reach ``<service>.#``.
+#: shows administrators. Commands reach ``<service>.#``. A key whose namespace a
+#: service owns is bound on the internal exchange, any other on the public one,
+#: ``#`` on both (:meth:`Topology.exchanges_for_key`).
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "checker": tuple(sorted(DATA_SCHEMAS)),
     "backup": ("#",),
@@ -58,8 +64,29 @@ class Topology:
         return Exchange(f"{self.namespace}.events", type="topic", durable=True)
 
     @property
+    def internal(self) -> Exchange:
+        """The services' own events; the webhook intake never publishes here."""
+        return Exchange(f"{self.namespace}.internal", type="topic", durable=True)
+
+    @property
     def commands(self) -> Exchange:
         return Exchange(f"{self.namespace}.commands", type="topic", durable=True)
+
+    def exchange_for(self, event_type: str) -> Exchange:
+        """Where an event of this type is published: internal if a service owns it."""
+        return self.internal if owner_of(event_type) else self.events
+
+    def exchanges_for_key(self, routing_key: str) -> tuple[Exchange, ...]:
+        """Where a subscription's binding key applies (``#``: everywhere events go)."""
+        if routing_key == "#":
+            return (self.events, self.internal)
+        return (self.exchange_for(routing_key),)
+
+    def door_of(self, exchange_name: str | None) -> Door | None:
+        """Which door (``shared.events.owners``) a delivery from this exchange came through."""
+        doors: dict[str, Door] = {self.events.name: "public", self.internal.name: "internal",
+                                  self.commands.name: "commands", "": "direct"}
+        return doors.get(exchange_name) if exchange_name is not None else None
 
     def dead_letter_exchange(self, service: str) -> Exchange:
         return Exchange(f"{self.namespace}.{service}.dlx", type="fanout", durable=True)
@@ -80,7 +107,8 @@ class Topology:
 
     def queue(self, service: str) -> Queue:
         bindings = [
-            *(_binding(self.events, key) for key in SUBSCRIPTIONS[service]),
+            *(_binding(exchange, key) for key in SUBSCRIPTIONS[service]
+              for exchange in self.exchanges_for_key(key)),
             _binding(self.commands, f"{service}.#"),
         ]
         return Queue(
@@ -104,6 +132,7 @@ class Topology:
         assert self.queue_type != "auto", "resolve the topology against the broker first"
         channel = connection.default_channel
         self.events(channel).declare()
+        self.internal(channel).declare()
         self.commands(channel).declare()
         for service in SUBSCRIPTIONS:
             self.dead_letter_exchange(service)(channel).declare()
@@ -112,7 +141,7 @@ class Topology:
 
     def definitions(self, vhost: str = "/") -> dict[str, Any]:
         """The topology as a RabbitMQ definitions document (``rabbitmqctl import_definitions``)."""
-        exchanges = [self.events, self.commands] + [
+        exchanges = [self.events, self.internal, self.commands] + [
             self.dead_letter_exchange(service) for service in SUBSCRIPTIONS
         ]
         queues = [self.queue(s) for s in SUBSCRIPTIONS] + [

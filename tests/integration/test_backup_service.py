@@ -24,7 +24,7 @@ from shared.messaging.publisher import ConfirmingPublisher, OutgoingMessage
 from shared.messaging.topology import Topology
 from shared.settings import Settings
 from tests.backup_support import backup_settings, small_school_events
-from tests.support import BROKER_URL, drain_queue, wait_for
+from tests.support import BROKER_URL, as_published, drain_queue, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -32,8 +32,10 @@ pytestmark = pytest.mark.integration
 def publish(settings: Settings, events: list[dict[str, Any]]) -> None:
     topology = Topology(settings.namespace, "quorum", settings.delivery_limit)
     publisher = ConfirmingPublisher(BROKER_URL, topology, connect_timeout=5, confirm_timeout=30)
-    messages = [OutgoingMessage(topology.events.name, e["type"], orjson.dumps(e), e["id"])
-                for e in events]
+    # A service's event (print.completed) travels as its owner sends it: on the
+    # internal exchange, naming its source.
+    messages = [OutgoingMessage(topology.exchange_for(e["type"]).name, e["type"],
+                                orjson.dumps(as_published(e)), e["id"]) for e in events]
     for start in range(0, len(messages), 1000):
         publisher.publish(messages[start:start + 1000])
     publisher.close()

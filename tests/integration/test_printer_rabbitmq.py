@@ -26,19 +26,21 @@ from tests.printer_support import (
     school_of,
     simulated,
 )
-from tests.support import BROKER_URL, drain_queue, wait_for
+from tests.support import BROKER_URL, as_published, drain_queue, wait_for
 
 pytestmark = pytest.mark.integration
 
 
 def send(settings: Settings, messages: list[tuple[str, dict[str, Any]]], *,
          commands: bool = False) -> None:
-    """Publish (routing key, envelope) pairs with confirms, on the events or commands exchange."""
+    """Publish (routing key, envelope) pairs with confirms, on the exchange each belongs on
+    (commands, a service's own events, Kundoluk's events)."""
     topology = Topology(settings.namespace, "quorum", settings.delivery_limit)
-    exchange = (topology.commands if commands else topology.events).name
     publisher = ConfirmingPublisher(BROKER_URL, topology, connect_timeout=5, confirm_timeout=30)
-    outgoing = [OutgoingMessage(exchange, key, orjson.dumps(body), body["id"],
-                                {"school_id": body["school_id"]}) for key, body in messages]
+    outgoing = [OutgoingMessage(
+        (topology.commands if commands else topology.exchange_for(body["type"])).name, key,
+        orjson.dumps(body if commands else as_published(body)), body["id"],
+        {"school_id": body["school_id"]}) for key, body in messages]
     for start in range(0, len(outgoing), 1000):
         publisher.publish(outgoing[start:start + 1000])
     publisher.close()

@@ -118,3 +118,21 @@ def test_verifies_raw_bytes_even_when_they_are_not_utf8() -> None:
 def test_secret_key_decodes_the_whsec_form() -> None:
     key = bytes(range(32))
     assert secret_key("whsec_" + base64.b64encode(key).decode()) == key
+
+
+@pytest.mark.parametrize("text", [f"+{NOW}", f"0{NOW}", f"{NOW:_}", f" {NOW}", f"{NOW} ",
+                                  f"{NOW}.0", "١٢٣", f"-{NOW}"])
+def test_timestamp_in_any_form_but_plain_unix_seconds_is_refused(text: str) -> None:
+    """Issue 14, item 8: int() took these; Standard Webhooks sends plain digits."""
+    import base64
+    import hashlib
+    import hmac
+
+    secret = new_webhook_secret()
+    digest = hmac.new(secret_key(secret), f"msg_1.{text}.".encode() + BODY,
+                      hashlib.sha256).digest()  # signed over exactly this text
+    sent = {"webhook-id": "msg_1", "webhook-timestamp": text,
+            "webhook-signature": "v1," + base64.b64encode(digest).decode()}
+    with pytest.raises(SignatureError) as caught:
+        verify([secret_key(secret)], sent, BODY, now=NOW)
+    assert caught.value.code == "invalid_signature_headers"

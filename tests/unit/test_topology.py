@@ -43,7 +43,8 @@ def test_definitions_cover_every_queue_exchange_and_binding() -> None:
     queues = {q["name"] for q in document["queues"]}
     assert queues == {f"k.{s}" for s in SUBSCRIPTIONS} | {f"k.{s}.dead" for s in SUBSCRIPTIONS}
     exchanges = {e["name"] for e in document["exchanges"]}
-    assert {"k.events", "k.commands"} | {f"k.{s}.dlx" for s in SUBSCRIPTIONS} == exchanges
+    assert ({"k.events", "k.internal", "k.commands"} | {f"k.{s}.dlx" for s in SUBSCRIPTIONS}
+            == exchanges)
     destinations = {b["destination"] for b in document["bindings"]}
     assert destinations == queues
 

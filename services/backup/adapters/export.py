@@ -8,6 +8,7 @@ import io
 from openpyxl import Workbook
 
 from services.backup.domain.class_journal import FLAT_COLUMNS, LESSON_COLUMNS_RU, ClassJournal
+from shared.spreadsheets import append_row, csv_row, xlsx_text
 
 SHEET_TITLE_LIMIT = 31  # Excel's limit
 
@@ -16,7 +17,7 @@ def to_csv(journal: ClassJournal) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(FLAT_COLUMNS)
-    writer.writerows(["" if v is None else v for v in row] for row in journal.flat)
+    writer.writerows(csv_row("" if v is None else v for v in row) for row in journal.flat)
     return ("\ufeff" + out.getvalue()).encode()  # BOM: Excel opens Cyrillic CSV correctly
 
 
@@ -25,27 +26,27 @@ def to_xlsx(journal: ClassJournal) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = "Уроки"
-    sheet.append([f"Класс {journal.class_id}", journal.academic_year])
-    sheet.append(list(LESSON_COLUMNS_RU))
+    append_row(sheet, [f"Класс {journal.class_id}", journal.academic_year])
+    append_row(sheet, LESSON_COLUMNS_RU)
     for lesson in journal.lessons:
-        sheet.append([lesson["date"], lesson["period"], lesson["subject_id"],
-                      lesson["subgroup"], lesson["topic"], lesson["homework"],
-                      lesson["teacher_id"]])
+        append_row(sheet, [lesson["date"], lesson["period"], lesson["subject_id"],
+                           lesson["subgroup"], lesson["topic"], lesson["homework"],
+                           lesson["teacher_id"]])
     used: set[str] = set()
     for grid in journal.grids:
         title = _title(grid.subject or "—", used)
         page = book.create_sheet(title)
-        page.append(["Ученик", *grid.dates])
+        append_row(page, ["Ученик", *grid.dates])
         for _, name in journal.students:
             row = grid.cells.get(name, {})
-            page.append([name, *(row.get(column, "") for column in grid.dates)])
+            append_row(page, [name, *(row.get(column, "") for column in grid.dates)])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
 def _title(text: str, used: set[str]) -> str:
-    clean = "".join(c for c in text if c not in "[]:*?/\\")[:SHEET_TITLE_LIMIT] or "—"
+    clean = "".join(c for c in xlsx_text(text) if c not in "[]:*?/\\")[:SHEET_TITLE_LIMIT] or "—"
     title, n = clean, 2
     while title in used:
         title = f"{clean[:SHEET_TITLE_LIMIT - 3]} {n}"

@@ -62,6 +62,35 @@ api_tokens = Table(
     Column("teacher_id", String(64), nullable=True),  # a teacher's token: whose findings
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True),  # None: refused
+)
+
+#: The personal-data access log: who read or exported what, when, from where;
+#: token issue and revoke (issue 14; ASVS V7/V8). Kept KOZOMOL_AUDIT_RETENTION_DAYS.
+audit = Table(
+    "gateway_audit",
+    metadata,
+    Column("id", _BIGINT, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("token_id", String(32), nullable=True),
+    Column("role", String(20), nullable=True),
+    Column("school_id", String(64), nullable=True),
+    Column("action", String(40), nullable=False),
+    Column("resource", String(200), nullable=False),
+    Column("target", JSON, nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("address", String(64), nullable=True),
+    Index("ix_gateway_audit_school", "school_id", "id"),
+)
+
+#: Heavy commands in flight: at most one of a kind per school (adapters/command_slots.py).
+command_slots = Table(
+    "gateway_command_slots",
+    metadata,
+    Column("school_id", String(64), primary_key=True),
+    Column("kind", String(64), primary_key=True),
+    Column("request_id", String(64), nullable=False, index=True),
+    Column("taken_at", DateTime(timezone=True), nullable=False),
 )
 
 

@@ -1,11 +1,16 @@
-"""API tokens: shown once when created, stored only as SHA-256 hashes."""
+"""API tokens: shown once when created, stored only as SHA-256 hashes, expiring.
+
+An unsalted SHA-256 suffices here: a token is 256 random bits, so there is no
+dictionary to try and no point in a slow hash (docs/decisions.md, "API tokens
+stored as SHA-256").
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -14,6 +19,8 @@ from services.gateway.adapters.tables import api_tokens
 from services.gateway.domain.access import Principal, Role
 
 TOKEN_PREFIX = "kzm_"  # noqa: S105 - a prefix, not a secret
+DEFAULT_LIFETIME_DAYS = 90
+MAX_LIFETIME_DAYS = 3660  # ten years: past it, datetime arithmetic is no longer the limit
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,7 @@ class IssuedToken:
     token: str  # the secret itself; never stored
     role: Role
     school_id: str | None
+    expires_at: datetime
 
 
 def _hash(token: str) -> str:
@@ -30,7 +38,7 @@ def _hash(token: str) -> str:
 
 def create_token(
     connection: Connection, role: Role, school_id: str | None, label: str | None = None,
-    teacher_id: str | None = None,
+    teacher_id: str | None = None, *, lifetime_days: int = DEFAULT_LIFETIME_DAYS,
 ) -> IssuedToken:
     if role is Role.ADMIN and school_id is not None:
         raise ValueError("an admin token covers every school; give no school")
@@ -38,20 +46,27 @@ def create_token(
         raise ValueError(f"a {role.value} token needs a school")
     if role in (Role.TEACHER, Role.CLASS_TEACHER) and not teacher_id:
         raise ValueError(f"a {role.value} token needs the teacher's id (--teacher)")
+    if not 1 <= lifetime_days <= MAX_LIFETIME_DAYS:
+        raise ValueError(f"a token lives 1 to {MAX_LIFETIME_DAYS} days")
     token_id = secrets.token_hex(8)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    expires_at = now + timedelta(days=lifetime_days)
     connection.execute(insert(api_tokens).values(
         id=token_id, token_hash=_hash(token), role=role.value, school_id=school_id,
-        label=label, teacher_id=teacher_id, created_at=datetime.now(UTC),
+        label=label, teacher_id=teacher_id, created_at=now, expires_at=expires_at,
     ))
-    return IssuedToken(token_id, token, role, school_id)
+    return IssuedToken(token_id, token, role, school_id, expires_at)
 
 
-def authenticate(connection: Connection, token: str) -> Principal | None:
+def authenticate(connection: Connection, token: str,
+                 now: datetime | None = None) -> Principal | None:
+    """The token's principal, or None if it is unknown, revoked or expired."""
     row = connection.execute(
         select(api_tokens.c.id, api_tokens.c.role, api_tokens.c.school_id,
                api_tokens.c.teacher_id)
-        .where(api_tokens.c.token_hash == _hash(token), api_tokens.c.revoked_at.is_(None))
+        .where(api_tokens.c.token_hash == _hash(token), api_tokens.c.revoked_at.is_(None),
+               api_tokens.c.expires_at > (now or datetime.now(UTC)))
     ).first()
     if row is None:
         return None
@@ -61,7 +76,8 @@ def authenticate(connection: Connection, token: str) -> Principal | None:
 
 def list_tokens(connection: Connection, school_id: str | None) -> list[dict[str, Any]]:
     query = select(api_tokens.c.id, api_tokens.c.role, api_tokens.c.school_id,
-                   api_tokens.c.label, api_tokens.c.created_at, api_tokens.c.revoked_at)
+                   api_tokens.c.label, api_tokens.c.created_at, api_tokens.c.revoked_at,
+                   api_tokens.c.expires_at)
     if school_id is not None:
         query = query.where(api_tokens.c.school_id == school_id)
     return [dict(row._mapping) for row in connection.execute(query.order_by(api_tokens.c.id))]

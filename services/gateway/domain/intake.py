@@ -9,6 +9,11 @@ import orjson
 
 from shared.events.schemas import validation_errors
 
+#: How deep an event may nest (the contract's deepest is 5 levels); deeper items are
+#: refused. The JSON reader goes to 1,024 levels but the writer stops at 254, so
+#: a deeper item could be neither published nor kept in the quarantine.
+MAX_DEPTH = 32
+
 
 @dataclass(frozen=True)
 class BodyError(Exception):
@@ -69,6 +74,13 @@ def parse_delivery(body: bytes, *, max_events: int) -> ParsedDelivery:
 
 
 def _classify(parsed: ParsedDelivery, item: Any, index: int | None) -> None:
+    if nesting_depth(item) > MAX_DEPTH:
+        event_id = item.get("id") if isinstance(item, dict) else None
+        parsed.rejected.append(Rejection(
+            index=index, id=event_id if isinstance(event_id, str) else None,
+            errors={"_schema": [f"nested deeper than {MAX_DEPTH} levels"]},
+            item=cut_at_depth(item, MAX_DEPTH)))
+        return
     errors = validation_errors(item)
     if errors:
         event_id = item.get("id") if isinstance(item, dict) else None
@@ -80,3 +92,30 @@ def _classify(parsed: ParsedDelivery, item: Any, index: int | None) -> None:
         ))
     else:
         parsed.valid.append(item)
+
+
+def nesting_depth(value: Any) -> int:
+    """How many objects and arrays deep ``value`` goes (a scalar: 0); no recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def cut_at_depth(value: Any, depth: int) -> Any:
+    """``value`` with whatever lies deeper than ``depth`` replaced by ``"…"`` (to keep it)."""
+    if not isinstance(value, dict | list):
+        return value
+    if depth <= 0:
+        return "…"
+    if isinstance(value, dict):
+        return {key: cut_at_depth(child, depth - 1) for key, child in value.items()}
+    return [cut_at_depth(child, depth - 1) for child in value]

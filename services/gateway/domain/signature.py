@@ -12,11 +12,13 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 MAX_WEBHOOK_ID_LENGTH = 256
+TIMESTAMP = re.compile(r"0|[1-9][0-9]{0,15}")
 
 
 @dataclass(frozen=True)
@@ -62,12 +64,13 @@ def verify(
                              "missing header(s): " + ", ".join(missing))
     if len(webhook_id) > MAX_WEBHOOK_ID_LENGTH:
         raise SignatureError("invalid_signature_headers", "webhook-id is too long")
-    try:
-        timestamp = int(timestamp_text)
-    except ValueError:
+    # Standard Webhooks: Unix seconds as plain ASCII digits. int() would also take
+    # "+N", "0N", "1_796_148_437", spaces and non-ASCII digits.
+    if not TIMESTAMP.fullmatch(timestamp_text):
         raise SignatureError(
             "invalid_signature_headers", "webhook-timestamp must be Unix seconds"
-        ) from None
+        )
+    timestamp = int(timestamp_text)
     if abs(now - timestamp) > tolerance_seconds:
         raise SignatureError(
             "stale_timestamp",

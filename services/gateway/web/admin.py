@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Any
 
 import orjson
@@ -18,11 +19,16 @@ from services.gateway.adapters import tokens
 from services.gateway.adapters.tables import quarantine, received_events
 from services.gateway.domain.access import INTAKE_READERS, TOKEN_ISSUERS, Role
 from services.gateway.runtime import gateway_of
-from services.gateway.web.auth import principal, requires_token
+from services.gateway.web.auth import principal, record_token_event, requires_token
 from services.gateway.web.errors import api_error
 from services.gateway.web.formats import iso_utc
 
 blueprint = Blueprint("admin", __name__, url_prefix="/api/v1")
+
+#: Row ids are 64-bit integers (SQLite and PostgreSQL alike): anything larger
+#: names no row, and the database drivers refuse to bind it.
+MAX_ROW_ID = 2**63 - 1
+CURSOR_ID = re.compile(r"[0-9]{1,18}")
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 500
@@ -68,6 +74,8 @@ def list_quarantine() -> Response:
 def get_quarantine(item_id: int) -> Response:
     who = principal()
     who.require(INTAKE_READERS)
+    if not 0 < item_id <= MAX_ROW_ID:  # beyond a 64-bit key there is no such row
+        return api_error(404, "not_found", "no such quarantined item")
     with gateway_of(current_app).engine.connect() as connection:
         row = connection.execute(select(quarantine).where(quarantine.c.id == item_id)).first()
     if row is None or not who.sees_school(row.school_id):
@@ -136,11 +144,22 @@ def create_token() -> Response:
     if role in (Role.TEACHER, Role.CLASS_TEACHER) and not isinstance(teacher_id, str):
         return api_error(422, "invalid_body", "a teacher token needs the teacher's id",
                          {"teacher_id": ["is required for teacher and class teacher tokens"]})
-    with gateway_of(current_app).engine.begin() as connection:
+    gateway = gateway_of(current_app)
+    lifetime = body.get("expires_in_days", gateway.settings.token_lifetime_days)
+    if (not isinstance(lifetime, int) or isinstance(lifetime, bool)
+            or not 1 <= lifetime <= tokens.MAX_LIFETIME_DAYS):
+        return api_error(422, "invalid_body", "expires_in_days must be a whole number of days",
+                         {"expires_in_days": [f"must be an integer from 1 to "
+                                              f"{tokens.MAX_LIFETIME_DAYS}"]})
+    with gateway.engine.begin() as connection:
         issued = tokens.create_token(connection, role, school_id, label[:200] if label else None,
-                                     teacher_id if isinstance(teacher_id, str) else None)
+                                     teacher_id if isinstance(teacher_id, str) else None,
+                                     lifetime_days=lifetime)
+        record_token_event(connection, "token.issued", issued.id, issued.role.value,
+                           issued.school_id)
     response = jsonify({"id": issued.id, "token": issued.token, "role": issued.role.value,
-                        "school_id": issued.school_id})
+                        "school_id": issued.school_id,
+                        "expires_at": iso_utc(issued.expires_at)})
     response.status_code = 201
     return response
 
@@ -156,6 +175,8 @@ def revoke_token(token_id: str) -> Response:
         if not who.may_issue(Role(found["role"]), found["school_id"]):
             return api_error(403, "forbidden", "this token may not revoke that token")
         tokens.revoke(connection, token_id)
+        record_token_event(connection, "token.revoked", token_id, found["role"],
+                           found["school_id"])
     return Response(status=204)
 
 
@@ -176,7 +197,7 @@ def _encode_cursor(item_id: int) -> str:
 def _decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("q"):
+        if not raw.startswith("q") or not CURSOR_ID.fullmatch(raw[1:]):
             raise ValueError(raw)
         return int(raw[1:])
     except (binascii.Error, UnicodeDecodeError, ValueError):
@@ -197,5 +218,5 @@ def _token_item(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"], "role": row["role"], "school_id": row["school_id"],
         "label": row["label"], "created_at": iso_utc(row["created_at"]),
-        "revoked_at": iso_utc(row["revoked_at"]),
+        "revoked_at": iso_utc(row["revoked_at"]), "expires_at": iso_utc(row["expires_at"]),
     }

@@ -16,11 +16,12 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import insert, select
 
+from services.gateway.adapters import command_slots
 from services.gateway.adapters.tables import archive_view, backups_view
 from services.gateway.domain.access import BACKUP_MAKERS, BACKUP_READERS
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
-from services.gateway.web.commands import accepted, broker_unavailable, send_command
+from services.gateway.web.commands import accepted, broker_unavailable, busy, send_command
 from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
 from services.gateway.web.errors import api_error
 from services.gateway.web.formats import iso_utc
@@ -47,11 +48,18 @@ def create_backup() -> Response:
     scope = who.school_filter(str(requested) if requested else None) or ALL_SCHOOLS
     backup_id = f"bk{secrets.token_hex(8)}"
     actor = f"{who.role.value}:{who.token_id}"
+    engine = gateway_of(current_app).engine
+    with engine.begin() as connection:
+        holder = command_slots.take(connection, scope, "backup", backup_id, datetime.now(UTC))
+    if holder is not None:
+        return busy("a backup", holder)
     command_id = send_command(scope, "backup.backup.create", "backup.create",
                               {"backup_id": backup_id, "scope": scope, "requested_by": actor})
     if command_id is None:
+        with engine.begin() as connection:
+            command_slots.release(connection, [backup_id])
         return broker_unavailable()
-    with gateway_of(current_app).engine.begin() as connection:
+    with engine.begin() as connection:
         connection.execute(insert(backups_view).values(
             id=backup_id, scope=scope, kind="manual", status="requested", requested_by=actor,
             requested_at=datetime.now(UTC)))
@@ -116,6 +124,8 @@ def year_end() -> Response:
     if errors:
         return api_error(422, "invalid_body", "the year-end request is not valid", errors)
     assert school_id is not None
+    # Needs no slot: the backup service coalesces it, asking the printer only for the
+    # classes not yet requested (a repeat re-asks only what failed).
     command_id = send_command(school_id, "backup.archive.year_end", "archive.year_end", {
         "academic_year": year, "requested_by": responsible,
         "class_ids": body.get("class_ids") or None})

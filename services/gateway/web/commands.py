@@ -24,7 +24,8 @@ def send_command(school_id: str, routing_key: str, command_type: str,
                  data: dict[str, Any]) -> str | None:
     """Publish one command with confirms; its id, or None when the broker is unavailable."""
     gateway = gateway_of(current_app)
-    command = new_envelope("cmd", command_type, school_id, data, datetime.now(UTC))
+    command = new_envelope("cmd", command_type, school_id, data, datetime.now(UTC),
+                           source="gateway")
     command_id = str(command["id"])
     try:
         gateway.publishers().publish([OutgoingMessage(
@@ -33,6 +34,13 @@ def send_command(school_id: str, routing_key: str, command_type: str,
     except PublishError:
         return None
     return command_id
+
+
+def busy(what: str, holder: str) -> Response:
+    """429: one of this kind is already in flight for the school (issue 14, item 6)."""
+    return api_error(429, "busy", f"{what} is already in flight for this school; "
+                     "ask again when it is done", {"in_flight": holder},
+                     headers={"Retry-After": "30"})
 
 
 def broker_unavailable() -> Response:

@@ -6,7 +6,7 @@ import math
 import time
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from shared import metrics
@@ -41,7 +41,8 @@ def register_error_handlers(app: Flask) -> None:
         response = api_error(exc.code or 500, code, exc.description or exc.name)
         if exc.code == 429:
             response.headers["Retry-After"] = str(_seconds_to_reset(app))
-            metrics.WEBHOOK_REQUESTS.labels("429").inc()
+            if request.path.startswith("/webhooks/"):
+                metrics.WEBHOOK_REQUESTS.labels("429").inc()
         return response
 
     @app.errorhandler(Exception)

@@ -81,7 +81,7 @@ def openapi_document() -> dict[str, Any]:
                                                            "maximum": 500}},
              {"name": "cursor", "in": "query", "schema": {"type": "string"}},
              {"name": "school_id", "in": "query", "schema": {"type": "string"}}]
-    admin_errors = {code: _ERROR for code in ("401", "403", "404")}
+    admin_errors = {code: _ERROR for code in ("401", "403", "404", "429")}
     spec.path("/api/v1/me", operations={"get": {
         "summary": "The calling token's role and school", "security": _BEARER,
         "responses": {"200": _json({"type": "object"}, "The token"), **admin_errors}}})
@@ -109,7 +109,11 @@ def openapi_document() -> dict[str, Any]:
                  "requestBody": {"required": True, "content": {"application/json": {"schema": {
                      "type": "object", "required": ["role"], "properties": {
                          "role": {"type": "string"}, "school_id": {"type": "string"},
-                         "label": {"type": "string"}}}}}},
+                         "label": {"type": "string"},
+                         "expires_in_days": {"type": "integer", "minimum": 1,
+                                             "maximum": 3660,
+                                             "description": "default 90 "
+                                                            "(KOZOMOL_TOKEN_LIFETIME_DAYS)"}}}}}},
                  "responses": {"201": _json({"type": "object"}, "The new token"),
                                "422": _ERROR, **admin_errors}},
     })
@@ -203,6 +207,21 @@ def openapi_document() -> dict[str, Any]:
         "responses": {"204": {"description": "Revoked"}, **admin_errors}}})
     _backup_paths(spec, admin_errors)
     _print_job_paths(spec, admin_errors)
+    spec.path("/api/v1/audit", operations={"get": {
+        "summary": "The personal-data access log, newest first: who read, exported or changed "
+                   "what, when, from where; tokens issued and revoked (director, auditor, admin)",
+        "security": _BEARER,
+        "parameters": [*paged,
+                       {"name": "token_id", "in": "query", "schema": {"type": "string"}},
+                       {"name": "action", "in": "query", "schema": {"enum": [
+                           "read", "export", "write", "auth.failed", "token.issued",
+                           "token.revoked"]}},
+                       *({"name": name, "in": "query",
+                          "schema": {"type": "string", "format": "date-time"}}
+                         for name in ("since", "until")),
+                       {"name": "format", "in": "query", "schema": {"enum": ["json", "csv"]}}],
+        "responses": {"200": _json(page, "A page of access-log lines, or all as CSV"),
+                      "400": _ERROR, **admin_errors}}})
     for path, summary in (("/healthz", "The process is alive"),
                           ("/readyz", "The database and the broker are reachable"),
                           ("/metrics", "Prometheus metrics")):

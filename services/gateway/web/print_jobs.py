@@ -22,12 +22,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import delete, insert, select
 
+from services.gateway.adapters import command_slots
 from services.gateway.adapters.tables import print_jobs_view, reports_view
 from services.gateway.domain.access import Principal, Role
 from services.gateway.domain.print_requests import MAY_PRINT, print_request_errors, print_scope
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
-from services.gateway.web.commands import broker_unavailable, send_command
+from services.gateway.web.commands import broker_unavailable, busy, send_command
 from services.gateway.web.downloads import download
 from services.gateway.web.errors import api_error
 from services.gateway.web.formats import iso_utc, listing_limit
@@ -71,6 +72,10 @@ def request_print_job() -> Response:
     job_id = f"job-{secrets.token_hex(12)}"
     requested_by = f"{who.role.value}:{who.token_id}"
     with gateway.engine.begin() as connection:
+        holder = command_slots.take(connection, school_id, f"print:{kind}", job_id,
+                                    datetime.now(UTC))
+        if holder is not None:
+            return busy(f"a {kind} print job", holder)
         connection.execute(insert(print_jobs_view).values(
             id=job_id, school_id=school_id, kind=kind, status="pending",
             parameters=parameters, requested_by=requested_by,
@@ -82,6 +87,7 @@ def request_print_job() -> Response:
     if command_id is None:
         with gateway.engine.begin() as connection:  # never sent: no job to wait for
             connection.execute(delete(print_jobs_view).where(print_jobs_view.c.id == job_id))
+            command_slots.release(connection, [job_id])
         return broker_unavailable()
     response = jsonify({"id": job_id, "status": "pending", "kind": kind,
                         "parameters": parameters, "command_id": command_id})
@@ -134,6 +140,10 @@ def get_print_job_pdf(job_id: str) -> Response:
     if row["status"] != "completed":
         return api_error(409, "not_ready", f"the print job is {row['status']}",
                          {"status": row["status"], "error": row["error"]})
+    if not str(row["file_key"] or "").startswith(f"pdf/{row['school_id']}/"):
+        # The printer keeps a school's PDFs under pdf/<school>/; any other key (another
+        # school's file, a backup archive) is not this job's, whoever announced it.
+        return api_error(404, "not_found", "the printed file is no longer stored")
     store = open_store(gateway_of(current_app).settings.files_url)
     try:
         body = store.get(row["file_key"])

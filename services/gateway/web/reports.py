@@ -21,12 +21,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import insert, select
 
+from services.gateway.adapters import command_slots
 from services.gateway.adapters.tables import reports_view
 from services.gateway.domain.access import Principal, Role
 from services.gateway.domain.report_requests import request_errors
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
-from services.gateway.web.commands import broker_unavailable, send_command
+from services.gateway.web.commands import broker_unavailable, busy, send_command
 from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
 from services.gateway.web.errors import api_error
 from services.gateway.web.formats import iso_utc, listing_limit
@@ -60,6 +61,10 @@ def request_report() -> Response:
     requested_by = f"{who.role.value}:{who.token_id}"
     gateway = gateway_of(current_app)
     with gateway.engine.begin() as connection:
+        holder = command_slots.take(connection, school_id, f"report:{body['kind']}", report_id,
+                                    datetime.now(UTC))
+        if holder is not None:
+            return busy(f"a {body['kind']} report", holder)
         connection.execute(insert(reports_view).values(
             id=report_id, school_id=school_id, kind=body["kind"], status="pending",
             parameters=parameters, scope=scope, requested_by=requested_by,
@@ -68,6 +73,8 @@ def request_report() -> Response:
         "report_id": report_id, "kind": body["kind"], "parameters": parameters,
         "scope": scope, "requested_by": requested_by})
     if command_id is None:
+        with gateway.engine.begin() as connection:
+            command_slots.release(connection, [report_id])
         return broker_unavailable()
     return _answer(_await(report_id, wait), report_id)
 

@@ -1,0 +1,30 @@
+"""Freeing a heavy command's slot when its result comes back (issue 14, item 6)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from services.gateway.adapters import command_slots
+from shared.events.envelope import Event
+from shared.service import Handler
+
+#: A result event → the field naming the request it answers. A backup is done when it
+#: is verified (or found damaged) or failed; ``backup.completed`` still verifies.
+FINISHING = {
+    "report.ready": "report_id", "report.failed": "report_id",
+    "print.completed": "job_id", "print.failed": "job_id",
+    "backup.verified": "backup_id", "backup.failed": "backup_id",
+}
+
+
+def free_slots(connection: Connection, events: list[Event]) -> None:
+    command_slots.release(connection, [str(event.data.get(FINISHING[event.type]) or "")
+                                       for event in events if event.type in FINISHING])
+
+
+def and_free_slots(handler: Handler) -> Handler:
+    """``handler``, then the slots of the requests its events finish."""
+    def both(connection: Connection, events: list[Event]) -> None:
+        handler(connection, events)
+        free_slots(connection, events)
+    return both
