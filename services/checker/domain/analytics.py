@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from statistics import fmean
 from typing import Any
 
@@ -78,7 +79,7 @@ class Tally:
             "success_rate": _share(successful, len(students)),
             "quality_rate": _share(excellent + good, len(students)),
             "sou_rate": _share(sum(SOU_WEIGHTS[v] for v in every), 100 * len(every)),
-            "mean_mark": round(fmean(grades), 2) if grades else None,
+            "mean_mark": _round(fmean(grades)) if grades else None,
             "excellent": excellent,
             "good": good,
             "one_three": sum(1 for v in students if v.count("3") == 1
@@ -92,7 +93,13 @@ class Tally:
 
 
 def _share(count: int, of: int) -> float | None:
-    return round(count / of, 4) if of else None
+    return _round(count / of, 4) if of else None
+
+
+def _round(value: float, digits: int = 2) -> float:
+    """Rounded half up, as schools round (Python's round() goes to the even digit)."""
+    return float(Decimal(repr(value)).quantize(Decimal(1).scaleb(-digits),
+                                               rounding=ROUND_HALF_UP))
 
 
 ACADEMIC_DEFINITIONS = {
@@ -207,7 +214,7 @@ def tally(results: Iterable[ClassTermResults], *, by: str | None, basis: str,
 def _change(now: Any, before: Any, scale: float) -> float | None:
     if now is None or before is None:
         return None
-    return round((now - before) * scale, 2 if scale == 1 else 1)
+    return _round((now - before) * scale, 2 if scale == 1 else 1)
 
 
 def academic_results(results: dict[str, list[ClassTermResults]], book: SchoolBook, term: Term, *,
@@ -341,10 +348,10 @@ class _Pairs:
         self.current_count += current_count
 
     def final_mean(self) -> float | None:
-        return round(fmean(self.finals), 2) if self.finals else None
+        return _round(fmean(self.finals)) if self.finals else None
 
     def current_all(self) -> float | None:
-        return round(self.current_sum / self.current_count, 2) if self.current_count else None
+        return _round(self.current_sum / self.current_count) if self.current_count else None
 
 
 def _assessed_pairs(results: Iterable[ClassTermResults], filters: Filters,
@@ -370,13 +377,12 @@ def marks_objectivity(results: list[ClassTermResults], book: SchoolBook, term: T
     for (teacher_id, class_id, subject_id), p in sorted(
             by_teacher.items(), key=lambda kv: (book.teacher(kv[0][0]), kv[0])):
         final_mean = p.final_mean()
-        current = round(fmean(p.means), 2)
+        current = _round(fmean(p.means))
         teacher_rows.append({
             "teacher": book.teacher(teacher_id), "teacher_id": teacher_id, "class_id": class_id,
             "subject": book.subject(subject_id), "subject_id": subject_id,
             "marks": len(p.finals), "final_mean": final_mean, "current_mean": current,
-            "difference": round(fmean(f - m for f, m in zip(p.finals, p.means, strict=True)),
-                                2),
+            "difference": _round(fmean(f - m for f, m in zip(p.finals, p.means, strict=True))),
             "above": p.above, "below": p.below,
             "inconsistent_share": _share(p.above + p.below, len(p.finals))})
     # The parallel's figures are the whole parallel's, whoever may see the report.
@@ -456,7 +462,7 @@ def marks_objectivity(results: list[ClassTermResults], book: SchoolBook, term: T
 
 
 def _diff(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None else round(a - b, 2)
+    return None if a is None or b is None else _round(a - b)
 
 
 def _term_title(term: Term) -> str:

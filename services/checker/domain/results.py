@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from services.checker.domain.facts import SchoolFacts, Term
 from services.checker.domain.rules import VALID_MARKS, Parameters, _Context
@@ -71,6 +72,8 @@ def student_results(facts: SchoolFacts, now: datetime,
     context = _Context(facts, now, params)
     finals = context._final_marks()
     terms = context.calendar.terms
+    on_rosters = {s["student_id"] for roster in facts.classes.values()
+                  for s in (roster.data or {}).get("students", [])}
     made: list[ClassTermResults] = []
     for term in sorted(terms, key=lambda t: (t.start, t.kind)):
         if term.kind not in RESULT_TERM_KINDS or term.start > context.today:
@@ -89,11 +92,13 @@ def student_results(facts: SchoolFacts, now: datetime,
             members = set(context._members_on(class_id, until))
             left = _ever_in(facts, context, class_id, term, until) - members
             rows = []
-            for (subject_id, subgroup), teacher_id in sorted(
-                    context._taught(class_id, own_terms).items(), key=lambda kv: str(kv[0])):
+            taught = sorted(context._taught(class_id, own_terms).items(),
+                            key=lambda kv: str(kv[0]))
+            for (subject_id, subgroup), teacher_id in taught:
                 for student_id in sorted(members | left):
-                    if subgroup is not None and \
-                            context.subgroups.get((student_id, subject_id)) != subgroup:
+                    if subgroup is not None and _group_of(
+                            context, on_rosters, finals, taught, student_id=student_id,
+                            subject_id=subject_id, term_id=term.term_id) != subgroup:
                         continue
                     if student_id in left:
                         status = LEFT
@@ -111,6 +116,26 @@ def student_results(facts: SchoolFacts, now: datetime,
                         found[1]["value"] if found else None, len(values), sum(values)))
             made.append(ClassTermResults(term.term_id, class_id, grade, tuple(rows)))
     return made
+
+
+def _group_of(context: _Context, on_rosters: set[str], finals: dict[tuple[str, str, str], Any],
+              taught: list[tuple[tuple[str, str | None], str]], *, student_id: str,
+              subject_id: str, term_id: str) -> str | None:
+    """The student's subgroup in a subject.
+
+    The facts keep the subgroups of the newest roster only; a student who has left
+    since is placed in the subgroup whose teacher gave their term mark (else the
+    first subgroup), so they are one student of the subject, not none.
+    """
+    known = context.subgroups.get((student_id, subject_id))
+    if known is not None or student_id in on_rosters:
+        return known
+    streams = [(group, teacher) for (subject, group), teacher in taught
+               if subject == subject_id and group is not None]
+    found = finals.get((student_id, subject_id, term_id))
+    by_teacher = [group for group, teacher in streams
+                  if found is not None and teacher == found[1].get("teacher_id")]
+    return (by_teacher or [group for group, _ in streams] or [None])[0]
 
 
 def _ever_in(facts: SchoolFacts, context: _Context, class_id: str, term: Term,
