@@ -133,8 +133,8 @@ def _group_of(context: _Context, on_rosters: set[str], finals: dict[tuple[str, s
     streams = [(group, teacher) for (subject, group), teacher in taught
                if subject == subject_id and group is not None]
     found = finals.get((student_id, subject_id, term_id))
-    by_teacher = [group for group, teacher in streams
-                  if found is not None and teacher == found[1].get("teacher_id")]
+    by_teacher: list[str | None] = [group for group, teacher in streams
+                                    if found is not None and teacher == found[1].get("teacher_id")]
     return (by_teacher or [group for group, _ in streams] or [None])[0]
 
 
