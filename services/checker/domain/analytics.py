@@ -248,7 +248,7 @@ def academic_results(results: dict[str, list[ClassTermResults]], book: SchoolBoo
         earlier = before[key].figures() if key in before else {}
         rows.append({**label(key), **figures, **_changes(figures, earlier)})
     x_key = GROUP_COLUMNS[by][0].key
-    main = Table("rows", f"{GROUP_TITLES[by]}: {term.term_id}",
+    main = Table("rows", f"{GROUP_TITLES[by]}: {_term_title(term)}",
                  (*GROUP_COLUMNS[by], *FIGURE_COLUMNS, *CHANGE_COLUMNS), rows,
                  chart={"type": "bar", "x": x_key, "series": ["success_rate", "quality_rate",
                                                               "sou_rate"],
@@ -439,7 +439,17 @@ def marks_objectivity(results: list[ClassTermResults], book: SchoolBook, term: T
         Column("parallel_current_mean", "Ср. текущих параллели", d["parallel_current_mean"]),
         Column("current_drift", "Отклонение текущих", d["current_drift"]))
     class_table = Table("classes", "Классы против параллели (все предметы)", (
-        Column("class_id", "Класс"), *drift_columns,
+        Column("class_id", "Класс"),
+        Column("final_mean", "Ср. итоговая класса", "среднее итоговых отметок класса по всем "
+                                                    "предметам (те же ученики)"),
+        Column("parallel_final_mean", "Ср. итоговая параллели",
+               "то же по всем классам параллели"),
+        Column("final_drift", "Отклонение итоговых", d["final_drift"]),
+        Column("current_mean_all", "Ср. текущих класса",
+               "среднее всех текущих отметок периода класса по всем предметам"),
+        Column("parallel_current_mean", "Ср. текущих параллели",
+               "то же по всем классам параллели"),
+        Column("current_drift", "Отклонение текущих", d["current_drift"]),
         Column("inconsistent_share", "Не соответствуют, %", d["inconsistent_share"])),
         class_rows, chart={"type": "bar", "x": "class_id",
                            "series": ["final_drift", "current_drift"], "percent": False,
