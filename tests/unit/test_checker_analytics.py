@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from itertools import count
+from pathlib import Path
 from statistics import fmean
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -662,3 +663,33 @@ def test_scheduled_sweeps_keep_the_results_current() -> None:
         after = rows_by(make_report(connection, "hand", "academic_results", {"term_id": Q1},
                                     scope=None, now=HAND_NOW).as_dict(), "class_id")["5b"]
     assert (before["quality_rate"], after["quality_rate"]) == (0.5, 1.0)
+
+
+def test_the_cli_prints_the_academic_results(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from kozomol.cli import main
+    from shared.db.engine import make_engine
+    from shared.db.migrations import upgrade
+    from shared.settings import SERVICES
+
+    url = f"sqlite:///{tmp_path / 'checker.sqlite3'}"
+    upgrade(url, "checker", SERVICES)  # the migration makes the results' table
+    made = make_engine(url)
+    with made.begin() as connection:
+        facts_store.ingest(connection, [
+            Event(e["id"], e["type"], e["school_id"], datetime.fromisoformat(e["occurred_at"]),
+                  e["data"]) for e in hand_made()])
+    sweep(made, lambda: HAND_NOW)
+    made.dispose()
+    monkeypatch.setenv("KOZOMOL_DATABASE_URL", url)
+    monkeypatch.setenv("KOZOMOL_DATA_DIR", str(tmp_path))
+    done = CliRunner().invoke(main, [
+        "checker", "report", "academic_results", "--school", "hand", "--at",
+        HAND_NOW.isoformat(), "--param", f"term_id={Q1}"])
+    assert done.exit_code == 0, done.output
+    lines = done.output.splitlines()
+    assert lines[0] == "Анализ успеваемости и качества знаний"
+    assert "  Успеваемость: 71,4 %" in lines  # 5a's 3 of 5 and 5b's 2 of 2
+    assert any(line.startswith("5a ") for line in lines)
