@@ -693,3 +693,45 @@ def test_the_cli_prints_the_academic_results(tmp_path: Path,
     assert lines[0] == "Анализ успеваемости и качества знаний"
     assert "  Успеваемость: 71,4 %" in lines  # 5a's 3 of 5 and 5b's 2 of 2
     assert any(line.startswith("5a ") for line in lines)
+
+
+def test_a_class_marked_by_half_years_is_in_the_half_year_report_not_the_quarters() -> None:
+    """Grades 10-11 are usually marked by half-years (rules.md: the class's own term
+    system, read from its plans): their figures belong to the half-year and the year."""
+    school = HandMade()
+    h1 = "2026-2027-h1"
+    school.add("school.calendar", "2026-08-25", {
+        "academic_year": "2026-2027", "timezone": "Asia/Bishkek",
+        "language_of_instruction": "ru", "weekend": ["sun"], "holidays": [], "terms": [
+            {"id": Q1, "kind": "quarter", "number": 1, "start": "2026-09-01",
+             "end": "2026-10-31"},
+            {"id": Q2, "kind": "quarter", "number": 2, "start": "2026-11-10",
+             "end": "2026-12-29"},
+            {"id": h1, "kind": "half_year", "number": 1, "start": "2026-09-01",
+             "end": "2026-12-29"}]})
+    school.roster("5a", "2026-08-26", ["s1"])
+    school.add("class.roster", "2026-08-26", {
+        "class_id": "10a", "academic_year": "2026-2027", "grade": 10,
+        "homeroom_teacher_id": "t-m",
+        "students": [{"student_id": s, "full_name": s, "subgroups": {}} for s in ("u1", "u2")]})
+    school.plan("5a", "math", "Математика", "t-m", term=Q1, day="2026-09-02")
+    school.plan("10a", "math", "Математика", "t-m", term=h1, day="2026-09-02")
+    school.final("5a", "s1", "math", Q1, "4")
+    for student, value in (("u1", "5"), ("u2", "2")):
+        school.add("mark.recorded", "2026-12-28", {
+            "mark_id": f"{student}-h1", "student_id": student, "class_id": "10a",
+            "subject_id": "math", "teacher_id": "t-m", "lesson_id": None,
+            "date": "2026-12-28", "value": value, "work_type": None, "kind": "half_year",
+            "term_id": h1})
+    now = datetime(2027, 1, 5, 12, 0, tzinfo=ZONE)
+    engine = folded(school.events, now)
+    with engine.connect() as connection:
+        quarter = make_report(connection, "hand", "academic_results", {"term_id": Q1},
+                              scope=None, now=now).as_dict()
+        half = make_report(connection, "hand", "academic_results",
+                           {"term_id": h1, "by": "parallel"}, scope=None, now=now).as_dict()
+    assert set(rows_by(quarter, "class_id")) == {"5a"}
+    tenth = rows_by(half, "grade")
+    assert set(tenth) == {10}
+    assert (tenth[10]["students"], tenth[10]["success_rate"], tenth[10]["excellent"],
+            tenth[10]["failing"], tenth[10]["sou_rate"]) == (2, 0.5, 1, 1, 0.58)
