@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, delete, insert, select, tuple_
 
 from services.checker.adapters.tables import result_stats
-from services.checker.domain.results import ClassTermResults, StudentResult
+from services.checker.domain.results import ClassTermResults
 
 _CHUNK = 500
 
@@ -22,8 +22,7 @@ def save_results(connection: Connection, school_id: str,
     stored = {(row.term_id, row.class_id): (row.grade, row.results) for row in connection.execute(
         select(result_stats.c.term_id, result_stats.c.class_id, result_stats.c.grade,
                result_stats.c.results).where(result_stats.c.school_id == school_id))}
-    wanted = {(item.term_id, item.class_id): (item.grade, [r.as_row() for r in item.results])
-              for item in results}
+    wanted = {(item.term_id, item.class_id): (item.grade, item.dump()) for item in results}
     changed = [key for key, value in wanted.items() if stored.get(key) != value]
     gone = [key for key in stored if key not in wanted]
     stale = [key for key in changed if key in stored]
@@ -52,7 +51,6 @@ def load_results(connection: Connection, school_id: str,
         result_stats.c.school_id == school_id, result_stats.c.term_id.in_(wanted))
         .order_by(result_stats.c.term_id, result_stats.c.class_id))
     for row in rows:
-        loaded[row.term_id].append(ClassTermResults(
-            row.term_id, row.class_id, row.grade,
-            tuple(StudentResult.from_row(r) for r in row.results)))
+        loaded[row.term_id].append(ClassTermResults.load(row.term_id, row.class_id, row.grade,
+                                                         row.results))
     return loaded

@@ -31,8 +31,15 @@ from services.checker.domain.reports import (
     Scope,
     Table,
 )
-from services.checker.domain.results import COUNTED, EXEMPT, LEFT, ClassTermResults
-from services.checker.domain.rules import Term, round_half_up
+from services.checker.domain.results import (
+    EXEMPT,
+    GRADES,
+    LEFT,
+    MISSING,
+    ClassTermResults,
+)
+from services.checker.domain.results import NOT_ASSESSED as CODE_NOT_ASSESSED
+from services.checker.domain.rules import Term
 
 NOT_ASSESSED = "н/а"
 #: Степень обученности учащихся (СОУ, В. П. Симонов): the weight of each term mark.
@@ -43,19 +50,9 @@ BASIS_TITLES = {"final": "итоговые отметки за период",
                 "current": "текущие отметки (период ещё идёт: прогноз по среднему текущих)"}
 
 
-def pair_value(final: str | None, current_count: int, current_sum: int,
-               basis: str) -> str | None:
-    """A student's mark in a subject for the term, on the report's basis.
-
-    ``final``: the term mark if it is a grade or "н/а" (None: not set, or not a mark).
-    ``current``: the mean of the term's current marks rounded half up (as the rule
-    ``final_mark.inconsistent`` rounds it), "н/а" with no current mark.
-    """
-    if basis == "final":
-        return final if final in SOU_WEIGHTS else None
-    if not current_count:
-        return NOT_ASSESSED
-    return str(round_half_up(current_sum / current_count))
+#: The weights by the stored codes (results.py: "n" is "н/а").
+_WEIGHTS = {"5": 100, "4": 64, "3": 36, "2": 16, CODE_NOT_ASSESSED: 7}
+_SUCCESS, _QUALITY = frozenset("345"), frozenset("45")
 
 
 @dataclass
@@ -67,25 +64,47 @@ class Tally:
     exempt: int = 0
     left: set[str] = field(default_factory=set)
 
+    def add(self, other: Tally) -> None:
+        for student, values in other.marks.items():
+            self.marks[student].extend(values)
+        self.missing += other.missing
+        self.exempt += other.exempt
+        self.left |= other.left
+
     def figures(self) -> dict[str, Any]:
         students = [values for values in self.marks.values() if values]
-        every = [value for values in students for value in values]
-        grades = [int(value) for value in every if value != NOT_ASSESSED]
-        excellent = sum(1 for v in students if all(x == "5" for x in v))
-        good = sum(1 for v in students if all(x in ("4", "5") for x in v) and "4" in v)
-        successful = sum(1 for v in students if all(x in ("3", "4", "5") for x in v))
+        excellent = good = successful = one_three = failing = not_assessed = 0
+        weights = grades_sum = grades = marks = 0
+        for values in students:
+            kinds = set(values)
+            threes = values.count("3")
+            if kinds <= _SUCCESS:
+                successful += 1
+                if kinds == {"5"}:
+                    excellent += 1
+                elif kinds <= _QUALITY:
+                    good += 1
+                elif threes == 1:
+                    one_three += 1
+            failing += "2" in kinds
+            not_assessed += CODE_NOT_ASSESSED in kinds
+            for value in values:
+                weights += _WEIGHTS[value]
+                if value != CODE_NOT_ASSESSED:
+                    grades += 1
+                    grades_sum += int(value)
+            marks += len(values)
         return {
             "students": len(students),
             "success_rate": _share(successful, len(students)),
             "quality_rate": _share(excellent + good, len(students)),
-            "sou_rate": _share(sum(SOU_WEIGHTS[v] for v in every), 100 * len(every)),
-            "mean_mark": _round(fmean(grades)) if grades else None,
+            "sou_rate": _share(weights, 100 * marks),
+            "mean_mark": _round(grades_sum / grades) if grades else None,
             "excellent": excellent,
             "good": good,
-            "one_three": sum(1 for v in students if v.count("3") == 1
-                             and all(x in ("3", "4", "5") for x in v)),
-            "failing": sum(1 for v in students if "2" in v),
-            "not_assessed": sum(1 for v in students if NOT_ASSESSED in v),
+            "one_three": one_three,
+            "failing": failing,
+            "not_assessed": not_assessed,
             "missing": self.missing,
             "exempt": self.exempt,
             "left": len(self.left),
@@ -189,26 +208,34 @@ def tally(results: Iterable[ClassTermResults], *, by: str | None, basis: str,
           filters: Filters = Filters()) -> dict[str, Tally]:
     """The tallies of a term's results grouped ``by`` (None: one group, ``""``)."""
     tallies: dict[str, Tally] = defaultdict(Tally)
+    everyone = filters == Filters()
     for item in results:
-        for result in item.results:
-            if not filters.keeps(item.class_id, result.subject_id, result.teacher_id):
+        students = [f"{item.class_id}|{student}" for student in item.students]
+        for stream in item.streams:
+            if not everyone and not filters.keeps(item.class_id, stream.subject_id,
+                                                  stream.teacher_id):
                 continue
-            key = "" if by is None else _group_key(by, item, result.subject_id,
-                                                    result.teacher_id)
-            group = tallies[key]
-            student = f"{item.class_id}|{result.student_id}"
-            if result.status == LEFT:
-                group.left.add(student)
-            elif result.status == EXEMPT:
-                group.exempt += 1
-            elif result.status == COUNTED:
-                value = pair_value(result.final, result.current_count, result.current_sum,
-                                   basis)
-                if value is None:
+            group = tallies["" if by is None else _group_key(by, item, stream.subject_id,
+                                                              stream.teacher_id)]
+            codes = stream.finals if basis == "final" else stream.currents
+            for student, code in zip(students, codes, strict=True):
+                if code in _WEIGHTS:
+                    group.marks[student].append(code)
+                elif code == MISSING:
                     group.missing += 1
-                else:
-                    group.marks[student].append(value)
+                elif code == EXEMPT:
+                    group.exempt += 1
+                elif code == LEFT:
+                    group.left.add(student)
     return dict(tallies)
+
+
+def whole(tallies: dict[str, Tally]) -> Tally:
+    """One tally of every group's students (a student's marks in all the groups)."""
+    total = Tally()
+    for part in tallies.values():
+        total.add(part)
+    return total
 
 
 def _change(now: Any, before: Any, scale: float) -> float | None:
@@ -231,6 +258,9 @@ def academic_results(results: dict[str, list[ClassTermResults]], book: SchoolBoo
     now = tally(results.get(term.term_id, []), by=by, basis=basis, filters=filters)
     before = tally(results.get(previous.term_id, []), by=by, basis=basis, filters=filters) \
         if previous else {}
+    wholes = {term.term_id: whole(now)}
+    if previous is not None:
+        wholes[previous.term_id] = whole(before)
     classes_of: dict[str, set[str]] = defaultdict(set)
     for item in results.get(term.term_id, []):
         classes_of[f"{item.grade:02d}"].add(item.class_id)
@@ -257,17 +287,17 @@ def academic_results(results: dict[str, list[ClassTermResults]], book: SchoolBoo
     line_rows = []
     for earlier_term in sorted((t for t in book.terms if t.kind == term.kind
                                 and t.start <= term.start), key=lambda t: t.start):
-        whole = tally(results.get(earlier_term.term_id, []), by=None, basis=basis,
-                      filters=filters).get("", Tally()).figures()
-        line_rows.append({"term_id": earlier_term.term_id,
-                          "term": _term_title(earlier_term), **whole})
+        if earlier_term.term_id not in wholes:
+            wholes[earlier_term.term_id] = whole(tally(
+                results.get(earlier_term.term_id, []), by=None, basis=basis, filters=filters))
+        line_rows.append({"term_id": earlier_term.term_id, "term": _term_title(earlier_term),
+                          **wholes[earlier_term.term_id].figures()})
     terms_table = Table("terms", "По периодам (вся выборка)",
                         (Column("term", "Период"), *FIGURE_COLUMNS[:5]), line_rows,
                         chart={"type": "line", "x": "term",
                                "series": ["success_rate", "quality_rate", "sou_rate"],
                                "percent": True, "title": "Динамика по периодам"})
-    total = tally(results.get(term.term_id, []), by=None, basis=basis,
-                  filters=filters).get("", Tally()).figures()
+    total = line_rows[-1] if line_rows else wholes[term.term_id].figures()
     summary = [("Период", f"{_term_title(term)}: {_ru(term.start)} – {_ru(term.end)}"),
                ("Основа", BASIS_TITLES[basis]),
                ("Прошлый период", _term_title(previous) if previous else "нет"),
@@ -338,10 +368,10 @@ class _Pairs:
     current_sum: int = 0
     current_count: int = 0
 
-    def add(self, final: int, current_sum: int, current_count: int) -> None:
+    def add(self, final: int, current_sum: int, current_count: int, expected: int) -> None:
+        """``expected``: the current marks' mean rounded half up (kept by the sweep)."""
         self.finals.append(final)
         self.means.append(current_sum / current_count)
-        expected = round_half_up(current_sum / current_count)
         self.above += final - expected >= 1
         self.below += expected - final >= 1
         self.current_sum += current_sum
@@ -359,12 +389,16 @@ def _assessed_pairs(results: Iterable[ClassTermResults], filters: Filters,
                     ) -> dict[tuple[str, ...], _Pairs]:
     pairs: dict[tuple[str, ...], _Pairs] = defaultdict(_Pairs)
     for item in results:
-        for r in item.results:
-            if r.status != COUNTED or r.final not in ("2", "3", "4", "5") or not r.current_count \
-                    or not filters.keeps(item.class_id, r.subject_id, r.teacher_id):
+        for stream in item.streams:
+            if not filters.keeps(item.class_id, stream.subject_id, stream.teacher_id):
                 continue
-            pairs[key(item, r.subject_id, r.teacher_id)].add(int(r.final), r.current_sum,
-                                                             r.current_count)
+            group: _Pairs | None = None
+            for code, current, count, total in zip(stream.finals, stream.currents,
+                                                   stream.counts, stream.sums, strict=True):
+                if code in GRADES and count:
+                    if group is None:
+                        group = pairs[key(item, stream.subject_id, stream.teacher_id)]
+                    group.add(int(code), total, count, int(current))
     return pairs
 
 

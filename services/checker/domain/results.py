@@ -22,35 +22,31 @@ from datetime import date, datetime
 from typing import Any
 
 from services.checker.domain.facts import SchoolFacts, Term
-from services.checker.domain.rules import VALID_MARKS, Parameters, _Context
+from services.checker.domain.rules import VALID_MARKS, Parameters, _Context, round_half_up
 
-COUNTED, EXEMPT, LEFT = "counted", "exempt", "left"
 RESULT_TERM_KINDS = frozenset({"quarter", "half_year", "year"})
+#: A student's code in a stream (one character each, so a class's term is a few strings):
+#: "2"-"5" a mark, NOT_ASSESSED ("н/а"), MISSING (no term mark, or a text that is no mark),
+#: EXEMPT, LEFT (left the class during the term), ABSENT (not in this subgroup).
+NOT_ASSESSED, MISSING, EXEMPT, LEFT, ABSENT = "n", "-", "x", "l", " "
+GRADES = frozenset("2345")
 
 
 @dataclass(frozen=True)
-class StudentResult:
-    """One student in one subject (subgroup) of a class for one term."""
+class Stream:
+    """One subject (subgroup) of a class for a term: a code per student of the class."""
 
     subject_id: str
     subgroup: str | None
     teacher_id: str
-    student_id: str
-    status: str             # counted | exempt | left
-    final: str | None       # the term (year) mark: "2".."5", "н/а", another text, or None
-    current_count: int      # current marks 2-5 dated in the term
-    current_sum: int
+    finals: str     # the term (year) mark of each student
+    currents: str   # the mean of their current marks, rounded half up ("n": none)
+    counts: tuple[int, ...]  # how many current marks 2-5 dated in the term
+    sums: tuple[int, ...]    # their sum
 
-    def as_row(self) -> list[object]:
-        return [self.subject_id, self.subgroup, self.teacher_id, self.student_id, self.status,
-                self.final, self.current_count, self.current_sum]
-
-    @classmethod
-    def from_row(cls, row: list[object]) -> StudentResult:
-        subject, subgroup, teacher, student, status, final, count, total = row
-        return cls(str(subject), None if subgroup is None else str(subgroup), str(teacher),
-                   str(student), str(status), None if final is None else str(final),
-                   int(count), int(total))  # type: ignore[call-overload]
+    def dump(self) -> list[Any]:
+        return [self.subject_id, self.subgroup, self.teacher_id, self.finals, self.currents,
+                list(self.counts), list(self.sums)]
 
 
 @dataclass(frozen=True)
@@ -60,7 +56,24 @@ class ClassTermResults:
     term_id: str
     class_id: str
     grade: int
-    results: tuple[StudentResult, ...]
+    students: tuple[str, ...]
+    streams: tuple[Stream, ...]
+
+    def dump(self) -> dict[str, Any]:
+        return {"students": list(self.students), "streams": [s.dump() for s in self.streams]}
+
+    @classmethod
+    def load(cls, term_id: str, class_id: str, grade: int,
+             data: dict[str, Any]) -> ClassTermResults:
+        return cls(term_id, class_id, grade, tuple(data["students"]), tuple(
+            Stream(subject, subgroup, teacher, finals, currents, tuple(counts), tuple(sums))
+            for subject, subgroup, teacher, finals, currents, counts, sums in data["streams"]))
+
+
+def _final_code(value: str | None) -> str:
+    if value in GRADES:
+        return str(value)
+    return NOT_ASSESSED if value == "н/а" else MISSING
 
 
 def student_results(facts: SchoolFacts, now: datetime,
@@ -74,6 +87,10 @@ def student_results(facts: SchoolFacts, now: datetime,
     terms = context.calendar.terms
     on_rosters = {s["student_id"] for roster in facts.classes.values()
                   for s in (roster.data or {}).get("students", [])}
+    # _exempt scans every exemption: ask it only for those who have one.
+    with_exemption = {(student, subject) for (student, subject, _, _), exemption
+                      in facts.exemptions.items() if exemption.live}
+    current_marks = _current_marks(context, terms)
     made: list[ClassTermResults] = []
     for term in sorted(terms, key=lambda t: (t.start, t.kind)):
         if term.kind not in RESULT_TERM_KINDS or term.start > context.today:
@@ -91,31 +108,63 @@ def student_results(facts: SchoolFacts, now: datetime,
                                               and term.start <= t.start <= term.end))]
             members = set(context._members_on(class_id, until))
             left = _ever_in(facts, context, class_id, term, until) - members
-            rows = []
             taught = sorted(context._taught(class_id, own_terms).items(),
                             key=lambda kv: str(kv[0]))
+            students = tuple(sorted(members | left))
+            streams = []
             for (subject_id, subgroup), teacher_id in taught:
-                for student_id in sorted(members | left):
+                finals_codes, current_codes, counts, sums = [], [], [], []
+                for student_id in students:
+                    count = total = 0
                     if subgroup is not None and _group_of(
                             context, on_rosters, finals, taught, student_id=student_id,
                             subject_id=subject_id, term_id=term.term_id) != subgroup:
-                        continue
-                    if student_id in left:
-                        status = LEFT
-                    elif context._exempt(student_id, class_id, subject_id, subgroup, term):
-                        status = EXEMPT
+                        final = current = ABSENT
+                    elif student_id in left:
+                        final = current = LEFT
+                    elif (student_id, subject_id) in with_exemption and context._exempt(
+                            student_id, class_id, subject_id, subgroup, term):
+                        final = current = EXEMPT
                     else:
-                        status = COUNTED
-                    found = finals.get((student_id, subject_id, term.term_id))
-                    values = [int(m["value"]) for m in context.marks_by_student[
-                        (student_id, subject_id)] if m["value"] in VALID_MARKS
-                        and m["class_id"] == class_id
-                        and term.start <= date.fromisoformat(m["date"]) <= term.end]
-                    rows.append(StudentResult(
-                        subject_id, subgroup, teacher_id, student_id, status,
-                        found[1]["value"] if found else None, len(values), sum(values)))
-            made.append(ClassTermResults(term.term_id, class_id, grade, tuple(rows)))
+                        found = finals.get((student_id, subject_id, term.term_id))
+                        final = _final_code(found[1]["value"] if found else None)
+                        count, total = current_marks.get(
+                            (term.term_id, class_id, student_id, subject_id), (0, 0))
+                        current = str(round_half_up(total / count)) if count else NOT_ASSESSED
+                    finals_codes.append(final)
+                    current_codes.append(current)
+                    counts.append(count)
+                    sums.append(total)
+                streams.append(Stream(subject_id, subgroup, teacher_id, "".join(finals_codes),
+                                      "".join(current_codes), tuple(counts), tuple(sums)))
+            made.append(ClassTermResults(term.term_id, class_id, grade, students,
+                                         tuple(streams)))
     return made
+
+
+def _current_marks(context: _Context, terms: list[Term]
+                   ) -> dict[tuple[str, str, str, str], tuple[int, int]]:
+    """(term, class, student, subject) -> (count, sum) of the current marks 2-5 dated in
+    the term, in one pass over the marks (the same marks the rules judge)."""
+    spans = [(t.term_id, t.start.isoformat(), t.end.isoformat()) for t in terms
+             if t.kind in RESULT_TERM_KINDS]
+    terms_of: dict[str, list[str]] = {}
+    sums: dict[tuple[str, str, str, str], list[int]] = {}
+    for _, mark in context.current_marks:
+        if mark["value"] not in VALID_MARKS:
+            continue
+        day = mark["date"]
+        if day not in terms_of:  # ISO dates compare as dates
+            terms_of[day] = [term_id for term_id, first, last in spans if first <= day <= last]
+        for term_id in terms_of[day]:
+            key = (term_id, mark["class_id"], mark["student_id"], mark["subject_id"])
+            found = sums.get(key)
+            if found is None:
+                sums[key] = [1, int(mark["value"])]
+            else:
+                found[0] += 1
+                found[1] += int(mark["value"])
+    return {key: (count, total) for key, (count, total) in sums.items()}
 
 
 def _group_of(context: _Context, on_rosters: set[str], finals: dict[tuple[str, str, str], Any],
