@@ -130,6 +130,18 @@ def measure(engine: Any, url: str, namespace: str, now: datetime, repeat: int) -
          None),
         ("program completion, school", "program_completion", {}, None),
         ("teacher summary, quarter", "teacher_summary", {}, None),
+        ("academic results by class, Q4", "academic_results", {"term_id": _term(now, 4)}, None),
+        ("academic results by subject, year", "academic_results",
+         {"term_id": _term(now, 0), "by": "subject"}, None),
+        ("academic results by teacher, Q4", "academic_results",
+         {"term_id": _term(now, 4), "by": "teacher"}, None),
+        ("academic results by parallel, Q4", "academic_results",
+         {"term_id": _term(now, 4), "by": "parallel"}, None),
+        ("academic results, current marks", "academic_results",
+         {"term_id": _term(now, 4), "basis": "current"}, None),
+        ("academic results, one teacher", "academic_results", {"term_id": _term(now, 4)},
+         {"role": "teacher", "teacher_id": teacher_id}),
+        ("marks objectivity, Q4", "marks_objectivity", {"term_id": _term(now, 4)}, None),
     ]
     rows = []
     for label, kind, parameters, scope in cases:
@@ -152,6 +164,12 @@ def measure(engine: Any, url: str, namespace: str, now: datetime, repeat: int) -
     slowest = max(max(times) for times in api)
     print(f"\nslowest API answer: {_ms(slowest)} — target 1 s: "
           f"{'met' if slowest <= 1.0 else 'MISSED'}")
+
+
+def _term(now: datetime, quarter: int) -> str:
+    """The simulated year's term ids: quarter 1-4, or 0 for the year."""
+    year = now.year - 1 if now.month < 8 else now.year
+    return f"{year}-{year + 1}-" + (f"q{quarter}" if quarter else "y")
 
 
 def _fold(engine: Any, batch: list[Event]) -> int:

@@ -10,9 +10,16 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from services.checker.adapters import facts_store, findings_store, parameters_store, report_store
+from services.checker.adapters import (
+    facts_store,
+    findings_store,
+    parameters_store,
+    report_store,
+    result_store,
+)
 from services.checker.adapters.tables import outbox
 from services.checker.domain.reports import final_mark_counts, lesson_statistics, school_book
+from services.checker.domain.results import student_results
 from services.checker.domain.rules import Parameters, evaluate
 from shared.events.envelope import Event, new_envelope
 from shared.events.rules import parameter_errors
@@ -137,6 +144,8 @@ def sweep(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(U
             report_store.save_statistics(connection, school_id,
                                          lesson_statistics(facts, school_params),
                                          final_mark_counts(facts), school_book(facts))
+            result_store.save_results(connection, school_id,
+                                      student_results(facts, now, school_params))
             facts_store.clean(connection, school_id, started)
         result.schools += 1
         result.findings += len(current)

@@ -18,8 +18,14 @@ from zoneinfo import ZoneInfo
 import orjson
 from sqlalchemy import Connection, Engine
 
-from services.checker.adapters import parameters_store, report_store
+from services.checker.adapters import parameters_store, report_store, result_store
 from services.checker.adapters.tables import outbox
+from services.checker.domain.analytics import (
+    Filters,
+    academic_results,
+    marks_objectivity,
+    objectivity_term,
+)
 from services.checker.domain.reports import (
     FILL_RATE_DAYS,
     WHOLE_SCHOOL,
@@ -116,6 +122,25 @@ def make_report(connection: Connection, school_id: str, kind: str, parameters: d
             report_store.finding_refs(connection, school_id,
                                       previous.start if previous else term.start, term.end),
             book, term, scope=who, teacher_id=parameters.get("teacher_id"))
+    elif kind in ("academic_results", "marks_objectivity"):
+        teacher_id = parameters.get("teacher_id")
+        if teacher_id is not None and not who.sees(None, teacher_id):
+            raise ReportError("этот учитель вне вашей области доступа")
+        filters = Filters(scope=who, class_id=class_id, subject_id=parameters.get("subject_id"),
+                          teacher_id=teacher_id)
+        if kind == "academic_results":
+            term = book.term(parameters.get("term_id"))
+            earlier = [t.term_id for t in book.terms if t.kind == term.kind
+                       and t.start <= term.start]
+            report = academic_results(
+                result_store.load_results(connection, school_id, earlier), book, term,
+                by=str(parameters.get("by") or "class"), basis=parameters.get("basis"),
+                filters=filters)
+        else:
+            term = objectivity_term(book, parameters.get("term_id"))
+            report = marks_objectivity(
+                result_store.load_results(connection, school_id, [term.term_id])[term.term_id],
+                book, term, filters=filters)
     else:
         raise ReportError(f"неизвестный вид отчёта: {kind}")
     if class_id is not None:

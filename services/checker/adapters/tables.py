@@ -156,3 +156,16 @@ report_basis = Table(
     Column("basis", JSON, nullable=False),
     Column("plans", JSON, nullable=False),  # apart: only some reports need them
 )
+
+#: Per school, term and class: every student's result in every subject (status, term
+#: mark, current marks' count and sum), for the academic results reports. Refreshed by
+#: each sweep of the school (only the classes and terms whose results changed).
+result_stats = Table(
+    "checker_result_stats",
+    metadata,
+    Column("school_id", String(64), primary_key=True),
+    Column("term_id", String(64), primary_key=True),
+    Column("class_id", String(64), primary_key=True),
+    Column("grade", Integer, nullable=False),
+    Column("results", JSON, nullable=False),
+)

@@ -32,7 +32,8 @@ from services.checker.domain.rules import (
 )
 from shared.events.rules import CATALOG
 
-KINDS = ("fill_rate", "quarter_analysis", "program_completion", "teacher_summary")
+KINDS = ("fill_rate", "quarter_analysis", "program_completion", "teacher_summary",
+         "academic_results", "marks_objectivity")
 
 
 class ReportError(ValueError):
@@ -255,12 +256,17 @@ class Table:
     title: str
     columns: Sequence[Column]
     rows: list[dict[str, Any]]
+    #: How the printer may draw the table (docs/reports.md, "chart"): optional.
+    chart: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "title": self.title,
+        made: dict[str, Any] = {"name": self.name, "title": self.title,
                 "columns": [{"key": c.key, "title": c.title, "definition": c.definition}
                             for c in self.columns],
                 "rows": self.rows}
+        if self.chart is not None:
+            made["chart"] = self.chart
+        return made
 
 
 @dataclass

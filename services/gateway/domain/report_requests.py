@@ -40,11 +40,29 @@ class TeacherSummaryParameters(Schema):
     teacher_id = fields.String(validate=ENTITY)
 
 
+class AcademicResultsParameters(Schema):
+    by = fields.String(validate=validate.OneOf(("class", "subject", "teacher", "parallel")))
+    term_id = fields.String(validate=ENTITY)  # a quarter, a half-year or the year
+    basis = fields.String(validate=validate.OneOf(("final", "current")))
+    class_id = fields.String(validate=ENTITY)
+    subject_id = fields.String(validate=ENTITY)
+    teacher_id = fields.String(validate=ENTITY)
+
+
+class MarksObjectivityParameters(Schema):
+    term_id = fields.String(validate=ENTITY)
+    class_id = fields.String(validate=ENTITY)
+    subject_id = fields.String(validate=ENTITY)
+    teacher_id = fields.String(validate=ENTITY)
+
+
 PARAMETERS: dict[str, type[Schema]] = {
     "fill_rate": FillRateParameters,
     "quarter_analysis": QuarterAnalysisParameters,
     "program_completion": ProgramCompletionParameters,
     "teacher_summary": TeacherSummaryParameters,
+    "academic_results": AcademicResultsParameters,
+    "marks_objectivity": MarksObjectivityParameters,
 }
 
 

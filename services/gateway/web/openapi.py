@@ -174,12 +174,14 @@ def openapi_document() -> dict[str, Any]:
             "description": "seconds to wait for the report (POST: 10 by default)"}
     spec.path("/api/v1/reports", operations={
         "post": {"summary": "Ask the checker for a report (fill_rate, quarter_analysis, "
-                            "program_completion, teacher_summary); see docs/reports.md",
+                            "program_completion, teacher_summary, academic_results, "
+                            "marks_objectivity); see docs/reports.md",
                  "security": _BEARER, "parameters": [wait],
                  "requestBody": {"required": True, "content": {"application/json": {
                      "schema": {"type": "object", "required": ["kind"], "properties": {
                          "kind": {"enum": ["fill_rate", "quarter_analysis",
-                                           "program_completion", "teacher_summary"]},
+                                           "program_completion", "teacher_summary",
+                                           "academic_results", "marks_objectivity"]},
                          "school_id": {"type": "string"},
                          "parameters": {"type": "object"}}}}}},
                  "responses": {"200": {"description": "The report (it came within wait)"},

@@ -12,6 +12,7 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.platypus import PageBreak, Paragraph, Spacer
 
 from services.printer.domain.statements import FinalStatement, StudentReport
+from services.printer.render.charts import chart_for
 from services.printer.render.common import (
     MARGIN,
     DocumentInfo,
@@ -120,6 +121,9 @@ def render_report(report: dict[str, Any], school_id: str, font_dir: Path) -> Ren
         for name, definition in definitions:
             story.append(Paragraph(f"<b>{escape(str(name))}</b>: {escape(str(definition))}",
                                    NOTE))
+        chart = chart_for(table, page_width)
+        if chart is not None:
+            story += [Spacer(1, 6), chart]
         story.append(Spacer(1, 10))
     info = DocumentInfo(title=title, subject=f"Отчёт {report.get('kind', '')}, школа {school_id}",
                         keywords=f"kozomol, report, {report.get('report_id', '')}")
