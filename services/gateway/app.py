@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 
+from typing import Any
+
 from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -23,12 +26,37 @@ from services.gateway.web.errors import register_error_handlers
 from shared.settings import Settings
 
 
+class ApiJSON(DefaultJSONProvider):
+    """JSON bodies of the API: whole numbers beyond 64 bits are no JSON it takes.
+
+    Python reads integers of any size, but neither the databases nor the broker's
+    JSON writer take them; refusing them where the body is read turns what would be
+    a 500 deep in a handler into the ordinary "not a JSON object" answer.
+    """
+
+    ensure_ascii = False
+    sort_keys = False
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        kwargs.setdefault("parse_int", _int64)
+        return super().loads(s, **kwargs)
+
+
+def _int64(text: str) -> int:
+    value = int(text)
+    if not -(2 ** 63) <= value < 2 ** 63:
+        raise ValueError("integer beyond 64 bits")
+    return value
+
+
+class GatewayApp(Flask):
+    json_provider_class = ApiJSON
+
+
 def create_app(gateway: Gateway) -> Flask:
-    app = Flask("kozomol.gateway")
+    app = GatewayApp("kozomol.gateway")
     # Werkzeug refuses to read past this many bytes (chunked bodies included).
     app.config["MAX_CONTENT_LENGTH"] = gateway.settings.max_body_bytes
-    app.config["JSON_SORT_KEYS"] = False
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = gateway
     _limit_rates(app, gateway.settings)
     app.register_blueprint(webhooks.blueprint)

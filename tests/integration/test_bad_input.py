@@ -140,3 +140,19 @@ def test_remarks_sheet_names_cannot_break_the_header(
         assert not set(fallback) & set('"\\;= ')
         assert unquote(disposition.split("filename*=UTF-8''", 1)[1]) == \
             f"remarks-shg48-{class_id}.{fmt}"
+
+
+def test_whole_numbers_beyond_64_bits_in_an_api_body_are_refused_not_a_500(
+        gateway: tuple[Any, Any]) -> None:
+    """Found by the fuzz job: a huge number in a year-end request's class list was a 500."""
+    engine, client = gateway[0].engine, gateway[1]
+    with engine.begin() as connection:
+        token = create_token(connection, Role.DEPUTY, "shg48").token
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    huge = b'{"academic_year": "2026-2027", "class_ids": [123456789012345678901234567890]}'
+    answer = client.post("/api/v1/archive/year-end", data=huge, headers=headers)
+    assert answer.status_code in (400, 422), answer.data
+    listed = client.post("/api/v1/archive/year-end", headers=headers,
+                         json={"academic_year": "2026-2027", "class_ids": [5, "5a"]})
+    assert listed.status_code == 422
+    assert "class_ids" in listed.json["error"]["details"]

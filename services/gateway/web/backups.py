@@ -30,6 +30,9 @@ blueprint = Blueprint("backups", __name__, url_prefix="/api/v1")
 
 ALL_SCHOOLS = "*"
 YEAR = re.compile(r"^\d{4}-\d{4}$")
+#: Class ids as the contract has them; a year-end run covers at most a whole school.
+CLASS_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+MAX_CLASSES = 500
 REGISTRY_HEADINGS = ("№", "Класс", "Учебный год", "Страниц", "SHA-256", "Дата", "Ответственный")
 
 
@@ -121,6 +124,11 @@ def year_end() -> Response:
     responsible = body.get("responsible") or f"{who.role.value}:{who.token_id}"
     if not isinstance(responsible, str) or len(responsible) > 200:
         errors["responsible"] = ["must be a name of at most 200 characters"]
+    class_ids = body.get("class_ids")
+    if class_ids is not None and not (
+            isinstance(class_ids, list) and len(class_ids) <= MAX_CLASSES
+            and all(isinstance(c, str) and CLASS_ID.match(c) for c in class_ids)):
+        errors["class_ids"] = [f"must be a list of at most {MAX_CLASSES} class ids"]
     if errors:
         return api_error(422, "invalid_body", "the year-end request is not valid", errors)
     assert school_id is not None
@@ -128,7 +136,7 @@ def year_end() -> Response:
     # classes not yet requested (a repeat re-asks only what failed).
     command_id = send_command(school_id, "backup.archive.year_end", "archive.year_end", {
         "academic_year": year, "requested_by": responsible,
-        "class_ids": body.get("class_ids") or None})
+        "class_ids": class_ids or None})
     if command_id is None:
         return broker_unavailable()
     return accepted({"school_id": school_id, "academic_year": year}, command_id,
