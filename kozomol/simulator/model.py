@@ -83,6 +83,11 @@ class SchoolClass:
     students: tuple[Student, ...]
     timetable: tuple[Slot, ...]
 
+    @property
+    def display_name(self) -> str:
+        """The class as the school writes it: «4 «Б»»."""
+        return f"{self.grade} «{self.letter}»"
+
 
 @dataclass(frozen=True)
 class PlannedLesson:
@@ -116,3 +121,7 @@ class School:
     teachers: dict[str, Teacher]
     classes: tuple[SchoolClass, ...]
     plans: tuple[SubjectPlan, ...]
+    address: str = ""
+    director_name: str = ""
+    #: (full name, responsibility as written: "по учебно-воспитательной работе")
+    deputy_directors: tuple[tuple[str, str], ...] = ()
