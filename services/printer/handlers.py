@@ -30,7 +30,7 @@ from services.printer.adapters import copy_store
 from services.printer.adapters.tables import jobs, outbox, reports
 from services.printer.domain.journal import NotPrintable, build_journal
 from services.printer.domain.statements import build_final_statement, build_student_report
-from services.printer.render.common import FontsMissing, RenderedPdf
+from services.printer.render.common import FontsMissing, RenderedPdf, local_time, school_zone
 from services.printer.render.documents import (
     render_final_statement,
     render_report,
@@ -180,7 +180,10 @@ class Printer:
                 reports.c.report_id == parameters["report_id"])).first()
             if found is None or found.school_id != school_id:
                 raise NotPrintable(f"отчёт {parameters['report_id']} не получен принтером")
-            return render_report(found.report, school_id, self.font_dir)
+            calendar = copy_store.school_calendar(connection, school_id)
+            return render_report(found.report, school_id, self.font_dir, calendar=calendar,
+                                 class_names=copy_store.class_names(connection, school_id),
+                                 printed_at=self.clock())
         if kind == "student_report":
             class_id = copy_store.class_of_student(connection, school_id,
                                                    parameters["student_id"])
@@ -197,7 +200,11 @@ class Printer:
         if year and (copy.roster or {}).get("academic_year") != year:
             raise NotPrintable(f"класс {parameters['class_id']} не учится в {year} году")
         # no term_id (or {"year": …}): the whole year
-        return render_journal(build_journal(copy, parameters.get("term_id")), self.font_dir)
+        zone = school_zone(copy.calendar)
+        now = self.clock()
+        return render_journal(build_journal(copy, parameters.get("term_id"),
+                                            as_of=now.astimezone(zone).date()),
+                              self.font_dir, printed=local_time(now, zone))
 
     def _fail(self, connection: Connection, school_id: str, job_id: str, kind: str,
               reason: str) -> None:

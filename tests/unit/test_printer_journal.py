@@ -252,4 +252,4 @@ def test_the_remarks_sheet_shows_the_findings_latest_state() -> None:
     texts = page_texts(render_journal(journal, FONT_DIR).body)
     sheet = next(t for t in texts if "Лист замечаний по ведению классного журнала" in t)
     assert "Не записана тема урока" in sheet and "устранено" in sheet
-    assert "15.09.2026" in sheet and "Снято проверкой" not in sheet
+    assert "02.10.2026" in sheet and "Снято проверкой" not in sheet  # the date of the check

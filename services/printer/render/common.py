@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pikepdf
 from PIL import ImageCms
@@ -27,7 +28,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, TableStyle
+from reportlab.platypus.tableofcontents import TableOfContents
 
 #: The TrueType files the printer embeds (Debian's fonts-dejavu-core installs them).
 FONT_FILES = {
@@ -109,16 +111,37 @@ class RenderedPdf:
     sha256: str
 
 
+DEFAULT_ZONE = "Asia/Bishkek"
+
+
+def school_zone(calendar: dict[str, Any] | None) -> ZoneInfo:
+    """The school's time zone from its calendar (Asia/Bishkek when unknown)."""
+    try:
+        return ZoneInfo(str((calendar or {}).get("timezone") or DEFAULT_ZONE))
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_ZONE)
+
+
+def local_time(moment: datetime | str, zone: ZoneInfo) -> str:
+    """A moment as the school reads it: «01.10.2026 14:05» in its own zone."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone).strftime("%d.%m.%Y %H:%M")
+
+
 class RunningHead:
     """The header and footer of every page: what the page is and its sheet number.
 
     Sections set ``topic`` (e.g. the subject) with a :class:`SetTopic` flowable
     at their start; the header is drawn when the page ends, so it names what the
-    page holds.
+    page holds. ``printed`` (the local time of printing) stands in the footer.
     """
 
-    def __init__(self, left: str, right: str) -> None:
+    def __init__(self, left: str, right: str, printed: str = "") -> None:
         self.left, self.right, self.topic = left, right, ""
+        self.printed = printed
 
     def draw(self, canvas: Canvas, doc: BaseDocTemplate) -> None:
         width, height = canvas._pagesize
@@ -134,6 +157,10 @@ class RunningHead:
         canvas.line(MARGIN, top - 3, width - MARGIN, top - 3)
         canvas.setFont("Narrow", 8)
         canvas.drawCentredString(width / 2, MARGIN - 12, f"Лист {canvas.getPageNumber()}")
+        if self.printed:
+            canvas.setFont("Narrow", 6.5)
+            canvas.drawRightString(width - MARGIN, MARGIN - 12,
+                                   f"Напечатано {self.printed} · Kozomol")
         canvas.restoreState()
 
 
@@ -150,6 +177,45 @@ class SetTopic(Flowable):
 
     def draw(self) -> None:
         self.head.topic = self.topic
+
+
+class Bookmark(Flowable):
+    """Zero-size flowable: a PDF bookmark (outline entry) and a contents line here."""
+
+    def __init__(self, title: str, level: int = 0, *, in_contents: bool = True) -> None:
+        super().__init__()
+        self.title, self.level, self.in_contents = title, level, in_contents
+        self.width = self.height = 0
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return 0, 0
+
+    def draw(self) -> None:
+        key = f"bm{id(self)}"
+        self.canv.bookmarkPage(key)
+        self.canv.addOutlineEntry(self.title, key, level=self.level, closed=self.level > 0)
+
+
+def contents(levels: int = 3) -> TableOfContents:
+    """A contents page filled by the :class:`Bookmark` flowables of the story."""
+    table = TableOfContents(dotsMinLevel=0)
+    # the table's own default font is Helvetica, which PDF/A forbids unembedded
+    table.tableStyle = TableStyle([("FONT", (0, 0), (-1, -1), "Sans", 10),
+                                   ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                   ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                                   ("RIGHTPADDING", (0, 0), (-1, -1), 0)])
+    table.levelStyles = [style(10.5 - 1.5 * level, font="Sans-Bold" if level < 2 else "Sans",
+                               leading=12.5 - 1.5 * level) for level in range(levels)]
+    for level, level_style in enumerate(table.levelStyles):
+        level_style.leftIndent = 16 * level
+        level_style.name = f"contents-{level}"
+    return table
+
+
+class _Document(BaseDocTemplate):
+    def afterFlowable(self, flowable: Flowable) -> None:  # noqa: N802 (ReportLab's name)
+        if isinstance(flowable, Bookmark) and flowable.in_contents:
+            self.notify("TOCEntry", (flowable.level, flowable.title, self.page))
 
 
 class PageCount(Flowable):
@@ -171,7 +237,7 @@ class PageCount(Flowable):
 def document(buffer: io.BytesIO, head: RunningHead, info: DocumentInfo, *,
              wide: bool) -> BaseDocTemplate:
     size = landscape(A4) if wide else A4
-    doc = BaseDocTemplate(buffer, pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN,
+    doc = _Document(buffer, pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN,
                           topMargin=MARGIN + HEADER, bottomMargin=MARGIN + 6,
                           title=info.title, author=info.author, subject=info.subject,
                           keywords=info.keywords, creator="Kozomol printer",
@@ -189,7 +255,10 @@ def build(story: list[Any], head: RunningHead, info: DocumentInfo, *, wide: bool
     register_fonts(font_dir)
     buffer = io.BytesIO()
     doc = document(buffer, head, info, wide=wide)
-    doc.build(story)
+    if any(isinstance(item, TableOfContents) for item in story):
+        doc.multiBuild(story)  # a second pass puts the page numbers into the contents
+    else:
+        doc.build(story)
     body, pages = finish_pdfa(buffer.getvalue(), info)
     return RenderedPdf(body, pages, hashlib.sha256(body).hexdigest())
 

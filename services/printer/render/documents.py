@@ -3,6 +3,7 @@ parents, and a class's final statement (итоговая ведомость) for
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -11,19 +12,24 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.platypus import PageBreak, Paragraph, Spacer
 
+from services.printer.domain.journal import school_names
 from services.printer.domain.statements import FinalStatement, StudentReport
 from services.printer.render.common import (
     MARGIN,
+    Bookmark,
     DocumentInfo,
     RenderedPdf,
     RunningHead,
     SetTopic,
     build,
     fit_size,
+    local_time,
     register_fonts,
+    school_zone,
     style,
     text_width,
 )
+from shared.events.rules import RULE_TITLES, rule_title
 from services.printer.render.grid import Grid, GridStyle
 from services.printer.render.journal import (
     NAME_WIDTH,
@@ -41,19 +47,38 @@ CELL_SIZE = 7.5
 
 
 # any monitoring report (report.ready, docs/reports.md) ---------------------------------
+SHARE_WORDS = ("share", "_rate", "on_time", "доля", "%")
+
+
+def is_share_column(column: dict[str, Any]) -> bool:
+    """A column of shares (0…1), printed as percentages: said by its format, or its
+    key, title or definition («доля уроков, …»)."""
+    if column.get("format") in ("percent", "share"):
+        return True
+    hint = f"{column.get('key', '')} {column.get('title', '')} " \
+           f"{str(column.get('definition') or '')[:12]}".lower()
+    return any(word in hint for word in SHARE_WORDS)
+
+
 def cell_text(value: Any, column: dict[str, Any]) -> str:
-    """A report cell as printed: shares as percentages, numbers with a decimal comma."""
+    """A report cell as printed: shares as percentages, numbers with a decimal comma,
+    counts per rule as «rule title: count» lines; never a raw data structure."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "да" if value else "нет"
+    if isinstance(value, int | float) and is_share_column(column) and 0 <= value <= 1:
+        return f"{value * 100:.1f} %".replace(".", ",")
     if isinstance(value, float):
-        hint = f"{column.get('key', '')} {column.get('title', '')}".lower()
-        if 0 <= value <= 1 and any(w in hint for w in ("share", "rate", "доля", "%")):
-            return f"{value * 100:.1f} %".replace(".", ",")
         return f"{value:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+    if isinstance(value, dict):
+        if not value:
+            return "—"
+        return "; ".join(f"{rule_title(str(k))}: {cell_text(v, {})}" for k, v in value.items())
     if isinstance(value, list | tuple):
         return ", ".join(cell_text(v, column) for v in value)
+    if isinstance(value, str) and column.get("key") == "rule" and value in RULE_TITLES:
+        return rule_title(value)
     return str(value)
 
 
@@ -81,18 +106,28 @@ def report_is_wide(report: dict[str, Any]) -> bool:
     return any(len(table.get("columns") or []) > 7 for table in report.get("tables") or [])
 
 
-def render_report(report: dict[str, Any], school_id: str, font_dir: Path) -> RenderedPdf:
+def render_report(report: dict[str, Any], school_id: str, font_dir: Path, *,
+                  calendar: dict[str, Any] | None = None,
+                  class_names: dict[str, str] | None = None,
+                  printed_at: datetime | None = None) -> RenderedPdf:
+    """A monitoring report; ``calendar`` gives the school's name and time zone,
+    ``class_names`` the classes as the school writes them (ids when unknown)."""
     register_fonts(font_dir)
     wide = report_is_wide(report)
     page_width = LANDSCAPE_WIDTH if wide else PORTRAIT_WIDTH
     title = str(report.get("title") or report.get("kind") or "Отчёт")
-    head = RunningHead(title, school_id)
-    story: list[Any] = [SetTopic(head, ""), Paragraph(escape(title), TITLE)]
+    zone = school_zone(calendar)
+    school = school_names(school_id, calendar).name
+    head = RunningHead(title, school, local_time(printed_at or datetime.now(UTC), zone))
+    story: list[Any] = [SetTopic(head, ""), Paragraph(escape(title), TITLE),
+                        Paragraph(escape(school), style(10, font="Sans", align=TA_CENTER,
+                                                        space_after=8))]
     summary = [[str(label), cell_text(value, {})] for label, value in
                report.get("summary") or []]
     generated = report.get("generated_at") or report.get("as_of")
     if generated:
-        summary.append(["Сформирован", str(generated)[:19].replace("T", " ")])
+        summary.append(["Сформирован", f"{local_time(str(generated), zone)} "
+                                       f"(время {zone.key})"])
     if summary:
         story += [Grid([160, page_width - 160], [], summary,
                        GridStyle(font="Sans", bold="Sans-Bold", size=8.5, leading=10,
@@ -104,7 +139,10 @@ def render_report(report: dict[str, Any], school_id: str, font_dir: Path) -> Ren
             story.append(Paragraph(escape(str(table["title"])), HEADING))
         if not columns:
             continue
-        rows = [[cell_text(row.get(c["key"]), c) for c in columns]
+        names = class_names or {}
+        rows = [[names.get(str(row.get(c["key"])), str(row.get(c["key"])))
+                 if c["key"] == "class_id" and row.get(c["key"]) else
+                 cell_text(row.get(c["key"]), c) for c in columns]
                 for row in table.get("rows") or []]
         if not rows:
             story += [Paragraph("Нет данных.", BODY), Spacer(1, 8)]
@@ -121,7 +159,7 @@ def render_report(report: dict[str, Any], school_id: str, font_dir: Path) -> Ren
             story.append(Paragraph(f"<b>{escape(str(name))}</b>: {escape(str(definition))}",
                                    NOTE))
         story.append(Spacer(1, 10))
-    info = DocumentInfo(title=title, subject=f"Отчёт {report.get('kind', '')}, школа {school_id}",
+    info = DocumentInfo(title=title, subject=f"Отчёт {report.get('kind', '')}, {school}",
                         keywords=f"kozomol, report, {report.get('report_id', '')}")
     return build(story, head, info, wide=wide, font_dir=font_dir)
 
@@ -134,9 +172,13 @@ def _is_number(value: Any) -> bool:
 def render_student_report(report: StudentReport, font_dir: Path) -> RenderedPdf:
     register_fonts(font_dir)
     head = RunningHead(f"Класс {report.class_name} · {report.academic_year} · "
-                       f"{report.term.title}", report.school_id)
+                       f"{report.term.title}",
+                       report.school.name if report.school else report.school_id)
     story: list[Any] = [
         SetTopic(head, "Отчёт для родителей"),
+        Bookmark(report.student.full_name, 0, in_contents=False),
+        Paragraph(escape(report.school.name if report.school else report.school_id),
+                  style(10, font="Sans", align=TA_CENTER, space_after=6)),
         Paragraph("Отчёт об успеваемости и посещаемости", TITLE),
         Paragraph(f"Ученик: <b>{escape(report.student.full_name)}</b>", BODY),
         Paragraph(f"Класс: {escape(report.class_name)}, учебный год "
@@ -175,7 +217,7 @@ def render_student_report(report: StudentReport, font_dir: Path) -> RenderedPdf:
 def render_final_statement(statement: FinalStatement, font_dir: Path) -> RenderedPdf:
     register_fonts(font_dir)
     head = RunningHead(f"Класс {statement.class_name} · {statement.academic_year}",
-                       statement.school_id)
+                       statement.school.name if statement.school else statement.school_id)
     story: list[Any] = [
         SetTopic(head, "Итоговая ведомость"),
         Paragraph(f"Итоговая ведомость успеваемости {escape(statement.class_name)} класса, "
@@ -197,7 +239,7 @@ def render_final_statement(statement: FinalStatement, font_dir: Path) -> Rendere
                 + [statement.marks.get((student.student_id, subject), {}).get(t.term_id, "")
                    for t in terms] for student in statement.students]
         story += [Grid([NUMBER_WIDTH, NAME_WIDTH] + [40] * len(terms),
-                       [["№", "Фамилия, имя", *[t.label for t in terms]]], rows,
+                       [["№", "Фамилия, имя, отчество", *[t.label for t in terms]]], rows,
                        GridStyle(size=8, leading=9.2, min_row=13, align="CL",
                                  column_size={1: name_size},
                                  emphasised=frozenset({1 + len(terms)}))),
