@@ -15,6 +15,8 @@ from datetime import date
 from statistics import mean
 from typing import Any
 
+from natsort import natsort_keygen
+
 from shared.events.journal_codes import ABSENCE_CODES, EXEMPT, LATE, MISSING_FINAL
 from shared.events.rules import rule_title
 
@@ -236,6 +238,10 @@ def class_name(class_id: str, grade: int | None, display: str | None = None) -> 
     if display:
         return display
     return class_id if grade is None or class_id.startswith(str(grade)) else f"{grade} {class_id}"
+
+
+#: natural order of class names: 1 «А», 1 «Б», 2 «А» … 10 «А», 11 «Б»
+class_sort_key = natsort_keygen()
 
 
 def roster_class_name(copy: ClassCopy) -> str:

@@ -9,9 +9,9 @@ from datetime import date
 from services.printer.domain.journal import (
     ClassCopy,
     NotPrintable,
+    SchoolNames,
     Student,
     Term,
-    SchoolNames,
     average,
     class_students,
     roster_class_name,

@@ -29,13 +29,13 @@ from services.printer.render.common import (
     style,
     text_width,
 )
-from shared.events.rules import RULE_TITLES, rule_title
 from services.printer.render.grid import Grid, GridStyle
 from services.printer.render.journal import (
     NAME_WIDTH,
     NUMBER_WIDTH,
     final_marks_tables,
 )
+from shared.events.rules import RULE_TITLES, rule_title
 
 TITLE = style(15, font="Sans-Bold", align=TA_CENTER, space_after=10)
 HEADING = style(11, font="Sans-Bold", space_after=5)

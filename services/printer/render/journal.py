@@ -1,7 +1,7 @@
 """The class journal as a PDF: laid out like the paper journal, every page numbered.
 
-Landscape A4. Title page; contents with the legend of every code; student list; per subject (and subgroup) the marks
-grid, a month or a readable group of columns per page, each grid page followed
+Landscape A4. Title page; contents with the legend of every code; student list;
+per subject (and subgroup) the marks grid, pages filled with date columns, each grid page followed
 by the page of its lessons (date, topic, homework, teacher); the attendance
 summary; the final marks; the remarks sheet; and the last page certifying the
 number of sheets, for the deputy director's signature and the school seal.
@@ -329,3 +329,26 @@ def sheets_word(count: int) -> str:
     if 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14:
         return "листа"
     return "листов"
+
+
+def render_remarks_sheet(journal: Journal, font_dir: Path, *, blank: bool = False,
+                         printed: str = "") -> RenderedPdf:
+    """The remarks sheet alone: filled with the findings, or ``blank`` (every row empty,
+    to be kept by hand from the start of the year)."""
+    register_fonts(font_dir)
+    head = running_head(journal, printed)
+    remarks = [] if blank else journal.remarks
+    story: list[Any] = [
+        SetTopic(head, "Лист замечаний"),
+        Paragraph("Лист замечаний по ведению классного журнала", HEADING),
+        Paragraph(escape(f"{journal.school_name} · класс {journal.class_name} · "
+                         f"{journal.academic_year} учебный год · классный руководитель "
+                         f"{journal.homeroom_teacher}"), BODY),
+        remarks_grid(remarks, max(BLANK_REMARK_ROWS, BLANK_SHEET_ROWS - len(remarks))
+                     if blank or not remarks else BLANK_REMARK_ROWS),
+    ]
+    info = DocumentInfo(
+        title=f"Лист замечаний {journal.class_name}, {journal.academic_year}",
+        subject=f"Лист замечаний по ведению классного журнала; {journal.school_name}",
+        keywords=f"kozomol, remarks sheet, {journal.school_id}, {journal.class_id}")
+    return build(story, head, info, wide=True, font_dir=font_dir)
