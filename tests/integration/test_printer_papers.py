@@ -98,8 +98,8 @@ def test_the_class_journal_is_headed_with_names_has_contents_legend_and_bookmark
     remarks_page = next(i for i, t in enumerate(texts)
                         if "Лист замечаний по ведению классного журнала" in t)
     lines = [line.strip() for line in contents.splitlines()]
-    entry = lines.index("Лист замечаний")  # its dotted line ends with the page it is on
-    assert lines[entry + 1].split()[-1] == str(remarks_page + 1)
+    entry = lines.index("Лист замечаний")  # its dotted line (extracted first) ends with
+    assert lines[entry - 1].split()[-1] == str(remarks_page + 1)  # the page it is on
     # the bookmarks: the journal, its sections, each subject under "Предметы"
     outline = _outline(body)
     assert _titles(outline) == ["Классный журнал 1 «А»"]
