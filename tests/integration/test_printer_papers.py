@@ -49,8 +49,9 @@ def _q1(events: list[dict[str, Any]]) -> dict[str, Any]:
                 and t["number"] == 1)
 
 
-def _print(engine: Engine, settings: Settings, events: list[dict[str, Any]], job_id: str,
-           kind: str, parameters: dict[str, Any], today: date) -> tuple[Any, bytes]:
+def _print(school: tuple[Engine, Settings, list[dict[str, Any]]], job_id: str, kind: str,
+           parameters: dict[str, Any], today: date) -> tuple[Any, bytes]:
+    engine, settings, events = school
     clock = datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=6)
     printer = Printer(open_store(settings.files_url), FONT_DIR, clock=lambda: clock)
     school_id = events[0]["school_id"]
@@ -73,10 +74,10 @@ def _titles(items: list[Any]) -> list[str]:
 
 def test_the_class_journal_is_headed_with_names_has_contents_legend_and_bookmarks(
         school: tuple, tmp_path: Any) -> None:
-    engine, settings, events = school
+    events = school[2]
     calendar, q1 = _calendar(events), _q1(events)
     after_q1 = date.fromisoformat(q1["end"]) + timedelta(days=10)
-    job, body = _print(engine, settings, events, "job-j", "class_journal",
+    job, body = _print(school, "job-j", "class_journal",
                        {"class_id": "1a", "term_id": q1["id"]}, after_q1)
     # a readable name, in the job's own folder (the download and the backup show it)
     assert job.file_key == f"pdf/{events[0]['school_id']}/job-j/1А_журнал_2026-2027_I-четверть.pdf"
@@ -116,7 +117,7 @@ def test_the_class_journal_is_headed_with_names_has_contents_legend_and_bookmark
 
 def test_an_overdue_final_mark_is_marked_missing_and_a_mark_not_yet_due_is_empty(
         school: tuple) -> None:
-    engine, settings, events = school
+    engine, _, events = school
     q1 = _q1(events)
     final = next(e for e in events if e["type"] == "mark.recorded"
                  and e["data"]["kind"] == "quarter" and e["data"]["class_id"] == "2a")
@@ -132,7 +133,7 @@ def test_an_overdue_final_mark_is_marked_missing_and_a_mark_not_yet_due_is_empty
     subject = final["data"]["subject_name"]
 
     def final_cell(today: date) -> str:
-        _, body = _print(engine, settings, events, f"job-{today}", "class_journal",
+        _, body = _print(school, f"job-{today}", "class_journal",
                          {"class_id": "2a", "term_id": q1["id"]}, today)
         page = next(t for t in page_texts(body) if t.startswith(f"{subject}") or
                     f"\n{subject} — учитель" in t or t.startswith(f"{subject} — учитель"))
@@ -145,8 +146,8 @@ def test_an_overdue_final_mark_is_marked_missing_and_a_mark_not_yet_due_is_empty
 
 
 def test_the_remarks_sheet_prints_blank_with_the_columns_a_deputy_fills(school: tuple) -> None:
-    engine, settings, events = school
-    job, body = _print(engine, settings, events, "job-blank", "remarks_sheet",
+    events = school[2]
+    job, body = _print(school, "job-blank", "remarks_sheet",
                        {"class_id": "10a", "blank": True}, date(2026, 9, 1))
     assert job.file_key.endswith("/10А_лист-замечаний-бланк_2026-2027.pdf")
     (text,) = page_texts(body)
@@ -160,9 +161,9 @@ def test_the_remarks_sheet_prints_blank_with_the_columns_a_deputy_fills(school: 
 
 def test_every_class_journal_of_the_school_prints_as_one_pdf_with_a_bookmark_per_class(
         school: tuple) -> None:
-    engine, settings, events = school
+    events = school[2]
     q1 = _q1(events)
-    job, body = _print(engine, settings, events, "job-all", "class_journals",
+    job, body = _print(school, "job-all", "class_journals",
                        {"term_id": q1["id"]}, date(2026, 11, 20))
     name = _calendar(events)["school_name"].replace(" ", "_")
     assert job.file_key.endswith(f"/журналы_{name}_2026-2027_I-четверть.pdf")
@@ -178,9 +179,9 @@ def test_every_class_journal_of_the_school_prints_as_one_pdf_with_a_bookmark_per
 
 def test_every_student_report_of_a_class_prints_as_one_zip_with_readable_names(
         school: tuple) -> None:
-    engine, settings, events = school
+    events = school[2]
     q1 = _q1(events)
-    job, body = _print(engine, settings, events, "job-zip", "student_reports",
+    job, body = _print(school, "job-zip", "student_reports",
                        {"class_id": "2a", "term_id": q1["id"], "bundle": "zip"},
                        date(2026, 11, 20))
     assert job.file_key.endswith("/2А_отчёты-родителям_2026-2027_I-четверть.zip")

@@ -196,3 +196,15 @@ classes_view = Table(
     Column("stamp", String(100), nullable=False),  # occurred_at|event id of the newest roster
     Index("ix_gateway_classes_homeroom", "school_id", "homeroom_teacher_id"),
 )
+
+
+#: names from the contract (v1.1): kind "school" (entity_id ""), "class", "teacher", "subject"
+names_view = Table(
+    "gateway_names",
+    metadata,
+    Column("school_id", String(64), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("entity_id", String(64), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("stamp", String(100), nullable=False),  # occurred_at|event id of the newest
+)

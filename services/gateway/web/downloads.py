@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from flask import Response
 from openpyxl import Workbook
@@ -65,8 +66,15 @@ def xlsx_body(sheets: Sequence[Sheet]) -> bytes:
 
 
 def download(body: bytes, mimetype: str, filename: str) -> Response:
-    return Response(body, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    """An attachment; a name beyond ASCII («5А_журнал….pdf») also goes as RFC 6266
+    ``filename*`` (UTF-8), with an ASCII stand-in for old clients."""
+    if filename.isascii():
+        return Response(body, mimetype=mimetype,
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    fallback = "".join(c if c.isascii() and c not in '"\\' else "_" for c in filename)
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{fallback}"; '
+                               f"filename*=UTF-8''{quote(filename, safe='')}"})
 
 
 def _cell(value: Any) -> Any:

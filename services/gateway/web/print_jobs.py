@@ -16,6 +16,7 @@ jobs they asked for.
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,7 +37,10 @@ from shared.storage import FileNotStored, StorageError, open_store
 blueprint = Blueprint("print_jobs", __name__, url_prefix="/api/v1")
 
 PDF_TYPE = "application/pdf"
+ZIP_TYPE = "application/zip"
 OWN_ONLY = frozenset({Role.TEACHER, Role.CLASS_TEACHER})
+#: ``?wait=`` seconds on POST, as for reports: 0 by default (answer at once), at most 30
+MAX_WAIT, POLL = 30.0, 0.05
 
 
 @blueprint.post("/print-jobs")
@@ -52,6 +56,12 @@ def request_print_job() -> Response:
     if errors:
         return api_error(422, "invalid_body", "the print job is not valid", errors)
     assert isinstance(body, dict) and school_id is not None
+    try:
+        wait = float(request.args.get("wait", 0))
+        if not 0 <= wait <= MAX_WAIT:
+            raise ValueError(wait)
+    except ValueError:
+        return api_error(400, "bad_request", f"wait must be a number of seconds up to {MAX_WAIT}")
     kind, parameters = str(body["kind"]), dict(body["parameters"])
     if kind not in MAY_PRINT.get(who.role, frozenset()):
         return api_error(403, "forbidden", f"the role {who.role.value} may not print {kind}")
@@ -83,11 +93,30 @@ def request_print_job() -> Response:
         with gateway.engine.begin() as connection:  # never sent: no job to wait for
             connection.execute(delete(print_jobs_view).where(print_jobs_view.c.id == job_id))
         return broker_unavailable()
-    response = jsonify({"id": job_id, "status": "pending", "kind": kind,
-                        "parameters": parameters, "command_id": command_id})
-    response.status_code = 202
+    done = _await(job_id, wait) if wait > 0 else None
+    if done is not None:  # finished within ?wait: the job as GET shows it
+        response = jsonify({**_item(done), "command_id": command_id})
+    else:
+        response = jsonify({"id": job_id, "status": "pending", "kind": kind,
+                            "parameters": parameters, "command_id": command_id})
+        response.status_code = 202
     response.headers["Location"] = f"/api/v1/print-jobs/{job_id}"
     return response
+
+
+def _await(job_id: str, wait: float) -> Any:
+    """The job's row once it is completed or failed; None if ``wait`` seconds passed."""
+    deadline = time.monotonic() + wait
+    engine = gateway_of(current_app).engine
+    while True:
+        with engine.connect() as connection:
+            row = connection.execute(select(print_jobs_view).where(
+                print_jobs_view.c.id == job_id)).first()
+        if row is not None and row.status != "pending":
+            return row._mapping
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(POLL)
 
 
 @blueprint.get("/print-jobs")
@@ -142,9 +171,19 @@ def get_print_job_pdf(job_id: str) -> Response:
     except StorageError:
         return api_error(503, "unavailable", "the file store is unavailable; retry later",
                          headers={"Retry-After": "30"})
-    response = download(body, PDF_TYPE, f"{row['kind']}-{job_id}.pdf")
+    name = download_name(row["file_key"], row["kind"], job_id)
+    response = download(body, ZIP_TYPE if name.endswith(".zip") else PDF_TYPE, name)
     response.headers["X-Content-SHA256"] = row["sha256"] or ""
     return response
+
+
+def download_name(file_key: str | None, kind: str, job_id: str) -> str:
+    """The readable name the printer gave the file (the last part of its key:
+    «5А_журнал_2026-2027_I-четверть.pdf»); files printed before it did: kind and job."""
+    last = (file_key or "").rsplit("/", 1)[-1]
+    if last and last != f"{job_id}.pdf":
+        return last
+    return f"{kind}-{job_id}.pdf"
 
 
 def _visible_job(who: Principal, job_id: str) -> Any:

@@ -1,0 +1,32 @@
+"""gateway: the names of schools, classes, teachers and subjects (contract v1.1), so the
+API's listings and exports show names beside ids
+
+Revision ID: gateway_0009
+Revises: gateway_0008
+Create Date: 2026-12-01
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "gateway_0009"
+down_revision: str | None = "gateway_0008"
+branch_labels: Sequence[str] | None = None
+depends_on: Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "gateway_names",
+        sa.Column("school_id", sa.String(64), primary_key=True),
+        sa.Column("kind", sa.String(16), primary_key=True),
+        sa.Column("entity_id", sa.String(64), primary_key=True),
+        sa.Column("name", sa.String(300), nullable=False),
+        sa.Column("stamp", sa.String(100), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("gateway_names")
