@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
 
 from flask import request
 from werkzeug.exceptions import BadRequest
@@ -24,3 +26,21 @@ def listing_limit(default: int = 50, most: int = 200) -> int:
     if not 1 <= limit <= most:
         raise BadRequest(f"limit must be between 1 and {most}")
     return limit
+
+
+_RUSSIAN_DATE = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})$")
+
+
+def parse_date(text: str) -> date:
+    """A date as ISO (2026-10-01) or as school staff write it (01.10.2026); ValueError."""
+    found = _RUSSIAN_DATE.match(text.strip())
+    if found:
+        day, month, year = (int(part) for part in found.groups())
+        return date(year, month, day)
+    return date.fromisoformat(text.strip())
+
+
+def unknown_arguments(allowed: Iterable[str]) -> list[str]:
+    """Query parameters of this request that the endpoint does not know (sorted)."""
+    known = set(allowed)
+    return sorted(name for name in request.args if name not in known)

@@ -146,7 +146,7 @@ def list_print_jobs() -> Response:
 def get_print_job(job_id: str) -> Response:
     row = _visible_job(principal(), job_id)
     if row is None:
-        return api_error(404, "not_found", "no such print job")
+        return api_error(404, "not_found", f"задания печати {job_id} нет", {"id": job_id})
     body = _item(row)
     response = jsonify(body)
     if row["status"] == "pending":
@@ -159,7 +159,7 @@ def get_print_job(job_id: str) -> Response:
 def get_print_job_pdf(job_id: str) -> Response:
     row = _visible_job(principal(), job_id)
     if row is None:
-        return api_error(404, "not_found", "no such print job")
+        return api_error(404, "not_found", f"задания печати {job_id} нет", {"id": job_id})
     if row["status"] != "completed":
         return api_error(409, "not_ready", f"the print job is {row['status']}",
                          {"status": row["status"], "error": row["error"]})
