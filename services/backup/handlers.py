@@ -555,12 +555,18 @@ def prune(ctx: BackupContext, dry_run: bool = False) -> list[str]:
     keys = {r.id: r.key for r in rows}
     if dry_run:
         return sorted(doomed)
+    scopes = {r.id: r.scope for r in rows}
     for backup_id in sorted(doomed):
         if keys[backup_id]:
             ctx.archives.delete(keys[backup_id])
+        now = datetime.now(UTC)
         with ctx.engine.begin() as connection:
             connection.execute(update(backups).where(backups.c.id == backup_id)
                                .values(status="pruned"))
+            # the API's listing learns it too: no longer "verified", its key gone
+            _announce(connection, "backup.pruned", scopes[backup_id],
+                      {"backup_id": backup_id, "key": keys[backup_id],
+                       "pruned_at": now.isoformat()}, now)
     if doomed:
         log.info("pruned backups", extra={"count": len(doomed)})
     return sorted(doomed)

@@ -15,7 +15,7 @@ from shared.service import ConsumerService, Handler, Handlers, bootstrap_consume
 from shared.settings import Settings
 
 FINDING_EVENTS = ("finding.opened", "finding.closed", "finding.updated")
-BACKUP_EVENTS = ("backup.completed", "backup.verified", "backup.failed")
+BACKUP_EVENTS = ("backup.completed", "backup.verified", "backup.failed", "backup.pruned")
 #: contract events the gateway reads names from (shared/messaging/topology.py binds them)
 NAMED_TYPES = ("school.calendar", "class.roster", "teacher.profile", "subject.plan")
 

@@ -83,7 +83,8 @@ def get_backup(backup_id: str) -> Response:
         row = connection.execute(select(backups_view).where(backups_view.c.id == backup_id)
                                  ).first()
     if row is None or not (who.all_schools or row.scope in (who.school_id, ALL_SCHOOLS)):
-        return api_error(404, "not_found", "no such backup")
+        return api_error(404, "not_found", f"резервной копии {backup_id} нет",
+                         {"id": backup_id})
     return jsonify(_backup(row._mapping))
 
 
@@ -93,6 +94,8 @@ def _backup(row: Any) -> dict[str, Any]:
                                          "requested_by")}
     for name in ("requested_at", "created_at", "verified_at"):
         item[name] = iso_utc(row[name]) if row[name] else None
+    if row["status"] == "pruned":  # retention deleted the archive: nothing to fetch
+        item["pruned_key"], item["key"] = item["key"], None
     return item
 
 
