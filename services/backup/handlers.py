@@ -582,8 +582,9 @@ def export_class_journal(connection: Connection, school_id: str, class_id: str,
                          fmt: str) -> bytes:
     """A class journal from the journal record, as CSV or XLSX."""
     folder = TableFolder()
-    wanted = ("class.roster", "subject.plan", "lesson.recorded", "lesson.deleted",
-              "attendance.recorded", "mark.recorded", "mark.deleted")
+    wanted = ("school.calendar", "teacher.profile", "class.roster", "subject.plan",
+              "lesson.recorded", "lesson.deleted", "attendance.recorded", "mark.recorded",
+              "mark.deleted")
     for row in connection.execute(select(journal.c.seq, journal.c.type, journal.c.body).where(
             journal.c.school_id == school_id, journal.c.type.in_(wanted))
             .execution_options(yield_per=2000)):
