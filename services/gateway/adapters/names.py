@@ -46,3 +46,42 @@ def class_known(connection: Connection, school_id: str, class_id: str) -> bool:
     return connection.execute(select(classes_view.c.class_id).where(
         classes_view.c.school_id == school_id, classes_view.c.class_id == class_id)
     ).first() is not None
+
+
+def school_known(connection: Connection, school_id: str) -> bool:
+    """Whether anything of the school (a roster, a name) has reached the gateway."""
+    return any(connection.execute(select(table.c.school_id).where(
+        table.c.school_id == school_id).limit(1)).first() is not None
+        for table in (classes_view, names_view))
+
+
+def teacher_known(connection: Connection, school_id: str, teacher_id: str) -> bool:
+    """Whether the school's teacher profiles or rosters name this teacher."""
+    named = connection.execute(select(names_view.c.entity_id).where(
+        names_view.c.school_id == school_id, names_view.c.kind == "teacher",
+        names_view.c.entity_id == teacher_id)).first()
+    homeroom = connection.execute(select(classes_view.c.class_id).where(
+        classes_view.c.school_id == school_id,
+        classes_view.c.homeroom_teacher_id == teacher_id).limit(1)).first()
+    return named is not None or homeroom is not None
+
+
+def token_subject_problems(connection: Connection, school_id: str | None,
+                           teacher_id: str | None) -> tuple[list[str], list[str]]:
+    """(refusals, warnings) about a new token's school and teacher, in Russian.
+
+    A teacher the school does not have is refused; a school the gateway has heard
+    nothing from yet (a new school before its first events) is only warned about."""
+    refusals: list[str] = []
+    warnings: list[str] = []
+    if school_id is None:
+        return refusals, warnings
+    if not school_known(connection, school_id):
+        warnings.append(f"школа {school_id} ещё не известна Kozomol: из Kundoluk не "
+                        "поступало ни одного её события; проверьте идентификатор")
+        if teacher_id:
+            warnings.append(f"учителя {teacher_id} проверить нельзя, пока школа неизвестна")
+    elif teacher_id and not teacher_known(connection, school_id, teacher_id):
+        refusals.append(f"учителя {teacher_id} в школе {school_id} нет (ни в профилях "
+                        "учителей, ни классным руководителем)")
+    return refusals, warnings
