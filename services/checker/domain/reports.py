@@ -607,5 +607,6 @@ def _ru(day: date) -> str:
 
 
 def _percent(share: float | None) -> str:
-    return "—" if share is None else f"{share * 100:.1f} %"
+    """A share as a Russian reader writes it: «99,2 %» (decimal comma)."""
+    return "—" if share is None else f"{share * 100:.1f} %".replace(".", ",")
 

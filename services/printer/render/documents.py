@@ -12,7 +12,7 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.platypus import PageBreak, Paragraph, Spacer
 
-from services.printer.domain.journal import school_names
+from services.printer.domain.journal import class_sort_key, school_names
 from services.printer.domain.statements import FinalStatement, StudentReport
 from services.printer.render.common import (
     MARGIN,
@@ -140,15 +140,19 @@ def render_report(report: dict[str, Any], school_id: str, font_dir: Path, *,
         if not columns:
             continue
         names = class_names or {}
+        source = list(table.get("rows") or [])
+        if any(c["key"] == "class_id" for c in columns):  # 1 «А» … 11 «Б», as a school lists
+            source.sort(key=lambda r: class_sort_key(
+                names.get(str(r.get("class_id")), str(r.get("class_id")))))
         rows = [[names.get(str(row.get(c["key"])), str(row.get(c["key"])))
                  if c["key"] == "class_id" and row.get(c["key"]) else
                  cell_text(row.get(c["key"]), c) for c in columns]
-                for row in table.get("rows") or []]
+                for row in source]
         if not rows:
             story += [Paragraph("Нет данных.", BODY), Spacer(1, 8)]
             continue
         header: list[str | None] = [str(c.get("title") or c["key"]) for c in columns]
-        numeric = ["C" if all(_is_number(r.get(c["key"])) for r in table.get("rows") or [])
+        numeric = ["C" if all(_is_number(r.get(c["key"])) for r in source)
                    else "L" for c in columns]
         story.append(Grid(_widths(columns, rows, page_width), [header], rows,
                           GridStyle(size=CELL_SIZE, leading=8.8, align=numeric,
