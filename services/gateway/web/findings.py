@@ -79,11 +79,11 @@ def change_parameters() -> Response:
     school_id = who.school_filter(body.get("school_id") if isinstance(body, dict) else None)
     values = body.get("parameters") if isinstance(body, dict) else None
     if school_id is None:
-        return api_error(422, "invalid_body", "school_id is required for admin tokens",
+        return api_error(422, "invalid_body", "для токена администратора нужен school_id",
                          {"school_id": ["is required"]})
     errors = parameter_errors(values)
     if errors:
-        return api_error(422, "invalid_body", "the parameters are not valid", errors)
+        return api_error(422, "invalid_body", "параметры заданы неверно", errors)
     return _command(school_id, "checker.rules.parameters.update", "rules.parameters.update",
                     {"parameters": values, "actor": f"{who.role.value}:{who.token_id}"},
                     {"school_id": school_id, "requested_parameters": values})
@@ -101,9 +101,10 @@ def list_findings() -> Response:
         date_to = parse_date(args["date_to"]) if "date_to" in args else None
         after = _decode_cursor(args["cursor"]) if "cursor" in args else None
     except (ValueError, binascii.Error):
-        return api_error(400, "bad_request", "limit, date_from, date_to or cursor is malformed")
+        return api_error(400, "bad_request", "limit, date_from, date_to или cursor заданы "
+                                             "неверно (даты: ГГГГ-ММ-ДД или ДД.ММ.ГГГГ)")
     if not 1 <= limit <= 500:
-        return api_error(400, "bad_request", "limit must be between 1 and 500")
+        return api_error(400, "bad_request", "limit — от 1 до 500")
     query = select(findings_view).order_by(findings_view.c.date.desc(),
                                            findings_view.c.id.desc()).limit(limit + 1)
     if school_id is not None:
@@ -151,19 +152,19 @@ def change_finding(finding_id: str) -> Response:
     who.require(DECIDERS)
     row = _visible(finding_id)
     if row is None:
-        return api_error(404, "not_found", "no such finding")
+        return api_error(404, "not_found", f"замечания {finding_id} нет")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return api_error(422, "invalid_body", "a JSON object is required",
+        return api_error(422, "invalid_body", "нужен объект JSON",
                          {"_schema": ["expected {status, comment}"]})
     status, comment = body.get("status"), body.get("comment")
     if status not in STATUS_CHANGES:
-        return api_error(422, "invalid_body", "unknown status",
+        return api_error(422, "invalid_body", "неизвестный статус",
                          {"status": [f"must be one of {', '.join(STATUS_CHANGES)}"]})
     if comment is not None and not isinstance(comment, str):
-        return api_error(422, "invalid_body", "comment must be text", {"comment": ["text"]})
+        return api_error(422, "invalid_body", "comment должен быть текстом", {"comment": ["text"]})
     if status == "waived" and not (comment or "").strip():
-        return api_error(422, "invalid_body", "a waiver needs a comment",
+        return api_error(422, "invalid_body", "чтобы снять замечание, нужно обоснование (comment)",
                          {"comment": ["required when waiving"]})
     return _command(row["school_id"], "checker.finding.update", "finding.update",
                     {"finding_id": finding_id, "status": status, "comment": comment,

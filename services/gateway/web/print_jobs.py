@@ -39,6 +39,7 @@ blueprint = Blueprint("print_jobs", __name__, url_prefix="/api/v1")
 PDF_TYPE = "application/pdf"
 ZIP_TYPE = "application/zip"
 OWN_ONLY = frozenset({Role.TEACHER, Role.CLASS_TEACHER})
+STATUS_RU = {"pending": "ещё печатается", "failed": "не напечатано"}
 #: ``?wait=`` seconds on POST, as for reports: 0 by default (answer at once), at most 30
 MAX_WAIT, POLL = 30.0, 0.05
 
@@ -54,19 +55,19 @@ def request_print_job() -> Response:
     if not errors and school_id is None:
         errors = {"school_id": ["is required for admin tokens"]}
     if errors:
-        return api_error(422, "invalid_body", "the print job is not valid", errors)
+        return api_error(422, "invalid_body", "задание печати заполнено неверно", errors)
     assert isinstance(body, dict) and school_id is not None
     try:
         wait = float(request.args.get("wait", 0))
         if not 0 <= wait <= MAX_WAIT:
             raise ValueError(wait)
     except ValueError:
-        return api_error(400, "bad_request", f"wait must be a number of seconds up to {MAX_WAIT}")
+        return api_error(400, "bad_request", f"wait — число секунд не больше {MAX_WAIT:g}")
     kind, parameters = str(body["kind"]), dict(body["parameters"])
     if kind not in MAY_PRINT.get(who.role, frozenset()):
-        return api_error(403, "forbidden", f"the role {who.role.value} may not print {kind}")
+        return api_error(403, "forbidden", f"роль {who.role.value} не может печатать {kind}")
     if who.role in OWN_ONLY and not who.teacher_id:
-        return api_error(403, "forbidden", "this token is not bound to a teacher")
+        return api_error(403, "forbidden", "токен не привязан к учителю")
     gateway = gateway_of(current_app)
     if kind == "report":
         with gateway.engine.connect() as connection:
@@ -74,10 +75,10 @@ def request_print_job() -> Response:
                 reports_view.c.id == parameters["report_id"],
                 reports_view.c.school_id == school_id)).first()
         if report is None or report.status != "ready":
-            return api_error(422, "invalid_body", "the print job is not valid",
+            return api_error(422, "invalid_body", "задание печати заполнено неверно",
                              {"parameters": {"report_id": ["no ready report with this id"]}})
         if who.role in OWN_ONLY and (report.scope or {}).get("teacher_id") != who.teacher_id:
-            return api_error(403, "forbidden", "this report was not made for this teacher")
+            return api_error(403, "forbidden", "этот отчёт сделан не для этого учителя")
     job_id = f"job-{secrets.token_hex(12)}"
     requested_by = f"{who.role.value}:{who.token_id}"
     with gateway.engine.begin() as connection:
@@ -161,15 +162,16 @@ def get_print_job_pdf(job_id: str) -> Response:
     if row is None:
         return api_error(404, "not_found", f"задания печати {job_id} нет", {"id": job_id})
     if row["status"] != "completed":
-        return api_error(409, "not_ready", f"the print job is {row['status']}",
+        state = STATUS_RU.get(row["status"], row["status"])
+        return api_error(409, "not_ready", f"задание печати {job_id}: {state}",
                          {"status": row["status"], "error": row["error"]})
     store = open_store(gateway_of(current_app).settings.files_url)
     try:
         body = store.get(row["file_key"])
     except FileNotStored:
-        return api_error(404, "not_found", "the printed file is no longer stored")
+        return api_error(404, "not_found", "напечатанный файл больше не хранится")
     except StorageError:
-        return api_error(503, "unavailable", "the file store is unavailable; retry later",
+        return api_error(503, "unavailable", "хранилище файлов недоступно; повторите позже",
                          headers={"Retry-After": "30"})
     name = download_name(row["file_key"], row["kind"], job_id)
     response = download(body, ZIP_TYPE if name.endswith(".zip") else PDF_TYPE, name)

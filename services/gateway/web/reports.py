@@ -52,15 +52,15 @@ def request_report() -> Response:
     if not errors and school_id is None:
         errors = {"school_id": ["is required for admin tokens"]}
     if errors:
-        return api_error(422, "invalid_body", "the report request is not valid", errors)
+        return api_error(422, "invalid_body", "запрос отчёта заполнен неверно", errors)
     assert isinstance(body, dict) and school_id is not None
     try:
         wait = _wait()
     except ValueError:
-        return api_error(400, "bad_request", f"wait must be a number of seconds up to {MAX_WAIT}")
+        return api_error(400, "bad_request", f"wait — число секунд не больше {MAX_WAIT:g}")
     scope = _scope(who)
     if who.role in SCOPED and scope is None:
-        return api_error(403, "forbidden", "this token is not bound to a teacher")
+        return api_error(403, "forbidden", "токен не привязан к учителю")
     report_id = f"rep-{secrets.token_hex(12)}"
     requested_by = f"{who.role.value}:{who.token_id}"
     gateway = gateway_of(current_app)
@@ -103,7 +103,7 @@ def get_report(report_id: str) -> Response:
     try:
         wait = _wait(default=0.0)
     except ValueError:
-        return api_error(400, "bad_request", f"wait must be a number of seconds up to {MAX_WAIT}")
+        return api_error(400, "bad_request", f"wait — число секунд не больше {MAX_WAIT:g}")
     row = _await(report_id, wait)
     if row is None or not _visible_to(principal(), row):
         return api_error(404, "not_found", f"отчёта {report_id} нет", {"id": report_id})
@@ -119,7 +119,7 @@ def get_report(report_id: str) -> Response:
         names = [table["name"] for table in content["tables"]]
         chosen = request.args.get("table", names[0] if names else "")
         if chosen not in names:
-            return api_error(400, "bad_request", f"table must be one of {', '.join(names)}")
+            return api_error(400, "bad_request", f"table — одна из таблиц: {', '.join(names)}")
         return download(csv_body(sheets[names.index(chosen)]), CSV_TYPE,
                         f"{stem}_{chosen}_{report_id}.csv")
     if wanted not in ("json", "csv", "xlsx"):
