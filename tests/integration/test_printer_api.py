@@ -133,6 +133,13 @@ def test_print_jobs_are_validated_printed_and_downloaded(
         assert ask("own_class", "class_journals", term_id=q1).status_code == 403
         assert ask("deputy", "student_reports", class_id=class_id, term_id=q1,
                    bundle="tar").status_code == 422
+        # a misspelt filter is refused, not ignored, wherever it is given
+        for path in ("/api/v1/print-jobs?knd=class_journal", "/api/v1/findings?clas_id=5a",
+                     "/api/v1/reports?statuss=ready"):
+            refused = client.get(path, headers=auth["deputy"])
+            assert refused.status_code == 400, path
+            assert refused.json["error"]["code"] == "unknown_parameter"
+            assert refused.json["error"]["message"].startswith("неизвестные параметры")
         missing = client.get("/api/v1/print-jobs/job-nope", headers=auth["deputy"])
         assert missing.status_code == 404 and "job-nope" in missing.json["error"]["message"]
         assert client.get(f"/api/v1/print-jobs/{job_id}",

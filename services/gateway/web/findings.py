@@ -25,7 +25,7 @@ from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.commands import accepted, broker_unavailable, send_command
 from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
 from services.gateway.web.errors import api_error
-from services.gateway.web.formats import iso_utc, parse_date, unknown_arguments
+from services.gateway.web.formats import iso_utc, parse_date, refuse_unknown_arguments
 from shared.events.rules import (
     CATALOG,
     PARAMETER_DEFAULTS,
@@ -94,6 +94,10 @@ def change_parameters() -> Response:
 def list_findings() -> Response:
     who = principal()
     args = request.args
+    if (refused := refuse_unknown_arguments(
+            ("school_id", "limit", "date_from", "date_to", "cursor", "include_withdrawn",
+             *FILTERS))) is not None:
+        return refused
     school_id = who.school_filter(args.get("school_id"))
     try:
         limit = int(args.get("limit", 100))
@@ -251,11 +255,8 @@ def class_remarks_sheet(class_id: str) -> Response:
     The PDF is a print job (``kind: remarks_sheet``, also blank): asking for it here
     answers 406 and says so, rather than some other format."""
     who = principal()
-    unknown = unknown_arguments(("school_id", "format"))
-    if unknown:
-        return api_error(400, "unknown_parameter",
-                         f"неизвестные параметры запроса: {', '.join(unknown)}",
-                         {name: ["неизвестный параметр"] for name in unknown})
+    if (refused := refuse_unknown_arguments(("school_id", "format"))) is not None:
+        return refused
     wanted = request.args.get("format", "json")
     if wanted not in REMARK_FORMATS:
         hint = (" Лист замечаний в PDF печатается заданием печати: POST /api/v1/print-jobs "

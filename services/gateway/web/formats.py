@@ -6,8 +6,10 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
-from flask import request
+from flask import Response, request
 from werkzeug.exceptions import BadRequest
+
+from services.gateway.web.errors import api_error
 
 
 def iso_utc(moment: datetime | None) -> str | None:
@@ -44,3 +46,14 @@ def unknown_arguments(allowed: Iterable[str]) -> list[str]:
     """Query parameters of this request that the endpoint does not know (sorted)."""
     known = set(allowed)
     return sorted(name for name in request.args if name not in known)
+
+
+def refuse_unknown_arguments(allowed: Iterable[str]) -> Response | None:
+    """A 400 naming the query parameters the endpoint does not know (None: all known), so a
+    misspelt filter is not silently ignored."""
+    unknown = unknown_arguments(allowed)
+    if not unknown:
+        return None
+    return api_error(400, "unknown_parameter",
+                     f"неизвестные параметры запроса: {', '.join(unknown)}",
+                     {name: ["неизвестный параметр"] for name in unknown})

@@ -31,7 +31,7 @@ from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.commands import broker_unavailable, send_command
 from services.gateway.web.downloads import download
 from services.gateway.web.errors import api_error
-from services.gateway.web.formats import iso_utc, listing_limit
+from services.gateway.web.formats import iso_utc, listing_limit, refuse_unknown_arguments
 from shared.storage import FileNotStored, StorageError, open_store
 
 blueprint = Blueprint("print_jobs", __name__, url_prefix="/api/v1")
@@ -57,6 +57,8 @@ def request_print_job() -> Response:
     if errors:
         return api_error(422, "invalid_body", "задание печати заполнено неверно", errors)
     assert isinstance(body, dict) and school_id is not None
+    if (refused := refuse_unknown_arguments(("wait",))) is not None:
+        return refused
     try:
         wait = float(request.args.get("wait", 0))
         if not 0 <= wait <= MAX_WAIT:
@@ -126,6 +128,9 @@ def list_print_jobs() -> Response:
     """Print jobs of the school, newest first (filters kind, status; limit up to 200)."""
     who = principal()
     args = request.args
+    if (refused := refuse_unknown_arguments(("school_id", "kind", "status", "limit"))
+            ) is not None:
+        return refused
     school_id = who.school_filter(args.get("school_id"))
     limit = listing_limit()
     query = select(print_jobs_view).order_by(print_jobs_view.c.requested_at.desc(),

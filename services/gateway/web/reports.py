@@ -31,7 +31,7 @@ from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.commands import broker_unavailable, send_command
 from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
 from services.gateway.web.errors import api_error
-from services.gateway.web.formats import iso_utc, listing_limit
+from services.gateway.web.formats import iso_utc, listing_limit, refuse_unknown_arguments
 
 blueprint = Blueprint("reports", __name__, url_prefix="/api/v1")
 #: a report column's format -> the workbook's column format (downloads.NUMBER_FORMATS)
@@ -83,6 +83,9 @@ def list_reports() -> Response:
     """Reports of the school, newest first (without their content)."""
     who = principal()
     args = request.args
+    if (refused := refuse_unknown_arguments(
+            ("school_id", "limit", "kind", "status", "requested_by"))) is not None:
+        return refused
     school_id = who.school_filter(args.get("school_id"))
     limit = listing_limit()
     query = select(*(c for c in reports_view.c if c.name != "content")).order_by(
@@ -100,6 +103,8 @@ def list_reports() -> Response:
 @blueprint.get("/reports/<report_id>")
 @requires_token
 def get_report(report_id: str) -> Response:
+    if (refused := refuse_unknown_arguments(("wait", "format", "table"))) is not None:
+        return refused
     try:
         wait = _wait(default=0.0)
     except ValueError:
