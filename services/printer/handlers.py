@@ -242,7 +242,8 @@ class Printer:
             return self._class_reports(copy, parameters)
         if kind == "final_statement":
             statement = build_final_statement(copy)
-            return Printed(render_final_statement(statement, self.font_dir),
+            return Printed(render_final_statement(statement, self.font_dir,
+                                                  self._printed(copy)),
                            file_names.final_statement_file(statement.class_name,
                                                            statement.academic_year))
         if kind == "remarks_sheet":
@@ -275,7 +276,7 @@ class Printer:
 
     def _student_report(self, copy: ClassCopy, student_id: str, term_id: str) -> Printed:
         report = build_student_report(copy, student_id, term_id)
-        return Printed(render_student_report(report, self.font_dir),
+        return Printed(render_student_report(report, self.font_dir, self._printed(copy)),
                        file_names.student_report_file(report.class_name,
                                                       report.student.full_name,
                                                       report.academic_year, report.term))

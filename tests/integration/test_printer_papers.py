@@ -109,7 +109,7 @@ def test_the_class_journal_is_headed_with_names_has_contents_legend_and_bookmark
     assert sections[-3:] == ["Итоговые отметки", "Лист замечаний", "Заверительная надпись"]
     # grid pages: the column says what it prints, and the legend is under every grid
     grids = [t for t in texts if "учитель:" in t and "I ч." in t]
-    assert grids and all("Фамилия, имя, отчество" in t and "н — отсутствовал" in t
+    assert grids and all("Фамилия, имя, отчество" in t and "«н» — отсутствовал" in t
                          for t in grids)
     assert all(embedded for _, embedded in font_report(body))
     assert ink(body, 1, tmp_path / "contents.png") > 1000

@@ -173,11 +173,12 @@ def _is_number(value: Any) -> bool:
 
 
 # a student's term report for parents ---------------------------------------------------
-def render_student_report(report: StudentReport, font_dir: Path) -> RenderedPdf:
+def render_student_report(report: StudentReport, font_dir: Path,
+                          printed: str = "") -> RenderedPdf:
     register_fonts(font_dir)
     head = RunningHead(f"Класс {report.class_name} · {report.academic_year} · "
                        f"{report.term.title}",
-                       report.school.name if report.school else report.school_id)
+                       report.school.name if report.school else report.school_id, printed)
     story: list[Any] = [
         SetTopic(head, "Отчёт для родителей"),
         Bookmark(report.student.full_name, 0, in_contents=False),
@@ -218,10 +219,12 @@ def render_student_report(report: StudentReport, font_dir: Path) -> RenderedPdf:
 
 
 # the final statement of a class for the year -------------------------------------------
-def render_final_statement(statement: FinalStatement, font_dir: Path) -> RenderedPdf:
+def render_final_statement(statement: FinalStatement, font_dir: Path,
+                           printed: str = "") -> RenderedPdf:
     register_fonts(font_dir)
     head = RunningHead(f"Класс {statement.class_name} · {statement.academic_year}",
-                       statement.school.name if statement.school else statement.school_id)
+                       statement.school.name if statement.school else statement.school_id,
+                       printed)
     story: list[Any] = [
         SetTopic(head, "Итоговая ведомость"),
         Paragraph(f"Итоговая ведомость успеваемости {escape(statement.class_name)} класса, "

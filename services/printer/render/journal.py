@@ -53,7 +53,7 @@ NAME_HEADING = "Фамилия, имя, отчество"
 #: rows left empty under the remarks for the deputy director to write in by hand
 BLANK_REMARK_ROWS = 12
 #: the one-line legend under every grid
-GRID_LEGEND = "; ".join(f"{code} — {meaning}" for code, meaning in LEGEND) + \
+GRID_LEGEND = "; ".join(f"«{code}» — {meaning}" for code, meaning in LEGEND) + \
     "; серые столбцы — итоговые отметки (ч. — четверть, п/г — полугодие)"
 
 TITLE = style(22, font="Sans-Bold", align=TA_CENTER, space_after=14)
