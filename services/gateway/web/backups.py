@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import insert, select
 
+from services.gateway.adapters.names import school_names
 from services.gateway.adapters.tables import archive_view, backups_view
 from services.gateway.domain.access import BACKUP_MAKERS, BACKUP_READERS
 from services.gateway.runtime import gateway_of
@@ -29,7 +30,8 @@ blueprint = Blueprint("backups", __name__, url_prefix="/api/v1")
 
 ALL_SCHOOLS = "*"
 YEAR = re.compile(r"^\d{4}-\d{4}$")
-REGISTRY_HEADINGS = ("№", "Класс", "Учебный год", "Страниц", "SHA-256", "Дата", "Ответственный")
+REGISTRY_HEADINGS = ("№", "Класс", "Учебный год", "Страниц", "SHA-256", "Дата", "Ответственный",
+                     "Файл", "class_id")
 
 
 def _body() -> dict[str, Any]:
@@ -144,12 +146,19 @@ def archive_registry() -> Response:
         query = query.where(archive_view.c.academic_year == year)
     with gateway_of(current_app).engine.connect() as connection:
         rows = [row._mapping for row in connection.execute(query)]
+        names = {school: school_names(connection, school)
+                 for school in {row["school_id"] for row in rows}}
     fmt = request.args.get("format", "json")
     if fmt in ("csv", "xlsx"):
+        typed = fmt == "xlsx"
+        school = names[school_id].school if school_id in names else (school_id or "все")
         sheet = Sheet(title="Реестр архива", headings=REGISTRY_HEADINGS, rows=[
-            (row["registry_number"], row["class_id"], row["academic_year"], row["pages"],
-             row["sha256"], (iso_utc(row["registered_at"]) or "")[:10], row["responsible"])
-            for row in rows], heading_lines=[("Школа", school_id or "все")])
+            (row["registry_number"], names[row["school_id"]].class_name(row["class_id"]),
+             row["academic_year"], row["pages"], row["sha256"],
+             row["registered_at"] if typed else (iso_utc(row["registered_at"]) or "")[:10],
+             row["responsible"], (row["pdf_key"] or "").rsplit("/", 1)[-1], row["class_id"])
+            for row in rows], heading_lines=[("Школа", school)],
+            formats={5: "date"} if typed else {})
         name = f"archive-registry-{school_id or 'all'}"
         if fmt == "csv":
             return download(csv_body(sheet), CSV_TYPE, f"{name}.csv")
@@ -160,4 +169,5 @@ def archive_registry() -> Response:
         **{name: row[name] for name in ("registry_number", "number", "school_id", "class_id",
                                         "academic_year", "pages", "sha256", "pdf_key",
                                         "responsible", "job_id")},
+        "class_name": names[row["school_id"]].class_name(row["class_id"]),
         "registered_at": iso_utc(row["registered_at"])} for row in rows], "next_cursor": None})
