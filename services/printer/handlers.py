@@ -74,7 +74,6 @@ KINDS: dict[str, tuple[str, ...]] = {
     "student_reports": ("class_id", "term_id"),
 }
 BUNDLES = ("pdf", "zip")
-BATCH_KINDS = frozenset({"class_journals", "student_reports"})
 JOB_ID = re.compile(r"^[A-Za-z0-9_:-][A-Za-z0-9_.:-]{0,63}$")
 PENDING, COMPLETED, FAILED = "pending", "completed", "failed"
 
