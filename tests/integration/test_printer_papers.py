@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pikepdf
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import Engine, select
@@ -99,8 +100,8 @@ def test_the_class_journal_is_headed_with_names_has_contents_legend_and_bookmark
     remarks_page = next(i for i, t in enumerate(texts)
                         if "Лист замечаний по ведению классного журнала" in t)
     lines = [line.strip() for line in contents.splitlines()]
-    entry = lines.index("Лист замечаний")  # its dotted line (extracted first) ends with
-    assert lines[entry - 1].split()[-1] == str(remarks_page + 1)  # the page it is on
+    entry = lines.index("Лист замечаний")  # then the page it is on
+    assert lines[entry + 1] == str(remarks_page + 1)
     # the bookmarks: the journal, its sections, each subject under "Предметы"
     outline = _outline(body)
     assert _titles(outline) == ["Классный журнал 1 «А»"]
@@ -112,6 +113,13 @@ def test_the_class_journal_is_headed_with_names_has_contents_legend_and_bookmark
     assert grids and all("Фамилия, имя, отчество" in t and "«н» — отсутствовал" in t
                          for t in grids)
     assert all(embedded for _, embedded in font_report(body))
+    # the contents are drawn onto their page as a form: its fonts are embedded too
+    with pikepdf.open(io.BytesIO(body)) as pdf:
+        forms = list(pdf.pages[1].Resources.XObject.values())
+        fonts = [font for form in forms for font in form.Resources.Font.values()]
+        assert fonts and all("/FontFile2" in (font.get("/FontDescriptor")
+                                              or font.DescendantFonts[0].FontDescriptor)
+                             for font in fonts)
     assert ink(body, 1, tmp_path / "contents.png") > 1000
 
 

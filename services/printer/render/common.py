@@ -28,8 +28,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, TableStyle
-from reportlab.platypus.tableofcontents import TableOfContents
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate
 
 #: The TrueType files the printer embeds (Debian's fonts-dejavu-core installs them).
 FONT_FILES = {
@@ -196,26 +195,16 @@ class Bookmark(Flowable):
         self.canv.addOutlineEntry(self.title, key, level=self.level, closed=self.level > 0)
 
 
-def contents(levels: int = 3) -> TableOfContents:
-    """A contents page filled by the :class:`Bookmark` flowables of the story."""
-    table = TableOfContents(dotsMinLevel=0)
-    # the table's own default font is Helvetica, which PDF/A forbids unembedded
-    table.tableStyle = TableStyle([("FONT", (0, 0), (-1, -1), "Sans", 10),
-                                   ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                                   ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                                   ("RIGHTPADDING", (0, 0), (-1, -1), 0)])
-    table.levelStyles = [style(10.5 - 1.5 * level, font="Sans-Bold" if level < 2 else "Sans",
-                               leading=12.5 - 1.5 * level) for level in range(levels)]
-    for level, level_style in enumerate(table.levelStyles):
-        level_style.leftIndent = 16 * level
-        level_style.name = f"contents-{level}"
-    return table
-
-
 class _Document(BaseDocTemplate):
+    """Notes the page of every contents entry as it is laid out."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.entries: list[tuple[int, str, int]] = []  # (level, title, page)
+
     def afterFlowable(self, flowable: Flowable) -> None:  # noqa: N802 (ReportLab's name)
         if isinstance(flowable, Bookmark) and flowable.in_contents:
-            self.notify("TOCEntry", (flowable.level, flowable.title, self.page))
+            self.entries.append((flowable.level, flowable.title, self.page))
 
 
 class PageCount(Flowable):
@@ -234,8 +223,8 @@ class PageCount(Flowable):
         self.canv.drawString(0, self.size * 0.5, self.template(self.canv.getPageNumber()))
 
 
-def document(buffer: io.BytesIO, head: RunningHead, info: DocumentInfo, *,
-             wide: bool) -> BaseDocTemplate:
+def document(buffer: io.BytesIO, head: RunningHead | None, info: DocumentInfo, *,
+             wide: bool) -> _Document:
     size = landscape(A4) if wide else A4
     doc = _Document(buffer, pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN,
                           topMargin=MARGIN + HEADER, bottomMargin=MARGIN + 6,
@@ -245,22 +234,27 @@ def document(buffer: io.BytesIO, head: RunningHead, info: DocumentInfo, *,
     frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body",
                   leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame], pagesize=size,
-                                       onPageEnd=head.draw)])
+                                       **({"onPageEnd": head.draw} if head else {}))])
     return doc
 
 
 def build(story: list[Any], head: RunningHead, info: DocumentInfo, *, wide: bool,
           font_dir: Path) -> RenderedPdf:
     """Lay out ``story`` and finish it as PDF/A-2b."""
+    raw, _ = lay_out(story, head, info, wide=wide, font_dir=font_dir)
+    body, pages = finish_pdfa(raw, info)
+    return RenderedPdf(body, pages, hashlib.sha256(body).hexdigest())
+
+
+def lay_out(story: list[Any], head: RunningHead | None, info: DocumentInfo, *, wide: bool,
+            font_dir: Path) -> tuple[bytes, list[tuple[int, str, int]]]:
+    """The plain PDF of ``story`` (no PDF/A finish) and its contents entries with pages;
+    without a ``head`` the pages get no header or footer."""
     register_fonts(font_dir)
     buffer = io.BytesIO()
     doc = document(buffer, head, info, wide=wide)
-    if any(isinstance(item, TableOfContents) for item in story):
-        doc.multiBuild(story)  # a second pass puts the page numbers into the contents
-    else:
-        doc.build(story)
-    body, pages = finish_pdfa(buffer.getvalue(), info)
-    return RenderedPdf(body, pages, hashlib.sha256(body).hexdigest())
+    doc.build(story)
+    return buffer.getvalue(), doc.entries
 
 
 @cache

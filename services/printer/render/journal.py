@@ -31,11 +31,11 @@ from services.printer.render.common import (
     RunningHead,
     SetTopic,
     build,
-    contents,
     fit_size,
     register_fonts,
     style,
 )
+from services.printer.render.contents import Contents, build_with_contents
 from services.printer.render.grid import Grid, GridStyle
 from shared.events.journal_codes import LEGEND
 
@@ -74,8 +74,8 @@ def render_journal(journal: Journal, font_dir: Path, printed: str = "") -> Rende
     """The whole class journal; ``printed`` is the local time of printing (the footer)."""
     register_fonts(font_dir)
     head = running_head(journal, printed)
-    return build(journal_story(journal, head), head, journal_info(journal), wide=True,
-                 font_dir=font_dir)
+    return build_with_contents(journal_story(journal, head), head, journal_info(journal),
+                               wide=True, font_dir=font_dir)
 
 
 def running_head(journal: Journal, printed: str = "") -> RunningHead:
@@ -104,11 +104,12 @@ def _contents(head: RunningHead) -> list[Any]:
     legend = [[code, meaning] for code, meaning in LEGEND] + [
         ["I ч., II ч.", "итоговая отметка за четверть (серый столбец)"],
         ["I п/г", "итоговая отметка за полугодие"], ["Год", "годовая отметка"]]
-    return [SetTopic(head, "Содержание"), Paragraph("Содержание", HEADING), contents(),
-            Spacer(1, 14), Paragraph("Условные обозначения", HEADING),
-            Grid([60, 420], [["Запись", "Что означает"]], legend,
-                 GridStyle(font="Sans", bold="Sans-Bold", size=8.5, leading=10, min_row=13,
-                           align="CL")),
+    return [SetTopic(head, "Содержание"),
+            Contents(after=[
+                Spacer(1, 14), Paragraph("Условные обозначения", HEADING),
+                Grid([60, 420], [["Запись", "Что означает"]], legend,
+                     GridStyle(font="Sans", bold="Sans-Bold", size=8.5, leading=10,
+                               min_row=13, align="CL"))]),
             PageBreak()]
 
 
