@@ -118,11 +118,18 @@ class Printed:
     documents: int = 1
 
 
+#: (school_id, job_id, documents done, documents in all): a batch's progress
+Progress = Callable[[str, str, int, int], None]
+
+
 @dataclass
 class Printer:
     store: FileStore
     font_dir: Path
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    #: told after each document of a batch (main.py: announced where the database lets a
+    #: second transaction write beside the batch's; None: progress only at the end)
+    progress: Progress | None = None
 
     # entry points ---------------------------------------------------------------------
     def print_requests(self, connection: Connection, commands: list[Event]) -> None:
@@ -182,7 +189,9 @@ class Printer:
         assert isinstance(parameters, dict)
         try:
             printed = self.render(connection, school_id, str(kind), parameters,
-                                  scope if isinstance(scope, dict) else None)
+                                  scope if isinstance(scope, dict) else None,
+                                  on_progress=lambda done, total: self._tell(
+                                      school_id, job_id, done, total))
         except (NotPrintable, FontsMissing) as exc:
             self._fail(connection, school_id, job_id, str(kind), str(exc))
             return
@@ -207,9 +216,13 @@ class Printer:
             "documents": printed.documents})
         log.info("printed", extra={"job_id": job_id, "kind": kind, "pages": pdf.pages})
 
+    def _tell(self, school_id: str, job_id: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(school_id, job_id, done, total)
+
     def render(self, connection: Connection, school_id: str, kind: str,
-               parameters: dict[str, Any], scope: dict[str, Any] | None = None,
-               ) -> Printed:
+               parameters: dict[str, Any], scope: dict[str, Any] | None = None, *,
+               on_progress: Callable[[int, int], None] | None = None) -> Printed:
         """The document; a teacher's scope limits it to what is theirs (NotPrintable)."""
         role = (scope or {}).get("role")
         if role == "teacher" and kind != "report":
@@ -228,7 +241,7 @@ class Printer:
             title = str(found.report.get("title") or found.report.get("kind") or "отчёт")
             return Printed(pdf, file_names.report_file(title, parameters["report_id"]))
         if kind == "class_journals":
-            return self._all_journals(connection, school_id, parameters)
+            return self._all_journals(connection, school_id, parameters, on_progress)
         if kind == "student_report":
             class_id = copy_store.class_of_student(connection, school_id,
                                                    parameters["student_id"])
@@ -238,7 +251,7 @@ class Printer:
         copy = copy_store.load_class(connection, school_id, parameters["class_id"])
         _own_class(copy.roster, scope)
         if kind == "student_reports":
-            return self._class_reports(copy, parameters)
+            return self._class_reports(copy, parameters, on_progress)
         if kind == "final_statement":
             statement = build_final_statement(copy)
             return Printed(render_final_statement(statement, self.font_dir,
@@ -281,21 +294,25 @@ class Printer:
                                                       report.academic_year, report.term))
 
     def _all_journals(self, connection: Connection, school_id: str,
-                      parameters: dict[str, Any]) -> Printed:
+                      parameters: dict[str, Any],
+                      on_progress: Callable[[int, int], None] | None = None) -> Printed:
         """Every class journal of the school for a term (or the year), in class order."""
         rosters = copy_store.school_classes(connection, school_id)
         if not rosters:
             raise NotPrintable("принтеру не известен ни один класс школы (нет class.roster)")
         year = parameters.get("year")
+        chosen_rosters = sorted(
+            (r for r in rosters if not year or r.get("academic_year") == year),
+            key=lambda r: class_sort_key(class_name(str(r["class_id"]), r.get("grade"),
+                                                    r.get("class_name"))))
         parts = []
-        for roster in sorted(rosters, key=lambda r: class_sort_key(
-                class_name(str(r["class_id"]), r.get("grade"), r.get("class_name")))):
-            if year and roster.get("academic_year") != year:
-                continue
+        for roster in chosen_rosters:
             copy = copy_store.load_class(connection, school_id, str(roster["class_id"]))
             printed = self._journal(copy, parameters.get("term_id"))
             parts.append(Part(f"Классный журнал {roster_class_name(copy)}",
                               printed.file_name, printed.pdf))
+            if on_progress is not None:
+                on_progress(len(parts), len(chosen_rosters))
         if not parts:
             raise NotPrintable(f"нет классов, которые учатся в {year} году")
         calendar = copy_store.school_calendar(connection, school_id)
@@ -308,12 +325,16 @@ class Printer:
         return self._bundle(parts, info, parameters, file_names.bundle_file(
             "журналы_" + school, str((calendar or {}).get("academic_year", "")), period, "{}"))
 
-    def _class_reports(self, copy: ClassCopy, parameters: dict[str, Any]) -> Printed:
+    def _class_reports(self, copy: ClassCopy, parameters: dict[str, Any],
+                       on_progress: Callable[[int, int], None] | None = None) -> Printed:
         """Every student's term report of a class (for a parents' meeting)."""
         parts = []
-        for student in class_students(copy):
+        students = class_students(copy)
+        for student in students:
             printed = self._student_report(copy, student.student_id, parameters["term_id"])
             parts.append(Part(student.full_name, printed.file_name, printed.pdf))
+            if on_progress is not None:
+                on_progress(len(parts), len(students))
         if not parts:
             raise NotPrintable(f"в списке класса {copy.class_id} нет учеников")
         name = roster_class_name(copy)

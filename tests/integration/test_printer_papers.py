@@ -51,10 +51,13 @@ def _q1(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _print(school: tuple[Engine, Settings, list[dict[str, Any]]], job_id: str, kind: str,
-           parameters: dict[str, Any], today: date) -> tuple[Any, bytes]:
+           parameters: dict[str, Any], today: date, *,
+           progress: list[tuple[str, str, int, int]] | None = None) -> tuple[Any, bytes]:
     engine, settings, events = school
     clock = datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=6)
-    printer = Printer(open_store(settings.files_url), FONT_DIR, clock=lambda: clock)
+    printer = Printer(open_store(settings.files_url), FONT_DIR, clock=lambda: clock,
+                      progress=None if progress is None else lambda *told: progress.append(
+                          told))
     school_id = events[0]["school_id"]
     with engine.begin() as connection:
         printer.run_job(connection, school_id, job_id, kind=kind, parameters=parameters,
@@ -171,8 +174,12 @@ def test_every_class_journal_of_the_school_prints_as_one_pdf_with_a_bookmark_per
         school: tuple) -> None:
     events = school[2]
     q1 = _q1(events)
+    told: list[tuple[str, str, int, int]] = []
     job, body = _print(school, "job-all", "class_journals",
-                       {"term_id": q1["id"]}, date(2026, 11, 20))
+                       {"term_id": q1["id"]}, date(2026, 11, 20), progress=told)
+    # progress after each journal, while the one job prints
+    assert [(job_id, done, total) for _, job_id, done, total in told] == [
+        ("job-all", 1, 3), ("job-all", 2, 3), ("job-all", 3, 3)]
     name = _calendar(events)["school_name"].replace(" ", "_")
     assert job.file_key.endswith(f"/журналы_{name}_2026-2027_I-четверть.pdf")
     outline = _outline(body)
@@ -202,3 +209,55 @@ def test_every_student_report_of_a_class_prints_as_one_zip_with_readable_names(
                 for s in roster["students"]}
     assert set(names) == expected
     assert roster["students"][0]["full_name"] in page_texts(first)[0]
+
+
+def test_a_batchs_progress_is_announced_beside_it_and_shown_by_the_api(
+        production_settings: Settings, migrated: Any) -> None:
+    """On PostgreSQL the printer announces progress in a transaction of its own (while the
+    batch's is open); the gateway's read model shows it while the job is pending, and a
+    late or repeated progress event never sets it back."""
+    import orjson
+
+    from services.gateway.adapters.tables import print_jobs_view
+    from services.gateway.handlers.print_jobs import apply_print_events
+    from services.gateway.web.print_jobs import _item
+    from services.printer.adapters.tables import outbox
+    from services.printer.main import progress_announcer
+
+    settings = migrated(production_settings)
+    printer_db = make_engine(settings.database_url_for("printer"))
+    gateway_db = make_engine(settings.database_url_for("gateway"))
+    try:
+        announce = progress_announcer(printer_db)
+        with printer_db.begin() as batch:  # the batch's own transaction stays open …
+            batch.execute(select(jobs)).all()
+            announce("sch0001", "job-b", 1, 4)
+            announce("sch0001", "job-b", 2, 4)
+        with printer_db.connect() as connection:  # … and the progress is committed apart
+            told = [orjson.loads(row.body) for row in connection.execute(select(outbox))]
+        assert [(e["type"], e["data"]["done"]) for e in told] == [
+            ("print.progress", 1), ("print.progress", 2)]
+        now = datetime.now(UTC)
+        with gateway_db.begin() as connection:
+            connection.execute(print_jobs_view.insert().values(
+                id="job-b", school_id="sch0001", kind="class_journals", status="pending",
+                parameters={}, requested_by="deputy:t1", requested_at=now))
+            apply_print_events(connection, [Event.from_envelope(e) for e in reversed(told)])
+        with gateway_db.connect() as connection:
+            row = connection.execute(select(print_jobs_view)).one()._mapping
+        assert _item(row)["progress"] == {"done": 2, "total": 4}  # the newest, in any order
+        done = {"id": "prn-done", "type": "print.completed", "school_id": "sch0001",
+                "occurred_at": now.isoformat(),
+                "data": {"job_id": "job-b", "kind": "class_journals", "documents": 4,
+                         "file_key": "pdf/sch0001/job-b/x.pdf", "sha256": "ab" * 32,
+                         "pages": 100, "bytes": 1000}}
+        with gateway_db.begin() as connection:
+            apply_print_events(connection, [Event.from_envelope(done),
+                                            Event.from_envelope(told[0])])
+        with gateway_db.connect() as connection:
+            row = connection.execute(select(print_jobs_view)).one()._mapping
+        assert row["status"] == "completed"
+        assert _item(row)["progress"] == {"done": 4, "total": 4}
+    finally:
+        printer_db.dispose()
+        gateway_db.dispose()

@@ -141,6 +141,9 @@ print_jobs_view = Table(
     Column("pages", Integer, nullable=True),
     Column("bytes", BigInteger, nullable=True),
     Column("error", Text, nullable=True),
+    # a batch's progress: documents printed of how many (print.progress, print.completed)
+    Column("documents_done", Integer, nullable=True),
+    Column("documents_total", Integer, nullable=True),
     Index("ix_gateway_print_jobs_school", "school_id", "requested_at"),
 )
 

@@ -1,5 +1,5 @@
 """gateway: the names of schools, classes, teachers and subjects (contract v1.1), so the
-API's listings and exports show names beside ids
+API's listings and exports show names beside ids; a batch print job's progress
 
 Revision ID: gateway_0009
 Revises: gateway_0008
@@ -26,7 +26,13 @@ def upgrade() -> None:
         sa.Column("name", sa.String(300), nullable=False),
         sa.Column("stamp", sa.String(100), nullable=False),
     )
+    with op.batch_alter_table("gateway_print_jobs") as table:
+        table.add_column(sa.Column("documents_done", sa.Integer, nullable=True))
+        table.add_column(sa.Column("documents_total", sa.Integer, nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("gateway_print_jobs") as table:
+        table.drop_column("documents_total")
+        table.drop_column("documents_done")
     op.drop_table("gateway_names")

@@ -212,4 +212,7 @@ def _item(row: Any) -> dict[str, Any]:
     item["finished_at"] = iso_utc(row["finished_at"])
     item["pdf"] = f"/api/v1/print-jobs/{row['id']}/pdf" if row["status"] == "completed" \
         else None
+    # a batch: how many of its documents are printed (while pending, and when done)
+    item["progress"] = {"done": row["documents_done"], "total": row["documents_total"]} \
+        if row["documents_total"] else None
     return item
