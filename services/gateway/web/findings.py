@@ -26,13 +26,8 @@ from services.gateway.web.commands import accepted, broker_unavailable, send_com
 from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
 from services.gateway.web.errors import api_error
 from services.gateway.web.formats import iso_utc, parse_date, refuse_unknown_arguments
-from shared.events.rules import (
-    CATALOG,
-    PARAMETER_DEFAULTS,
-    RULE_PARAMETERS,
-    parameter_errors,
-    rule_title,
-)
+from shared.events import rules
+from shared.events.rules import CATALOG, PARAMETER_DEFAULTS, RULE_PARAMETERS, parameter_errors
 
 blueprint = Blueprint("findings", __name__, url_prefix="/api/v1")
 
@@ -62,7 +57,7 @@ def list_rules() -> Response:
                 .where(rule_parameters_view.c.school_id == school_id)).scalar() or {})
     values = {**PARAMETER_DEFAULTS, **own}
     return jsonify({"school_id": school_id, "items": [
-        {"id": rule.id, "title": rule_title(rule.id), "clause": rule.clause,
+        {"id": rule.id, "title": rules.rule_title(rule.id), "clause": rule.clause,
          "severity": rule.severity,
          "responsible": rule.responsible, "text": rule.text,
          "parameters": {name: values[name] for name in RULE_PARAMETERS.get(rule.id, ())}}
@@ -191,7 +186,7 @@ def _actor(who: Principal) -> str:
 
 def _named(item: dict[str, Any], names: Names) -> dict[str, Any]:
     """A finding with the names beside its ids (the ids stay for programs)."""
-    return {**item, "rule_title": rule_title(item["rule"]),
+    return {**item, "rule_title": rules.rule_title(item["rule"]),
             "class_name": names.class_name(item.get("class_id")),
             "subject_name": names.subject(item.get("subject_id")),
             "teacher_name": names.teacher(item.get("teacher_id"))}
