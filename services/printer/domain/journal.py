@@ -146,6 +146,9 @@ class Remark:
     #: the rule's Russian title, and the day the check found it
     rule: str = ""
     checked_on: date | None = None
+    #: the day it was fixed or waived (its history), and a waiver's justification
+    fixed_on: date | None = None
+    justification: str = ""
 
 
 @dataclass(frozen=True)
@@ -480,13 +483,20 @@ def _remarks(copy: ClassCopy, names: dict[str, str], start: date, end: date) -> 
             continue
         teacher_id = finding.get("teacher_id") or ""
         detected = str(finding.get("detected_at") or "")[:10]
+        closing = [step for step in finding.get("history") or []
+                   if isinstance(step, dict) and step.get("status") == finding.get("status")
+                   and finding.get("status") in ("fixed", "waived")]
+        closed = str(closing[-1].get("at") or "")[:10] if closing else ""
         remarks.append(Remark(day, names.get(finding.get("subject_id") or "", "") or "—",
                               copy.teachers.get(teacher_id, teacher_id or "—"),
                               str(finding.get("message") or ""),
                               STATUS_NAMES.get(str(finding.get("status")),
                                                str(finding.get("status") or "")),
                               rule=rule_title(str(finding.get("rule") or "")),
-                              checked_on=date.fromisoformat(detected) if detected else None))
+                              checked_on=date.fromisoformat(detected) if detected else None,
+                              fixed_on=date.fromisoformat(closed) if closed else None,
+                              justification=str((closing[-1].get("comment") or "")
+                                                if closing else "")))
     return sorted(remarks, key=lambda r: (r.day, r.subject, r.message))
 
 

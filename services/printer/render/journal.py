@@ -282,8 +282,11 @@ def remark_rows(remarks: list[Remark], blank_rows: int) -> list[list[str]]:
     for number, remark in enumerate(remarks, start=1):
         checked = remark.checked_on or remark.day
         found = f"{remark.rule}: {remark.message}" if remark.rule else remark.message
+        status = f"{remark.status}: {remark.justification}" if remark.justification \
+            else remark.status
+        fixed = remark.fixed_on.strftime("%d.%m.%Y") if remark.fixed_on else ""
         rows.append([str(number), checked.strftime("%d.%m.%Y"), remark.subject,
-                     remark.teacher, found, remark.status, "", "", ""])
+                     remark.teacher, found, status, fixed, "", ""])
     rows += [[str(n), "", "", "", "", "", "", "", ""]
              for n in range(len(remarks) + 1, len(remarks) + blank_rows + 1)]
     return rows
