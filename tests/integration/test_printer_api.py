@@ -117,6 +117,8 @@ def test_print_jobs_are_validated_printed_and_downloaded(
         readable = f"{class_id[:-1]}А_журнал_{calendar['academic_year']}_I-четверть.pdf"
         assert f"filename*=UTF-8''{quote(readable)}" in disposition, disposition
         assert "job-" not in disposition
+        assert job["file_name"] == readable and "«" in job["class_name"]
+        assert job["school_name"] == calendar["school_name"]
         # ?wait on POST: the job comes back finished; a batch downloads as one ZIP
         waited = client.post("/api/v1/print-jobs?wait=30", headers=auth["deputy"], json={
             "kind": "student_reports",

@@ -23,6 +23,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import delete, insert, select
 
+from services.gateway.adapters.names import Names, school_names
 from services.gateway.adapters.tables import print_jobs_view, reports_view
 from services.gateway.domain.access import Principal, Role
 from services.gateway.domain.print_requests import MAY_PRINT, print_request_errors, print_scope
@@ -144,7 +145,9 @@ def list_print_jobs() -> Response:
             query = query.where(print_jobs_view.c[name] == args[name])
     with gateway_of(current_app).engine.connect() as connection:
         rows = [row._mapping for row in connection.execute(query)]
-    return jsonify({"items": [_item(row) for row in rows]})
+        names = {school: school_names(connection, school)
+                 for school in {row["school_id"] for row in rows}}
+    return jsonify({"items": [_named(_item(row), names[row["school_id"]]) for row in rows]})
 
 
 @blueprint.get("/print-jobs/<job_id>")
@@ -153,7 +156,8 @@ def get_print_job(job_id: str) -> Response:
     row = _visible_job(principal(), job_id)
     if row is None:
         return api_error(404, "not_found", f"задания печати {job_id} нет", {"id": job_id})
-    body = _item(row)
+    with gateway_of(current_app).engine.connect() as connection:
+        body = _named(_item(row), school_names(connection, row["school_id"]))
     response = jsonify(body)
     if row["status"] == "pending":
         response.headers["Retry-After"] = "2"
@@ -202,6 +206,16 @@ def _visible_job(who: Principal, job_id: str) -> Any:
     if who.role in OWN_ONLY and (who.teacher_id is None or row.teacher_id != who.teacher_id):
         return None
     return row._mapping
+
+
+def _named(item: dict[str, Any], names: Names) -> dict[str, Any]:
+    """The job with the school's and the class's names beside their ids, and the file's
+    readable name."""
+    class_id = (item.get("parameters") or {}).get("class_id")
+    return {**item, "school_name": names.school,
+            "class_name": names.class_name(class_id) if class_id else None,
+            "file_name": download_name(item.get("file_key"), item["kind"], item["id"])
+            if item.get("file_key") else None}
 
 
 def _item(row: Any) -> dict[str, Any]:
