@@ -329,6 +329,9 @@ def test_the_cli_prints_a_report_as_tables(tmp_path: Path, monkeypatch: pytest.M
     assert any(line.startswith("Класс") and "Темы в срок" in line for line in lines)
     held = sum(row["lessons"] for row in recount().values())
     assert f"  Проведено уроков: {held}" in lines
+    # shares as percentages with a decimal comma, counts per rule by the rule's title
+    assert "{" not in done.output and "lesson.topic.late" not in done.output
+    assert "," in next(line for line in lines if line.startswith("  Темы в срок"))
     refused = CliRunner().invoke(main, ["checker", "report", "quarter_analysis", "--school",
                                         "sch0001", "--at", at, "--param", "class_id=zz"])
     assert refused.exit_code != 0 and "нет класса zz" in refused.output
