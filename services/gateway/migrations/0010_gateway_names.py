@@ -1,8 +1,8 @@
 """gateway: the names of schools, classes, teachers and subjects (contract v1.1), so the
 API's listings and exports show names beside ids; a batch print job's progress
 
-Revision ID: gateway_0009
-Revises: gateway_0008
+Revision ID: gateway_0010
+Revises: gateway_0008 (gateway_0009 once issue 14's migration is merged beside it)
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "gateway_0009"
+revision: str = "gateway_0010"
+# Merging with main, whose gateway_0009 (issue 14) also follows 0008: set this to
+# "gateway_0009" so the branch has one head.
 down_revision: str | None = "gateway_0008"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
