@@ -207,14 +207,21 @@ def checker_report(kind: str, school_id: str, parameters: tuple[str, ...], at: s
     from kozomol.report_text import report_as_text
     from services.checker.domain.reports import ReportError
     from services.checker.reporting import make_report
+    from services.gateway.domain.report_requests import request_errors
     from shared.db.engine import make_engine
 
-    values: dict[str, object] = {}
+    given: dict[str, object] = {}
     for item in parameters:
         name, sep, value = item.partition("=")
         if not sep:
             raise click.BadParameter(f"{item!r}: expected NAME=VALUE", param_hint="--param")
-        values[name] = value == "true" if value in ("true", "false") else value
+        given[name] = value == "true" if value in ("true", "false") else value
+    # the API's own rules: unknown parameters refused, dates ISO or ДД.ММ.ГГГГ
+    errors, values = request_errors({"kind": kind, "parameters": given})
+    if errors:
+        problems = "; ".join(f"{name}: {', '.join(map(str, messages))}"
+                             for name, messages in errors.get("parameters", errors).items())
+        raise click.BadParameter(problems, param_hint="--param")
     moment = datetime.fromisoformat(at) if at else datetime.now(UTC)
     if moment.tzinfo is None:
         raise click.BadParameter("--at needs a UTC offset, e.g. 2026-11-09T00:00:00+06:00")
@@ -286,6 +293,7 @@ def tokens_create(role: str, school_id: str | None, label: str | None,
     from sqlalchemy.exc import DBAPIError
 
     from services.gateway.adapters import audit
+    from services.gateway.adapters.names import token_subject_problems
     from services.gateway.adapters.tokens import create_token
     from services.gateway.domain.access import Role
 
@@ -294,6 +302,11 @@ def tokens_create(role: str, school_id: str | None, label: str | None,
     engine = _gateway_engine(settings)
     try:
         with engine.begin() as connection:
+            refusals, warnings = token_subject_problems(connection, school_id, teacher_id)
+            if refusals:
+                raise click.ClickException("; ".join(refusals))
+            for warning in warnings:
+                click.echo(f"предупреждение: {warning}", err=True)
             issued = create_token(connection, Role(role), school_id, label, teacher_id,
                                   lifetime_days=lifetime)
             audit.record(connection, at=datetime.now(UTC), action="token.issued",

@@ -65,6 +65,10 @@ def round_half_up(value: float) -> int:
     return int(Decimal(str(value)).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
 
+#: Events that carry the subject's name beside its id (contract v1.1).
+NAMED_SUBJECT_TYPES = frozenset({"lesson.recorded", "mark.recorded"})
+
+
 @dataclass
 class Lesson:
     lesson_id: str
@@ -252,6 +256,10 @@ class Simulation:
             # grace, and in the same order as it would have (a correction stays later).
             started, ended = outage
             at = ended + timedelta(minutes=1) + (at - started) / 60
+        if event_type in NAMED_SUBJECT_TYPES and "subject_name" not in data:
+            subject = self.school.subjects.get(str(data.get("subject_id")))
+            if subject is not None:  # the subject as the journal names it (contract v1.1)
+                data = {**data, "subject_name": subject.name}
         self._counter += 1
         event = {
             "id": event_id or f"{self.school.school_id}-e{self._counter:08d}",
@@ -286,6 +294,10 @@ class Simulation:
         before = self.local(calendar.terms[0].start - timedelta(days=6), time(10, 0))
         minute = timedelta(minutes=1)
         self.emit("school.calendar", before, {
+            "school_name": school.name, "school_address": school.address,
+            "director_name": school.director_name,
+            "deputy_directors": [{"full_name": name, "responsibility": area}
+                                 for name, area in school.deputy_directors],
             "academic_year": calendar.academic_year, "timezone": calendar.timezone,
             "language_of_instruction": school.language_of_instruction,
             "weekend": list(calendar.weekend),
@@ -313,7 +325,7 @@ class Simulation:
         self.emit("class.roster", at, {
             "class_id": school_class.class_id,
             "academic_year": self.school.calendar.academic_year,
-            "grade": school_class.grade,
+            "grade": school_class.grade, "class_name": school_class.display_name,
             "homeroom_teacher_id": school_class.homeroom_teacher_id,
             "students": [{"student_id": s.student_id, "full_name": s.full_name,
                           "subgroups": dict(s.subgroups)} for s in students],

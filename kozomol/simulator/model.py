@@ -91,6 +91,11 @@ class SchoolClass:
     #: grades 10–11 are planned and marked by half-years (КТП and term marks), not quarters
     by_half_years: bool = False
 
+    @property
+    def display_name(self) -> str:
+        """The class as the school writes it: «4 «Б»»."""
+        return f"{self.grade} «{self.letter}»"
+
 
 @dataclass(frozen=True)
 class PlannedLesson:
@@ -136,3 +141,7 @@ class School:
     plans: tuple[SubjectPlan, ...]
     #: joiners and leavers during the year, in order of day
     roster_changes: tuple[RosterChange, ...] = ()
+    address: str = ""
+    director_name: str = ""
+    #: (full name, responsibility as written: "по учебно-воспитательной работе")
+    deputy_directors: tuple[tuple[str, str], ...] = ()

@@ -186,9 +186,11 @@ def generate_school(seed: int, *, school_number: int = 1, parallels: int = 2,
                               calendar=calendar, year=academic_year_start)
     subjects = {sid: Subject(sid, name, is_language, sid in SPLIT_SUBJECTS)
                 for sid, (name, is_language) in SUBJECT_NAMES.items()}
+    school_name = rng.choice(SCHOOL_NAMES).format(n=school_number)
+    address, director, deputies = _administration(seed, school_number, people)
     return School(
         school_id=school_id,
-        name=rng.choice(SCHOOL_NAMES).format(n=school_number),
+        name=school_name,
         language_of_instruction=language,
         calendar=calendar,
         subjects=subjects,
@@ -196,6 +198,9 @@ def generate_school(seed: int, *, school_number: int = 1, parallels: int = 2,
         classes=tuple(classes),
         plans=plans,
         roster_changes=changes,
+        address=address,
+        director_name=director,
+        deputy_directors=deputies,
     )
 
 
@@ -228,6 +233,24 @@ def _roster_changes(rng: random.Random, people: _People, *, school_id: str, numb
                                             rng.choice(days[3:len(days) // 2]), student,
                                             joins=True))
     return tuple(sorted(changes, key=lambda c: (c.day, c.class_id, c.student.student_id)))
+
+
+STREETS = ("ул. Киевская", "ул. Токтогула", "ул. Московская", "пр. Чуй", "ул. Исанова",
+           "ул. Ахунбаева", "ул. Боконбаева", "пр. Манаса", "ул. Фрунзе", "ул. Орозбекова")
+DEPUTY_AREAS = ("по учебно-воспитательной работе", "по воспитательной работе")
+
+
+def _administration(seed: int, school_number: int, people: _People,
+                    ) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """The school's address, director and deputies, from a random stream of their own
+    (so adding them changed nothing else a seed gives); names unique among the staff."""
+    own = _People(random.Random(f"administration:{seed}:{school_number}"))
+    own._names = set(people._names)
+    address = (f"720000, Кыргызская Республика, г. Бишкек, "
+               f"{own.rng.choice(STREETS)}, {own.rng.randint(1, 250)}")
+    director = own.teacher(0.6)
+    deputies = tuple((own.teacher(0.8), area) for area in DEPUTY_AREAS)
+    return address, director, deputies
 
 
 # the calendar ---------------------------------------------------------------------------

@@ -555,12 +555,18 @@ def prune(ctx: BackupContext, dry_run: bool = False) -> list[str]:
     keys = {r.id: r.key for r in rows}
     if dry_run:
         return sorted(doomed)
+    scopes = {r.id: r.scope for r in rows}
     for backup_id in sorted(doomed):
         if keys[backup_id]:
             ctx.archives.delete(keys[backup_id])
+        now = datetime.now(UTC)
         with ctx.engine.begin() as connection:
             connection.execute(update(backups).where(backups.c.id == backup_id)
                                .values(status="pruned"))
+            # the API's listing learns it too: no longer "verified", its key gone
+            _announce(connection, "backup.pruned", scopes[backup_id],
+                      {"backup_id": backup_id, "key": keys[backup_id],
+                       "pruned_at": now.isoformat()}, now)
     if doomed:
         log.info("pruned backups", extra={"count": len(doomed)})
     return sorted(doomed)
@@ -576,8 +582,9 @@ def export_class_journal(connection: Connection, school_id: str, class_id: str,
                          fmt: str) -> bytes:
     """A class journal from the journal record, as CSV or XLSX."""
     folder = TableFolder()
-    wanted = ("class.roster", "subject.plan", "lesson.recorded", "lesson.deleted",
-              "attendance.recorded", "mark.recorded", "mark.deleted")
+    wanted = ("school.calendar", "teacher.profile", "class.roster", "subject.plan",
+              "lesson.recorded", "lesson.deleted", "attendance.recorded", "mark.recorded",
+              "mark.deleted")
     for row in connection.execute(select(journal.c.seq, journal.c.type, journal.c.body).where(
             journal.c.school_id == school_id, journal.c.type.in_(wanted))
             .execution_options(yield_per=2000)):

@@ -8,20 +8,46 @@ through the outbox relay. Several printers can consume the same queue.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
 from services.printer.adapters.tables import inbox, outbox
-from services.printer.handlers import Printer, take_events
-from shared.messaging.outbox import OutboxRelay
+from services.printer.handlers import Printer, Progress, take_events
+from shared.events.envelope import new_envelope
+from shared.messaging.outbox import OutboxRelay, add_to_outbox
 from shared.messaging.publisher import ThreadPublishers, make_publisher
 from shared.service import ConsumerService, Handlers, bootstrap_consumer, topology_for
 from shared.settings import Settings
 from shared.storage import open_store
 
+log = logging.getLogger(__name__)
+
 NAME = "printer"
 #: The command the gateway sends (commands exchange, key "printer.print.request").
 PRINT_COMMAND = "print.request"
+
+
+def progress_announcer(engine: Engine) -> Progress:
+    """Announce a batch's progress (``print.progress``) in a transaction of its own, beside
+    the batch's, so the API shows it while the batch prints. PostgreSQL only: on SQLite the
+    batch's transaction holds the one write lock, and this would wait on it. A progress
+    event of a batch later rolled back (a crash) is harmless: the job is done again."""
+
+    def announce(school_id: str, job_id: str, done: int, total: int) -> None:
+        now = datetime.now(UTC)
+        try:
+            with engine.begin() as connection:
+                add_to_outbox(connection, outbox, [new_envelope(
+                    "prn", "print.progress", school_id,
+                    {"job_id": job_id, "done": done, "total": total}, now)], now)
+        except SQLAlchemyError:  # progress is a courtesy; the job goes on without it
+            log.warning("print progress not announced", extra={"job_id": job_id})
+
+    return announce
 
 
 def bootstrap(settings: Settings,
@@ -31,6 +57,8 @@ def bootstrap(settings: Settings,
                         by_type={PRINT_COMMAND: printer.print_requests,
                                  "report.ready": printer.keep_reports})
     service = bootstrap_consumer(settings, NAME, inbox, handlers)
+    if service.engine.dialect.name == "postgresql":
+        printer.progress = progress_announcer(service.engine)
     topology = topology_for(settings)
     publishers = ThreadPublishers(lambda: make_publisher(
         settings.broker_url, topology, connect_timeout=settings.broker_connect_timeout,

@@ -82,6 +82,39 @@ CATALOG: dict[str, Rule] = {rule.id: rule for rule in (
 )}
 
 
+#: Each rule's short Russian title, for papers and exports (a deputy reads this, not the id).
+RULE_TITLES: dict[str, str] = {
+    "lesson.topic.late": "Тема урока внесена не в день урока",
+    "attendance.late": "Отсутствующие отмечены не в день урока",
+    "homework.late": "Домашнее задание внесено не в день урока",
+    "substitution.unrecorded": "Замена урока не отражена",
+    "mark.value.invalid": "Отметка вне пятибалльной системы",
+    "mark.work_type.missing": "Не указан вид работы",
+    "mark.late": "Отметка выставлена позже срока",
+    "mark.date.not_lesson": "Отметка на дату без урока",
+    "marks.density.low": "Низкая накопляемость отметок",
+    "mark.failing.no_followup": "Нет отметки после неудовлетворительной",
+    "mark.failing.first_day_of_term": "Неудовлетворительная отметка в первый день четверти",
+    "mark.failing.after_absence": "Неудовлетворительная отметка после долгого отсутствия",
+    "topic.placeholder": "Тема записана знаками повтора",
+    "topic.double_lesson_duplicate": "Тема спаренного урока повторяется",
+    "topic.abbreviation": "Сокращения в теме урока",
+    "topic.language": "Тема не на языке обучения",
+    "topic.assessment_unnamed": "В теме не указан вид работы",
+    "subgroup.wrong_teacher": "Урок подгруппы записан другим учителем",
+    "final_mark.late": "Итоговая отметка не выставлена в срок",
+    "final_mark.insufficient_marks": "Итоговая отметка при недостатке текущих",
+    "final_mark.inconsistent": "Итоговая отметка расходится со средним",
+    "program.behind_plan": "Отставание от КТП",
+    "absence.reason_missing": "Не указана причина отсутствия",
+    "personal_data.unverified": "Персональные данные не проверены",
+}
+
+
+def rule_title(rule_id: str) -> str:
+    """The rule's Russian title; an id the catalog does not know is shown as it is."""
+    return RULE_TITLES.get(rule_id, rule_id)
+
 #: Every numeric limit of the catalog is a per-school parameter; these are the defaults.
 PARAMETER_DEFAULTS: dict[str, int] = {
     "written_mark_days": 7, "oral_mark_days": 0, "min_marks_per_lesson": 3,

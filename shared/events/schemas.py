@@ -60,7 +60,19 @@ class TermSchema(ContractSchema):
             raise ValidationError("must not be before start", "end")
 
 
+class DeputyDirectorSchema(ContractSchema):
+    full_name = _text(200, required=True)
+    #: what the deputy answers for, as the school writes it: "по УВР", "по ВР"
+    responsibility = _text(100, load_default=None, allow_none=True)
+
+
 class SchoolCalendarData(ContractSchema):
+    # The school's names (optional, added in contract v1.1): what its papers are headed with.
+    school_name = _text(300, load_default=None, allow_none=True)
+    school_short_name = _text(100, load_default=None, allow_none=True)
+    school_address = _text(300, load_default=None, allow_none=True)
+    director_name = _text(200, load_default=None, allow_none=True)
+    deputy_directors = fields.List(fields.Nested(DeputyDirectorSchema), load_default=list)
     academic_year = fields.String(
         required=True, validate=validate.Regexp(r"^\d{4}-\d{4}$", error="must look like 2026-2027")
     )
@@ -95,6 +107,8 @@ class ClassRosterData(ContractSchema):
     class_id = _entity_id(required=True)
     academic_year = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{4}$"))
     grade = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=11))
+    #: the class as the school writes it, «4 «Б»» (optional, v1.1)
+    class_name = _text(40, load_default=None, allow_none=True)
     homeroom_teacher_id = _entity_id(required=True, allow_none=True)
     students = fields.List(fields.Nested(RosterStudentSchema), required=True)
 
@@ -133,6 +147,8 @@ class LessonRecordedData(ContractSchema):
     class_id = _entity_id(required=True)
     subgroup = fields.String(load_default=None, allow_none=True)
     subject_id = _entity_id(required=True)
+    #: the subject as the journal names it, "Математика" (optional, v1.1)
+    subject_name = _text(200, load_default=None, allow_none=True)
     date = fields.Date(required=True)
     period = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=16))
     teacher_id = _entity_id(required=True)
@@ -164,6 +180,8 @@ class MarkRecordedData(ContractSchema):
     student_id = _entity_id(required=True)
     class_id = _entity_id(required=True)
     subject_id = _entity_id(required=True)
+    #: the subject as the journal names it (optional, v1.1)
+    subject_name = _text(200, load_default=None, allow_none=True)
     teacher_id = _entity_id(required=True)
     lesson_id = _entity_id(load_default=None, allow_none=True)
     date = fields.Date(required=True)
@@ -234,6 +252,7 @@ DATA_SCHEMAS: dict[str, type[Schema]] = {
 }
 
 #: Event types whose data is personal (names, birth dates, parents' phones).
+#: (``school.calendar`` names the director and deputies: staff in their role, not personal.)
 PERSONAL_DATA_TYPES = frozenset({"student.profile", "class.roster", "teacher.profile"})
 
 

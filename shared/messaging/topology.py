@@ -43,7 +43,9 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     # the API's read models
     "gateway": ("finding.*", "rules.parameters.changed", "report.ready", "report.failed",
                 "print.*", "backup.*", "archive.registered",
-                "class.roster"),  # homeroom teachers, for class teachers' tokens
+                "class.roster",  # homeroom teachers, for class teachers' tokens
+                # names for the listings and exports (contract v1.1)
+                "school.calendar", "teacher.profile", "subject.plan"),
 }
 
 QUORUM_MIN_VERSION = (3, 8)

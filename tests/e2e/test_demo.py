@@ -47,7 +47,9 @@ def test_the_demo_runs_a_small_school_end_to_end(tmp_path: Path) -> None:
     fill_rate = load_workbook(output / "reports" / "fill-rate-q1.xlsx")
     assert fill_rate.sheetnames == ["Классы, предметы, учителя"]
     rows = list(fill_rate.active.iter_rows(values_only=True))
-    assert rows[0][0] == "Заполнение электронного журнала"
+    assert rows[0][0] and rows[0][0].split()[-1] == "1"  # the school by name (№ 1) first
+    assert rows[1][0] == "Заполнение электронного журнала"
+    assert fill_rate.active.freeze_panes is not None and fill_rate.active.auto_filter.ref
     held = int(lines["Проведено"][-1])  # "Проведено уроков  N" in the printed summary
     assert held > 0
     header = next(i for i, row in enumerate(rows) if row and row[0] == "Класс")

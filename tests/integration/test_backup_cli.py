@@ -90,3 +90,26 @@ def test_backup_commands(production_settings: Settings,
     rows = list(csv.DictReader(io.StringIO(flat.read_text(encoding="utf-8-sig"))))
     assert rows and {"date", "subject_name", "student_name", "marks", "attendance"} <= set(rows[0])
     assert any(row["marks"] for row in rows) and any(row["attendance"] == "н" for row in rows)
+    # one code per mark across the printed journal and the export: a late arrival is «о»
+    late = {s for e in events if e.type == "attendance.recorded" for s in e.data["late"]}
+    assert late and any(row["attendance"] == "о" for row in rows)
+    assert not any(row["attendance"] == "оп" for row in rows)
+    assert {row["attendance"] for row in rows} <= {"", "н", "б", "у", "о"}
+    # names beside the ids: the teacher, the class as the school writes it
+    teachers = {e.data["teacher_id"]: e.data["full_name"] for e in events
+                if e.type == "teacher.profile"}
+    assert all(row["teacher_name"] == teachers[row["teacher_id"]] for row in rows)
+    roster = next(e.data for e in events if e.type == "class.roster"
+                  and e.data["class_id"] == class_id)
+    assert {row["class_name"] for row in rows} == {roster["class_name"]}
+    calendar = next(e.data for e in events if e.type == "school.calendar")
+    assert lessons["A1"].value == calendar["school_name"]
+    assert lessons["A2"].value == f"Класс {roster['class_name']}"
+    assert lessons["C3"].value == "Предмет" and lessons["G4"].value in teachers.values()
+    assert lessons["A4"].number_format == "DD.MM.YYYY" and lessons["A4"].is_date
+    assert lessons.freeze_panes == "A4" and lessons.auto_filter.ref.startswith("A3:")
+    assert lessons.page_setup.orientation == "landscape"
+    assert lessons.print_title_rows == "$3:$3"
+    assert grid.freeze_panes == "B2"
+    assert [row[0].value for row in book["Обозначения"].iter_rows(min_row=2)][:5] == [
+        "н", "б", "у", "о", "осв"]

@@ -11,13 +11,19 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 from sqlalchemy import select
 
-from services.backup.adapters.tables import backups
+from services.backup.adapters.tables import backups, outbox
 from services.backup.domain.retention import Retention
 from services.backup.handlers import create_request, make_backup
 from services.backup.main import Scheduler, context_for
+from services.gateway.adapters.tables import backups_view
+from services.gateway.handlers.backups import apply_backup_events
+from services.gateway.web.backups import _backup
+from shared.db.engine import make_engine
+from shared.events.envelope import Event
 from shared.settings import Settings
 from tests.backup_support import (
     SMALL,
@@ -114,5 +120,23 @@ def test_retention_keeps_dailies_monthlies_half_years_and_the_last_verified(
         assert stored == {by_id[made[day]].key for day in kept}
         pruned = [row for row in by_id.values() if row.status == "pruned"]
         assert len(pruned) == len(made) - len(kept)
+        # each pruning is announced, and the API's listing then tells the truth about it
+        with ctx.engine.connect() as connection:
+            announced = [orjson.loads(row.body) for row in connection.execute(select(outbox))]
+        assert {e["data"]["backup_id"] for e in announced if e["type"] == "backup.pruned"} \
+            == {row.id for row in pruned}
+        gateway = make_engine(settings.database_url_for("gateway"))
+        try:
+            with gateway.begin() as connection:
+                apply_backup_events(connection, [Event.from_envelope(e) for e in announced])
+            with gateway.connect() as connection:
+                listed = {row.id: _backup(row._mapping)
+                          for row in connection.execute(select(backups_view))}
+        finally:
+            gateway.dispose()
+        for row in pruned:
+            assert listed[row.id]["status"] == "pruned" and listed[row.id]["key"] is None
+            assert listed[row.id]["pruned_key"] == row.key  # which file it was
+        assert {listed[made[day]]["status"] for day in kept} == {"verified"}
     finally:
         ctx.engine.dispose()

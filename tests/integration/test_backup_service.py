@@ -153,10 +153,14 @@ def test_backups_and_the_year_end_archive_through_the_api(
         assert [item["registry_number"] for item in items] == [
             f"{year}/{n:03d}" for n in range(1, len(completed) + 1)]
         assert {item["class_id"] for item in items} == classes
+        rosters = {e["data"]["class_id"]: e["data"]["class_name"] for e in events
+                   if e["type"] == "class.roster"}
+        assert {item["class_name"] for item in items} == {rosters[c] for c in classes}
         assert items[0]["responsible"] == "Завуч Асанова А." and items[0]["pages"] == 75
         printable = client.get("/api/v1/archive?format=csv", headers=auditor)
         assert printable.status_code == 200
         assert f"{year}/001" in printable.get_data(as_text=True)
+        assert rosters[items[0]["class_id"]] in printable.get_data(as_text=True)
         with service.engine.connect() as connection:
             assert connection.execute(select(func.count()).select_from(archive_registry)
                                       ).scalar_one() == len(completed)

@@ -202,6 +202,9 @@ def test_findings_api_lists_filters_pages_and_changes_status(
         waived = wait_for(detail, timeout=30)
         assert [step["status"] for step in waived["history"]] == ["open", "waived"]
         assert waived["history"][-1]["comment"] == "урок перенесён приказом"
+        # the history names who decided by role (and label), not by a bare token id
+        assert waived["history"][-1]["actor"].startswith(("директор", "заместитель директора",
+                                                          "администратор"))
         # A sweep leaves a person's decision alone.
         sweep(checker.engine, lambda: judged_at(spec))
         assert client.get(f"/api/v1/findings/{target}", headers=headers).json["status"] == \
@@ -214,9 +217,24 @@ def test_findings_api_lists_filters_pages_and_changes_status(
         assert len(sheet["rows"]) == len(of_class)
         waived_rows = [r for r in sheet["rows"] if r[7] == "снято с обоснованием"]
         assert len(waived_rows) == 1 and waived_rows[0][6]  # the date it was closed
+        assert waived_rows[0][9] == "урок перенесён приказом"  # the justification is kept
+        teachers = {e["data"]["teacher_id"]: e["data"]["full_name"] for e in events
+                    if e["type"] == "teacher.profile"}
+        assert {r[5] for r in sheet["rows"]} <= set(teachers.values())  # names, not ids
+        assert sheet["class_name"] != class_id and "«" in sheet["class_name"]
+        for unknown in ("4Б", "99z"):  # not "no remarks": no such class
+            missing = client.get(f"/api/v1/classes/{unknown}/remarks-sheet", headers=headers)
+            assert missing.status_code == 404 and unknown in missing.json["error"]["message"]
+            assert missing.json["error"]["code"] == "class_not_found"
+        as_pdf = client.get(f"/api/v1/classes/{class_id}/remarks-sheet?format=pdf",
+                            headers=headers)
+        assert as_pdf.status_code == 406 and "print-jobs" in as_pdf.json["error"]["message"]
+        assert client.get(f"/api/v1/classes/{class_id}/remarks-sheet?fromat=csv",
+                          headers=headers).status_code == 400  # a misspelt parameter
         as_csv = client.get(f"/api/v1/classes/{class_id}/remarks-sheet?format=csv",
                             headers=headers)
-        assert as_csv.data.decode("utf-8-sig").splitlines()[0].startswith("№,Дата проверки")
+        csv_lines = as_csv.data.decode("utf-8-sig").splitlines()
+        assert csv_lines[3].startswith("№,Дата проверки")  # under the school and the class
         as_xlsx = client.get(f"/api/v1/classes/{class_id}/remarks-sheet?format=xlsx",
                              headers=headers)
         from io import BytesIO
@@ -225,8 +243,10 @@ def test_findings_api_lists_filters_pages_and_changes_status(
 
         book = load_workbook(BytesIO(as_xlsx.data))
         assert book.active is not None
-        assert book.active.max_row == len(of_class) + 1
-        assert book.active["C2"].value == sheet["rows"][0][2]
+        assert book.active.max_row == len(of_class) + 4  # school, class, a gap, the heading
+        assert book.active["C5"].value == sheet["rows"][0][2]
+        assert book.active.freeze_panes == "A5"
+        assert book.active["B5"].number_format == "DD.MM.YYYY"
 
         # The school's own parameters: refused when wrong, applied by the next sweep.
         assert client.put("/api/v1/rules/parameters", headers=headers,

@@ -4,9 +4,12 @@ print.completed / print.failed → the gateway's read model → API, over Rabbit
 from __future__ import annotations
 
 import hashlib
+import io
+import zipfile
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -109,6 +112,38 @@ def test_print_jobs_are_validated_printed_and_downloaded(
             == pdf.headers["X-Content-SHA256"]
         assert len(page_texts(pdf.data)) == job["pages"] and len(pdf.data) == job["bytes"]
         assert pdfa_report(pdf.data)["part"] == "2"
+        # downloaded under a name a person can read (RFC 6266 filename* for the Cyrillic)
+        disposition = pdf.headers["Content-Disposition"]
+        readable = f"{class_id[:-1]}А_журнал_{calendar['academic_year']}_I-четверть.pdf"
+        assert f"filename*=UTF-8''{quote(readable)}" in disposition, disposition
+        assert "job-" not in disposition
+        assert job["file_name"] == readable and "«" in job["class_name"]
+        assert job["school_name"] == calendar["school_name"]
+        # ?wait on POST: the job comes back finished; a batch downloads as one ZIP
+        waited = client.post("/api/v1/print-jobs?wait=30", headers=auth["deputy"], json={
+            "kind": "student_reports",
+            "parameters": {"class_id": class_id, "term_id": q1, "bundle": "zip"}})
+        assert waited.status_code == 200 and waited.json["status"] == "completed", waited.json
+        bundle = client.get(waited.json["pdf"], headers=auth["deputy"])
+        assert bundle.mimetype == "application/zip"
+        assert quote("_отчёты-родителям_") in bundle.headers["Content-Disposition"]
+        with zipfile.ZipFile(io.BytesIO(bundle.data)) as archive:
+            assert len(archive.namelist()) == len(roster["students"])
+        assert client.post("/api/v1/print-jobs?wait=31", headers=auth["deputy"], json={
+            "kind": "final_statement", "parameters": {"class_id": class_id}}).status_code == 400
+        # every class at once is for the school's administration
+        assert ask("own_class", "class_journals", term_id=q1).status_code == 403
+        assert ask("deputy", "student_reports", class_id=class_id, term_id=q1,
+                   bundle="tar").status_code == 422
+        # a misspelt filter is refused, not ignored, wherever it is given
+        for path in ("/api/v1/print-jobs?knd=class_journal", "/api/v1/findings?clas_id=5a",
+                     "/api/v1/reports?statuss=ready"):
+            refused = client.get(path, headers=auth["deputy"])
+            assert refused.status_code == 400, path
+            assert refused.json["error"]["code"] == "unknown_parameter"
+            assert refused.json["error"]["message"].startswith("неизвестные параметры")
+        missing = client.get("/api/v1/print-jobs/job-nope", headers=auth["deputy"])
+        assert missing.status_code == 404 and "job-nope" in missing.json["error"]["message"]
         assert client.get(f"/api/v1/print-jobs/{job_id}",
                           headers=auth["other_school"]).status_code == 404
         assert client.get(f"/api/v1/print-jobs/{job_id}",

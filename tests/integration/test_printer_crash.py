@@ -107,8 +107,11 @@ def test_a_printer_killed_mid_job_redoes_it_whole(production_settings: Settings,
         second.wait(30)
     assert announced == dict.fromkeys(job_ids, 1)
     rows = job_rows(settings)
+    # one file per job (the redone job replaced its file whole), in the job's folder
     assert sorted(store.keys(f"pdf/{school_id}/")) == sorted(
-        f"pdf/{school_id}/{job_id}.pdf" for job_id in job_ids)
+        rows[job_id].file_key for job_id in job_ids)
+    assert all(rows[job_id].file_key.startswith(f"pdf/{school_id}/{job_id}/")
+               for job_id in job_ids)
     for job_id in job_ids:
         body = store.get(rows[job_id].file_key)
         assert hashlib.sha256(body).hexdigest() == rows[job_id].sha256

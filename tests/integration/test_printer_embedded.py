@@ -56,7 +56,7 @@ def test_the_embedded_printer_prints_a_class_journal(embedded_settings: Settings
         service.stop()
     body = open_store(settings.files_url).get(job.file_key)
     assert len(page_texts(body)) == job.pages
-    assert job.file_key == f"pdf/{school_id}/job-embedded.pdf"
+    assert job.file_key == f"pdf/{school_id}/job-embedded/5А_журнал_2026-2027_год.pdf"
 
 
 def test_the_stored_copy_equals_the_fold_whatever_the_batches(embedded_settings: Settings,

@@ -139,7 +139,8 @@ def test_two_printers_print_each_job_once_and_announce_it(
             assert event["type"] == "print.failed" and event["data"]["reason"] == row.reason
             continue
         body = store.get(row.file_key)
-        assert row.file_key == f"pdf/{school_id}/{job_id}.pdf"
+        assert row.file_key.startswith(f"pdf/{school_id}/{job_id}/")  # then a readable name
+        assert row.file_key == f"pdf/{school_id}/{job_id}/{event['data']['file_name']}"
         assert hashlib.sha256(body).hexdigest() == row.sha256 == event["data"]["sha256"]
         assert len(body) == row.bytes == event["data"]["bytes"]
         texts = page_texts(body)

@@ -131,7 +131,10 @@ def test_reports_are_made_scoped_downloaded_and_scheduled(
         as_csv = client.get(f"/api/v1/reports/{report_id}?format=csv&table=findings",
                             headers=as_deputy)
         lines = as_csv.data.decode("utf-8-sig").splitlines()
-        assert lines[0].startswith("Анализ классного журнала")
+        school_name = next(e["data"]["school_name"] for e in events
+                           if e["type"] == "school.calendar")
+        assert lines[0] == school_name  # the school by name, then the report's title
+        assert lines[1].startswith("Анализ классного журнала")
         assert any(line.startswith("Учитель,Правило,Пункт,Всего") for line in lines)
         book = load_workbook(BytesIO(client.get(f"/api/v1/reports/{report_id}?format=xlsx",
                                                 headers=as_deputy).data))

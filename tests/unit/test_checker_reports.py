@@ -331,6 +331,23 @@ def test_the_cli_prints_a_report_as_tables(tmp_path: Path, monkeypatch: pytest.M
     assert any(line.startswith("Класс") and "Темы в срок" in line for line in lines)
     held = sum(row["lessons"] for row in recount().values())
     assert f"  Проведено уроков: {held}" in lines
+    # shares as percentages with a decimal comma, counts per rule by the rule's title
+    assert "{" not in done.output and "lesson.topic.late" not in done.output
+    assert "," in next(line for line in lines if line.startswith("  Темы в срок"))
     refused = CliRunner().invoke(main, ["checker", "report", "quarter_analysis", "--school",
                                         "sch0001", "--at", at, "--param", "class_id=zz"])
     assert refused.exit_code != 0 and "нет класса zz" in refused.output
+    # dates as school staff write them give the same report
+    russian = [day.strftime("%d.%m.%Y") for day in PERIOD]
+    same = CliRunner().invoke(main, [
+        "checker", "report", "fill_rate", "--school", "sch0001", "--at", at,
+        "--param", f"date_from={russian[0]}", "--param", f"date_to={russian[1]}"])
+    assert same.exit_code == 0, same.output
+    assert same.output == done.output
+    # an unknown or malformed parameter is refused as the API refuses it, no traceback
+    for wrong, named in (("clas_id=5a", "clas_id"), ("date_from=31.02.2026", "date_from")):
+        result = CliRunner().invoke(main, ["checker", "report", "fill_rate", "--school",
+                                           "sch0001", "--at", at, "--param", wrong])
+        assert result.exit_code == 2 and named in result.output, result.output
+        assert "Traceback" not in result.output and result.exception is not None
+        assert isinstance(result.exception, SystemExit)

@@ -56,6 +56,33 @@ def test_cells_are_printed_readably() -> None:
     assert cell_text(True, {}) == "да"
 
 
+def test_a_report_paper_names_the_school_and_classes_in_order_in_local_time() -> None:
+    report = fill_rate_report(rows=12)
+    columns = report["tables"][0]["columns"]
+    columns.append({"key": "open_findings", "title": "Открытые замечания",
+                    "definition": "число по каждому правилу", "format": "rule_counts"})
+    columns.append({"key": "marks_on_time", "title": "Отметки в срок",
+                    "definition": "доля отметок, выставленных в срок", "format": "percent"})
+    for row in report["tables"][0]["rows"]:
+        row["open_findings"] = {"lesson.topic.late": 1, "mark.late": 2}
+        row["marks_on_time"] = 1  # a share of exactly one arrives as an integer
+    calendar = {"school_name": "Средняя школа № 48", "timezone": "Asia/Bishkek"}
+    names = {f"{n}a": f"{n} «А»" for n in range(5, 11)}
+    texts = page_texts(render_report(report, "sch1", FONT_DIR, calendar=calendar,
+                                     class_names=names).body)
+    whole = "\n".join(texts)
+    assert "sch1" not in whole and all("Средняя школа № 48" in text for text in texts)
+    # generated 10:00:02 UTC: 16:00 in Bishkek
+    assert "Сформирован 28.11.2026 16:00 (время Asia/Bishkek)" in whole
+    assert "{" not in whole and "lesson.topic.late" not in whole  # no raw structures, ids
+    assert "Тема урока внесена не в день урока: 1; Отметка выставлена позже срока: 2" in \
+        whole.replace("\n", " ")
+    assert "100,0 %" in whole  # the integer share as a percentage, not "1"
+    first_cells = [line[:6].strip() for line in whole.splitlines() if "«А»" in line[:7]]
+    order = [int(cell.split()[0]) for cell in first_cells]
+    assert order == sorted(order) and order[0] == 5 and order[-1] == 10  # 5 «А» … 10 «А»
+
+
 def _copy(grades: tuple[int, ...] = (7,), terms: tuple[int, ...] = (1,)) -> Any:
     events = simulated(grades=grades, terms=terms)
     records = fold_all(events)

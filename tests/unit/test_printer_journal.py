@@ -238,6 +238,11 @@ def test_the_remarks_sheet_shows_the_findings_latest_state() -> None:
     topic = "Не записана тема урока"
     fixed_later = [finding(1, "finding.opened", "open", 1, finding_id="f1", message=topic),
                    finding(2, "finding.updated", "fixed", 5, finding_id="f1", message=topic)]
+    fixed_later[1]["data"]["history"] = [
+        {"at": "2026-10-02T10:00:00+00:00", "status": "open", "actor": "checker",
+         "comment": None},
+        {"at": "2026-10-07T08:00:00+00:00", "status": "fixed",
+         "actor": "заместитель директора (токен t1)", "comment": "тема внесена"}]
     withdrawn = finding(3, "finding.closed", "withdrawn", 2, finding_id="f2",
                         message="Снято проверкой")
     still_open = finding(4, "finding.opened", "open", 3, finding_id="f3",
@@ -252,4 +257,5 @@ def test_the_remarks_sheet_shows_the_findings_latest_state() -> None:
     texts = page_texts(render_journal(journal, FONT_DIR).body)
     sheet = next(t for t in texts if "Лист замечаний по ведению классного журнала" in t)
     assert "Не записана тема урока" in sheet and "устранено" in sheet
-    assert "15.09.2026" in sheet and "Снято проверкой" not in sheet
+    assert "02.10.2026" in sheet and "Снято проверкой" not in sheet  # the date of the check
+    assert "07.10.2026" in sheet and "тема внесена" in sheet  # when fixed, and the comment

@@ -46,7 +46,8 @@ def _attendance(school: str, d: dict[str, Any]) -> list[Row]:
 def _roster(school: str, d: dict[str, Any]) -> list[Row]:
     return [(school, d.get("class_id"), d.get("academic_year"), d.get("grade"),
              d.get("homeroom_teacher_id"), s.get("student_id"), s.get("full_name"),
-             _json(s.get("subgroups") or {})) for s in d.get("students") or ()]
+             _json(s.get("subgroups") or {}), d.get("class_name"))
+            for s in d.get("students") or ()]
 
 
 def _student(school: str, d: dict[str, Any]) -> list[Row]:
@@ -66,7 +67,7 @@ def _plan(school: str, d: dict[str, Any]) -> list[Row]:
 
 def _calendar(school: str, d: dict[str, Any]) -> list[Row]:
     return [(school, d.get("academic_year"), d.get("timezone"), _json(d.get("weekend")),
-             _json(d.get("terms")), _json(d.get("holidays")))]
+             _json(d.get("terms")), _json(d.get("holidays")), d.get("school_name"))]
 
 
 def _exemption(school: str, d: dict[str, Any]) -> list[Row]:
@@ -92,14 +93,15 @@ class TableSpec:
 
 TABLES: tuple[TableSpec, ...] = (
     TableSpec("calendars", ("school_id", "academic_year", "timezone", "weekend", "terms",
-                            "holidays"),
+                            "holidays", "school_name"),
               "school.calendar", lambda d: d.get("academic_year"), _calendar),
     TableSpec("teachers", ("school_id", "teacher_id", "full_name"),
               "teacher.profile", lambda d: d.get("teacher_id"), _teacher),
     TableSpec("students", ("school_id", "student_id", "full_name", "birth_date", "parents"),
               "student.profile", lambda d: d.get("student_id"), _student),
     TableSpec("rosters", ("school_id", "class_id", "academic_year", "grade",
-                          "homeroom_teacher_id", "student_id", "full_name", "subgroups"),
+                          "homeroom_teacher_id", "student_id", "full_name", "subgroups",
+                          "class_name"),
               "class.roster", lambda d: (d.get("class_id"), d.get("academic_year")), _roster),
     TableSpec("plans", ("school_id", "class_id", "subject_id", "subject_name", "subgroup",
                         "teacher_id", "term_id", "number", "planned_date", "topic"),

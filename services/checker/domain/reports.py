@@ -248,6 +248,9 @@ class Column:
     key: str
     title: str
     definition: str | None = None
+    #: how papers and workbooks show the values: "percent" (a share 0…1), "decimal",
+    #: "integer", "date", "rule_counts" ({rule id: count}); None: as they are
+    format: str | None = None
 
 
 @dataclass
@@ -261,7 +264,8 @@ class Table:
 
     def as_dict(self) -> dict[str, Any]:
         made: dict[str, Any] = {"name": self.name, "title": self.title,
-                "columns": [{"key": c.key, "title": c.title, "definition": c.definition}
+                "columns": [{"key": c.key, "title": c.title, "definition": c.definition,
+                             **({"format": c.format} if c.format else {})}
                             for c in self.columns],
                 "rows": self.rows}
         if self.chart is not None:
@@ -298,14 +302,20 @@ FILL_RATE_DEFINITIONS = {
 }
 FILL_RATE_COLUMNS = (
     Column("class_id", "Класс"), Column("subject", "Предмет"), Column("teacher", "Учитель"),
-    Column("lessons_held", "Проведено уроков", FILL_RATE_DEFINITIONS["lessons_held"]),
-    Column("topics_on_time", "Темы в срок", FILL_RATE_DEFINITIONS["topics_on_time"]),
-    Column("homework_on_time", "Д/з в срок", FILL_RATE_DEFINITIONS["homework_on_time"]),
+    Column("lessons_held", "Проведено уроков", FILL_RATE_DEFINITIONS["lessons_held"],
+           "integer"),
+    Column("topics_on_time", "Темы в срок", FILL_RATE_DEFINITIONS["topics_on_time"],
+           "percent"),
+    Column("homework_on_time", "Д/з в срок", FILL_RATE_DEFINITIONS["homework_on_time"],
+           "percent"),
     Column("attendance_on_time", "Посещаемость в срок",
-           FILL_RATE_DEFINITIONS["attendance_on_time"]),
-    Column("marks_per_lesson", "Отметок на урок", FILL_RATE_DEFINITIONS["marks_per_lesson"]),
-    Column("marks_on_time", "Отметки в срок", FILL_RATE_DEFINITIONS["marks_on_time"]),
-    Column("open_findings", "Открытые замечания", FILL_RATE_DEFINITIONS["open_findings"]),
+           FILL_RATE_DEFINITIONS["attendance_on_time"], "percent"),
+    Column("marks_per_lesson", "Отметок на урок", FILL_RATE_DEFINITIONS["marks_per_lesson"],
+           "decimal"),
+    Column("marks_on_time", "Отметки в срок", FILL_RATE_DEFINITIONS["marks_on_time"],
+           "percent"),
+    Column("open_findings", "Открытые замечания", FILL_RATE_DEFINITIONS["open_findings"],
+           "rule_counts"),
 )
 
 
@@ -603,5 +613,6 @@ def _ru(day: date) -> str:
 
 
 def _percent(share: float | None) -> str:
-    return "—" if share is None else f"{share * 100:.1f} %"
+    """A share as a Russian reader writes it: «99,2 %» (decimal comma)."""
+    return "—" if share is None else f"{share * 100:.1f} %".replace(".", ",")
 

@@ -170,6 +170,9 @@ print_jobs_view = Table(
     Column("pages", Integer, nullable=True),
     Column("bytes", BigInteger, nullable=True),
     Column("error", Text, nullable=True),
+    # a batch's progress: documents printed of how many (print.progress, print.completed)
+    Column("documents_done", Integer, nullable=True),
+    Column("documents_total", Integer, nullable=True),
     Index("ix_gateway_print_jobs_school", "school_id", "requested_at"),
 )
 
@@ -224,4 +227,16 @@ classes_view = Table(
     Column("homeroom_teacher_id", String(64), nullable=True),
     Column("stamp", String(100), nullable=False),  # occurred_at|event id of the newest roster
     Index("ix_gateway_classes_homeroom", "school_id", "homeroom_teacher_id"),
+)
+
+
+#: names from the contract (v1.1): kind "school" (entity_id ""), "class", "teacher", "subject"
+names_view = Table(
+    "gateway_names",
+    metadata,
+    Column("school_id", String(64), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("entity_id", String(64), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("stamp", String(100), nullable=False),  # occurred_at|event id of the newest
 )

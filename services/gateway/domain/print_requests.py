@@ -13,7 +13,14 @@ PRINT_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "student_report": (("student_id", "term_id"), ()),
     "final_statement": (("class_id",), ()),
     "report": (("report_id",), ()),
+    "remarks_sheet": (("class_id",), ("blank",)),
+    # batches: one job, one download
+    "class_journals": ((), ("term_id", "year", "bundle")),
+    "student_reports": (("class_id", "term_id"), ("bundle",)),
 }
+BUNDLES = ("pdf", "zip")
+#: what only the school's administration prints (every class at once)
+SCHOOL_WIDE = frozenset({"class_journals"})
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 #: who may ask for which kind (a class teacher only for their own class: the printer,
 #: which knows the rosters, checks it; a teacher only for reports made for them)
@@ -21,7 +28,7 @@ MAY_PRINT: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset(PRINT_KINDS),
     Role.DIRECTOR: frozenset(PRINT_KINDS),
     Role.DEPUTY: frozenset(PRINT_KINDS),
-    Role.CLASS_TEACHER: frozenset(PRINT_KINDS),
+    Role.CLASS_TEACHER: frozenset(PRINT_KINDS) - SCHOOL_WIDE,
     Role.TEACHER: frozenset({"report"}),
 }
 
@@ -54,9 +61,16 @@ def print_request_errors(body: object) -> dict[str, Any]:
         elif name == "year":
             if not isinstance(value, str) or not re.match(r"^\d{4}-\d{4}$", value):
                 errors[name] = ["must look like 2026-2027"]
+        elif name == "bundle":
+            if value not in BUNDLES:
+                errors[name] = [f"must be one of {', '.join(BUNDLES)}"]
+        elif name == "blank":
+            if not isinstance(value, bool):
+                errors[name] = ["must be true or false"]
         elif not isinstance(value, str) or not _ID.match(value):
             errors[name] = ["must be an id: 1-64 characters of A-Z a-z 0-9 _ . : -"]
-    if kind == "class_journal" and "term_id" in parameters and "year" in parameters:
+    if kind in ("class_journal", "class_journals") and "term_id" in parameters \
+            and "year" in parameters:
         errors["_schema"] = ["give term_id or year, not both"]
     return {"parameters": errors} if errors else {}
 

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 ENTITY = validate.Length(min=1, max=64)
+_RUSSIAN_DATE = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})$")
+
+
+class SchoolDate(fields.Date):
+    """A date as ISO (2026-10-01) or as school staff write it (01.10.2026); dumped as ISO."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and (found := _RUSSIAN_DATE.match(value.strip())):
+            day, month, year = (int(part) for part in found.groups())
+            try:
+                return date(year, month, day)
+            except ValueError:
+                raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from None
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class FillRateParameters(Schema):
-    date_from = fields.Date()
-    date_to = fields.Date()
+    date_from = SchoolDate()
+    date_to = SchoolDate()
     class_id = fields.String(validate=ENTITY)
     teacher_id = fields.String(validate=ENTITY)
     lessons = fields.Boolean()  # list the lessons behind each row
@@ -31,7 +47,7 @@ class QuarterAnalysisParameters(Schema):
 
 
 class ProgramCompletionParameters(Schema):
-    on = fields.Date()
+    on = SchoolDate()
     class_id = fields.String(validate=ENTITY)
 
 

@@ -12,7 +12,8 @@ from shared.db.inserts import conflict_insert
 from shared.events.envelope import Event
 
 #: A later stage never gives way to an earlier one, whatever order events arrive in.
-RANK = {"requested": 0, "completed": 1, "failed": 2, "verified": 2, "damaged": 2}
+RANK = {"requested": 0, "completed": 1, "failed": 2, "verified": 2, "damaged": 2,
+        "pruned": 3}
 
 
 def _when(value: Any) -> datetime | None:
@@ -37,6 +38,8 @@ def apply_backup_events(connection: Connection, events: list[Event]) -> None:
                       "problems": data.get("problems") or [], "key": data.get("key")}
         elif event.type == "backup.failed":
             values = {"status": "failed", "problems": [str(data.get("error") or "")]}
+        elif event.type == "backup.pruned":  # retention deleted the archive: no file left
+            values = {"status": "pruned"}
         else:
             continue
         values = {k: v for k, v in values.items() if v is not None}

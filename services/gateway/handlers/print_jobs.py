@@ -1,10 +1,11 @@
-"""The print jobs read model: print.completed / print.failed from the printer."""
+"""The print jobs read model: print.completed / print.failed / print.progress from the
+printer."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, or_, select, update
 
 from services.gateway.adapters.tables import print_jobs_view
 from shared.db.inserts import conflict_insert
@@ -18,11 +19,21 @@ def apply_print_events(connection: Connection, events: list[Event]) -> None:
         job_id = str(data.get("job_id") or "")
         if not job_id:
             continue
+        if event.type == "print.progress":  # only while pending; a late one changes nothing
+            connection.execute(update(print_jobs_view).where(
+                print_jobs_view.c.id == job_id, print_jobs_view.c.status == "pending",
+                or_(print_jobs_view.c.documents_done.is_(None),
+                    print_jobs_view.c.documents_done < int(data.get("done") or 0)),
+            ).values(documents_done=int(data.get("done") or 0),
+                     documents_total=int(data.get("total") or 0)))
+            continue
         if event.type == "print.completed":
+            documents = data.get("documents")
             values: dict[str, Any] = {
                 "status": "completed", "file_key": data.get("file_key"),
                 "sha256": data.get("sha256"), "pages": data.get("pages"),
-                "bytes": data.get("bytes"), "error": None, "finished_at": event.occurred_at}
+                "bytes": data.get("bytes"), "error": None, "finished_at": event.occurred_at,
+                "documents_done": documents, "documents_total": documents}
         else:
             values = {"status": "failed", "error": str(data.get("reason") or ""),
                       "finished_at": event.occurred_at}

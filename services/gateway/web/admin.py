@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import select
 
 from services.gateway.adapters import tokens
+from services.gateway.adapters.names import token_subject_problems
 from services.gateway.adapters.tables import quarantine, received_events
 from services.gateway.domain.access import INTAKE_READERS, TOKEN_ISSUERS, Role
 from services.gateway.runtime import gateway_of
@@ -152,6 +153,12 @@ def create_token() -> Response:
                          {"expires_in_days": [f"must be an integer from 1 to "
                                               f"{tokens.MAX_LIFETIME_DAYS}"]})
     with gateway.engine.begin() as connection:
+        # an unknown teacher is refused; a school not heard from yet only warned about
+        refusals, warnings = token_subject_problems(
+            connection, school_id, teacher_id if isinstance(teacher_id, str) else None)
+        if refusals:
+            return api_error(422, "unknown_teacher", "; ".join(refusals),
+                             {"teacher_id": refusals})
         issued = tokens.create_token(connection, role, school_id, label[:200] if label else None,
                                      teacher_id if isinstance(teacher_id, str) else None,
                                      lifetime_days=lifetime)
@@ -159,7 +166,7 @@ def create_token() -> Response:
                            issued.school_id)
     response = jsonify({"id": issued.id, "token": issued.token, "role": issued.role.value,
                         "school_id": issued.school_id,
-                        "expires_at": iso_utc(issued.expires_at)})
+                        "expires_at": iso_utc(issued.expires_at), "warnings": warnings})
     response.status_code = 201
     return response
 

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import insert, select
 
 from services.gateway.adapters import command_slots
+from services.gateway.adapters.names import school_names
 from services.gateway.adapters.tables import archive_view, backups_view
 from services.gateway.domain.access import BACKUP_MAKERS, BACKUP_READERS
 from services.gateway.runtime import gateway_of
@@ -33,7 +34,8 @@ YEAR = re.compile(r"^\d{4}-\d{4}$")
 #: Class ids as the contract has them; a year-end run covers at most a whole school.
 CLASS_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_CLASSES = 500
-REGISTRY_HEADINGS = ("№", "Класс", "Учебный год", "Страниц", "SHA-256", "Дата", "Ответственный")
+REGISTRY_HEADINGS = ("№", "Класс", "Учебный год", "Страниц", "SHA-256", "Дата", "Ответственный",
+                     "Файл", "class_id")
 
 
 def _body() -> dict[str, Any]:
@@ -94,7 +96,8 @@ def get_backup(backup_id: str) -> Response:
         row = connection.execute(select(backups_view).where(backups_view.c.id == backup_id)
                                  ).first()
     if row is None or not (who.all_schools or row.scope in (who.school_id, ALL_SCHOOLS)):
-        return api_error(404, "not_found", "no such backup")
+        return api_error(404, "not_found", f"резервной копии {backup_id} нет",
+                         {"id": backup_id})
     return jsonify(_backup(row._mapping))
 
 
@@ -104,6 +107,8 @@ def _backup(row: Any) -> dict[str, Any]:
                                          "requested_by")}
     for name in ("requested_at", "created_at", "verified_at"):
         item[name] = iso_utc(row[name]) if row[name] else None
+    if row["status"] == "pruned":  # retention deleted the archive: nothing to fetch
+        item["pruned_key"], item["key"] = item["key"], None
     return item
 
 
@@ -159,12 +164,19 @@ def archive_registry() -> Response:
         query = query.where(archive_view.c.academic_year == year)
     with gateway_of(current_app).engine.connect() as connection:
         rows = [row._mapping for row in connection.execute(query)]
+        names = {school: school_names(connection, school)
+                 for school in {row["school_id"] for row in rows}}
     fmt = request.args.get("format", "json")
     if fmt in ("csv", "xlsx"):
+        typed = fmt == "xlsx"
+        school = names[school_id].school if school_id in names else (school_id or "все")
         sheet = Sheet(title="Реестр архива", headings=REGISTRY_HEADINGS, rows=[
-            (row["registry_number"], row["class_id"], row["academic_year"], row["pages"],
-             row["sha256"], (iso_utc(row["registered_at"]) or "")[:10], row["responsible"])
-            for row in rows], heading_lines=[("Школа", school_id or "все")])
+            (row["registry_number"], names[row["school_id"]].class_name(row["class_id"]),
+             row["academic_year"], row["pages"], row["sha256"],
+             row["registered_at"] if typed else (iso_utc(row["registered_at"]) or "")[:10],
+             row["responsible"], (row["pdf_key"] or "").rsplit("/", 1)[-1], row["class_id"])
+            for row in rows], heading_lines=[("Школа", school)],
+            formats={5: "date"} if typed else {})
         name = f"archive-registry-{school_id or 'all'}"
         if fmt == "csv":
             return download(csv_body(sheet), CSV_TYPE, f"{name}.csv")
@@ -175,4 +187,5 @@ def archive_registry() -> Response:
         **{name: row[name] for name in ("registry_number", "number", "school_id", "class_id",
                                         "academic_year", "pages", "sha256", "pdf_key",
                                         "responsible", "job_id")},
+        "class_name": names[row["school_id"]].class_name(row["class_id"]),
         "registered_at": iso_utc(row["registered_at"])} for row in rows], "next_cursor": None})

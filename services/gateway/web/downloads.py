@@ -1,11 +1,18 @@
-"""Tables as downloads: CSV (UTF-8 with BOM, so Excel reads Cyrillic) and XLSX (openpyxl)."""
+"""Tables as downloads: CSV (UTF-8 with BOM, so Excel reads Cyrillic) and XLSX (openpyxl).
+
+Every workbook sheet is ready to read and print as it opens: number formats per
+column (shares as percentages, dates as ДД.ММ.ГГГГ), the heading row frozen and
+filtered, A4 landscape fitted to the page width with the heading repeated on
+every printed page.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -14,6 +21,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from shared.events.rules import rule_title
 from shared.spreadsheets import append_row, csv_row, xlsx_text
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -27,6 +35,13 @@ class Sheet:
     rows: Iterable[Sequence[Any]]
     widths: Sequence[int] = ()
     heading_lines: Sequence[Sequence[str]] = ()  # label/value lines above the table
+    #: column index -> "percent" (a share 0…1), "date", "decimal", "integer"
+    formats: Mapping[int, str] = field(default_factory=dict)
+
+
+#: what each column format looks like in Excel
+NUMBER_FORMATS = {"percent": "0.0%", "date": "DD.MM.YYYY", "decimal": "0.00",
+                  "integer": "0"}
 
 
 def csv_body(sheet: Sheet) -> bytes:
@@ -53,18 +68,52 @@ def xlsx_body(sheets: Sequence[Sheet]) -> bytes:
         if sheet.heading_lines:
             page.append([])
         append_row(page, sheet.headings)
-        for cell in page[page.max_row]:
+        heading_row = page.max_row
+        for cell in page[heading_row]:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         for row in sheet.rows:
-            append_row(page, (_cell(value) for value in row))
+            append_row(page, [_typed(_cell(value), sheet.formats.get(index))
+                              for index, value in enumerate(row)])
         for index, heading in enumerate(sheet.headings, start=1):
             width = sheet.widths[index - 1] if index <= len(sheet.widths) else \
                 min(40, max(10, len(str(heading)) + 2))
             page.column_dimensions[get_column_letter(index)].width = width
+        for index, kind in sheet.formats.items():
+            letter = get_column_letter(index + 1)
+            last_row = max(page.max_row, heading_row + 1)
+            for (cell,) in page[f"{letter}{heading_row + 1}:{letter}{last_row}"]:
+                cell.number_format = NUMBER_FORMATS.get(kind, "General")
+        _ready_to_read_and_print(page, heading_row, len(sheet.headings))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _ready_to_read_and_print(page: Any, heading_row: int, columns: int) -> None:
+    """Frozen heading, a filter on it, A4 landscape one page wide, the heading on every
+    printed page."""
+    last = get_column_letter(max(columns, 1))
+    page.freeze_panes = f"A{heading_row + 1}"
+    page.auto_filter.ref = f"A{heading_row}:{last}{max(page.max_row, heading_row)}"
+    page.page_setup.orientation = "landscape"
+    page.page_setup.paperSize = page.PAPERSIZE_A4
+    page.page_setup.fitToWidth = 1
+    page.page_setup.fitToHeight = 0
+    page.sheet_properties.pageSetUpPr.fitToPage = True
+    page.print_title_rows = f"{heading_row}:{heading_row}"
+
+
+def _typed(value: Any, kind: str | None) -> Any:
+    """An ISO date text as a date in a date column (Excel sorts and filters it as one)."""
+    if kind == "date" and isinstance(value, str) and value:
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if kind == "date" and isinstance(value, datetime):
+        return value.date()
+    return value
 
 
 def download(body: bytes, mimetype: str, filename: str) -> Response:
@@ -83,8 +132,8 @@ def content_disposition(filename: str) -> str:
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    if isinstance(value, dict):  # counts per rule: by the rule's Russian title
+        return "; ".join(f"{rule_title(str(k))}: {v}" for k, v in value.items())
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return value

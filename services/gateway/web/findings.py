@@ -15,21 +15,29 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import and_, or_, select
 
+from services.gateway.adapters import tokens
+from services.gateway.adapters.names import Names, class_known, school_names
 from services.gateway.adapters.tables import classes_view, findings_view, rule_parameters_view
 from services.gateway.domain.access import Principal, Role
-from services.gateway.domain.remarks import COLUMNS_RU, remarks_sheet
+from services.gateway.domain.remarks import COLUMNS_RU, WIDTHS, remarks_sheet
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.commands import accepted, broker_unavailable, send_command
 from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
 from services.gateway.web.errors import api_error
-from services.gateway.web.formats import iso_utc
+from services.gateway.web.formats import iso_utc, parse_date, refuse_unknown_arguments
+from shared.events import rules
 from shared.events.rules import CATALOG, RULE_PARAMETERS, parameter_defaults, parameter_errors
 
 blueprint = Blueprint("findings", __name__, url_prefix="/api/v1")
 
 FILTERS = ("class_id", "subject_id", "teacher_id", "student_id", "rule", "severity", "status")
 STATUS_CHANGES = ("fixed", "waived", "open")
+#: roles as a history names them
+ROLE_RU = {Role.ADMIN: "администратор", Role.DIRECTOR: "директор",
+           Role.DEPUTY: "заместитель директора", Role.CLASS_TEACHER: "классный руководитель",
+           Role.TEACHER: "учитель", Role.AUDITOR: "проверяющий"}
+REMARK_FORMATS = ("json", "csv", "xlsx")
 DECIDERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.DEPUTY})
 ITEM_FIELDS = ("id", "rule", "clause", "severity", "responsible", "status", "school_id",
                "class_id", "subject_id", "subgroup", "teacher_id", "student_id", "lesson_id",
@@ -49,7 +57,8 @@ def list_rules() -> Response:
                 .where(rule_parameters_view.c.school_id == school_id)).scalar() or {})
     values = {**parameter_defaults(), **own}
     return jsonify({"school_id": school_id, "items": [
-        {"id": rule.id, "clause": rule.clause, "severity": rule.severity,
+        {"id": rule.id, "title": rules.rule_title(rule.id), "clause": rule.clause,
+         "severity": rule.severity,
          "responsible": rule.responsible, "text": rule.text,
          "parameters": {name: values[name] for name in RULE_PARAMETERS.get(rule.id, ())}}
         for rule in CATALOG.values()], "next_cursor": None})
@@ -65,11 +74,11 @@ def change_parameters() -> Response:
     school_id = who.school_filter(body.get("school_id") if isinstance(body, dict) else None)
     values = body.get("parameters") if isinstance(body, dict) else None
     if school_id is None:
-        return api_error(422, "invalid_body", "school_id is required for admin tokens",
+        return api_error(422, "invalid_body", "для токена администратора нужен school_id",
                          {"school_id": ["is required"]})
     errors = parameter_errors(values)
     if errors:
-        return api_error(422, "invalid_body", "the parameters are not valid", errors)
+        return api_error(422, "invalid_body", "параметры заданы неверно", errors)
     return _command(school_id, "checker.rules.parameters.update", "rules.parameters.update",
                     {"parameters": values, "actor": f"{who.role.value}:{who.token_id}"},
                     {"school_id": school_id, "requested_parameters": values})
@@ -80,16 +89,21 @@ def change_parameters() -> Response:
 def list_findings() -> Response:
     who = principal()
     args = request.args
+    if (refused := refuse_unknown_arguments(
+            ("school_id", "limit", "date_from", "date_to", "cursor", "include_withdrawn",
+             *FILTERS))) is not None:
+        return refused
     school_id = who.school_filter(args.get("school_id"))
     try:
         limit = int(args.get("limit", 100))
-        date_from = date.fromisoformat(args["date_from"]) if "date_from" in args else None
-        date_to = date.fromisoformat(args["date_to"]) if "date_to" in args else None
+        date_from = parse_date(args["date_from"]) if "date_from" in args else None
+        date_to = parse_date(args["date_to"]) if "date_to" in args else None
         after = _decode_cursor(args["cursor"]) if "cursor" in args else None
     except (ValueError, binascii.Error):
-        return api_error(400, "bad_request", "limit, date_from, date_to or cursor is malformed")
+        return api_error(400, "bad_request", "limit, date_from, date_to или cursor заданы "
+                                             "неверно (даты: ГГГГ-ММ-ДД или ДД.ММ.ГГГГ)")
     if not 1 <= limit <= 500:
-        return api_error(400, "bad_request", "limit must be between 1 and 500")
+        return api_error(400, "bad_request", "limit — от 1 до 500")
     query = select(findings_view).order_by(findings_view.c.date.desc(),
                                            findings_view.c.id.desc()).limit(limit + 1)
     if school_id is not None:
@@ -111,7 +125,9 @@ def list_findings() -> Response:
                                      findings_view.c.id < after_id)))
     with gateway_of(current_app).engine.connect() as connection:
         rows = connection.execute(query).all()
-    items = [_item(row._mapping) for row in rows[:limit]]
+        names = {school: school_names(connection, school)
+                 for school in {row.school_id for row in rows[:limit]}}
+    items = [_named(_item(row._mapping), names[row.school_id]) for row in rows[:limit]]
     last = rows[limit - 1] if len(rows) > limit else None
     next_cursor = _encode_cursor(last.date, last.id) if last is not None else None
     return jsonify({"items": items, "next_cursor": next_cursor})
@@ -122,8 +138,10 @@ def list_findings() -> Response:
 def get_finding(finding_id: str) -> Response:
     row = _visible(finding_id)
     if row is None:
-        return api_error(404, "not_found", "no such finding")
-    return jsonify({**_item(row), "history": row["history"]})
+        return api_error(404, "not_found", f"замечания {finding_id} нет")
+    with gateway_of(current_app).engine.connect() as connection:
+        names = school_names(connection, row["school_id"])
+    return jsonify({**_named(_item(row), names), "history": row["history"]})
 
 
 @blueprint.patch("/findings/<finding_id>")
@@ -133,24 +151,45 @@ def change_finding(finding_id: str) -> Response:
     who.require(DECIDERS)
     row = _visible(finding_id)
     if row is None:
-        return api_error(404, "not_found", "no such finding")
+        return api_error(404, "not_found", f"замечания {finding_id} нет")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return api_error(422, "invalid_body", "a JSON object is required",
+        return api_error(422, "invalid_body", "нужен объект JSON",
                          {"_schema": ["expected {status, comment}"]})
     status, comment = body.get("status"), body.get("comment")
     if status not in STATUS_CHANGES:
-        return api_error(422, "invalid_body", "unknown status",
+        return api_error(422, "invalid_body", "неизвестный статус",
                          {"status": [f"must be one of {', '.join(STATUS_CHANGES)}"]})
     if comment is not None and not isinstance(comment, str):
-        return api_error(422, "invalid_body", "comment must be text", {"comment": ["text"]})
+        return api_error(422, "invalid_body", "comment должен быть текстом", {"comment": ["text"]})
     if status == "waived" and not (comment or "").strip():
-        return api_error(422, "invalid_body", "a waiver needs a comment",
+        return api_error(422, "invalid_body", "чтобы снять замечание, нужно обоснование (comment)",
                          {"comment": ["required when waiving"]})
     return _command(row["school_id"], "checker.finding.update", "finding.update",
                     {"finding_id": finding_id, "status": status, "comment": comment,
-                     "actor": f"{who.role.value}:{who.token_id}"},
+                     "actor": _actor(who)},
                     {"id": finding_id, "requested_status": status})
+
+
+def _actor(who: Principal) -> str:
+    """Who changed a finding, as its history shows: role and name (the token's label, or
+    the teacher it is bound to), then the token id for the audit trail."""
+    with gateway_of(current_app).engine.connect() as connection:
+        token = tokens.find(connection, who.token_id) or {}
+        name = str(token.get("label") or "")
+        if not name and who.teacher_id and who.school_id:
+            name = school_names(connection, who.school_id).teacher(who.teacher_id)
+    role = ROLE_RU.get(who.role, who.role.value)
+    return f"{role} {name} (токен {who.token_id})" if name else \
+        f"{role} (токен {who.token_id})"
+
+
+def _named(item: dict[str, Any], names: Names) -> dict[str, Any]:
+    """A finding with the names beside its ids (the ids stay for programs)."""
+    return {**item, "rule_title": rules.rule_title(item["rule"]),
+            "class_name": names.class_name(item.get("class_id")),
+            "subject_name": names.subject(item.get("subject_id")),
+            "teacher_name": names.teacher(item.get("teacher_id"))}
 
 
 def _command(school_id: str, routing_key: str, command_type: str, data: dict[str, Any],
@@ -206,24 +245,50 @@ def _decode_cursor(cursor: str) -> tuple[date, str]:
 @blueprint.get("/classes/<class_id>/remarks-sheet")
 @requires_token
 def class_remarks_sheet(class_id: str) -> Response:
-    """The class journal's remarks sheet: JSON, or ``?format=csv`` / ``?format=xlsx``."""
+    """The class journal's remarks sheet: JSON, or ``?format=csv`` / ``?format=xlsx``.
+
+    The PDF is a print job (``kind: remarks_sheet``, also blank): asking for it here
+    answers 406 and says so, rather than some other format."""
     who = principal()
+    if (refused := refuse_unknown_arguments(("school_id", "format"))) is not None:
+        return refused
+    wanted = request.args.get("format", "json")
+    if wanted not in REMARK_FORMATS:
+        hint = (" Лист замечаний в PDF печатается заданием печати: POST /api/v1/print-jobs "
+                '{"kind": "remarks_sheet", "parameters": {"class_id": …}}.'
+                if wanted == "pdf" else "")
+        return api_error(406, "unsupported_format",
+                         f"формат {wanted} не поддерживается; есть json, csv, xlsx.{hint}",
+                         {"format": list(REMARK_FORMATS)})
     school_id = who.school_filter(request.args.get("school_id"))
     if school_id is None:
-        return api_error(422, "invalid_body", "school_id is required for admin tokens",
+        return api_error(422, "invalid_body", "для токена администратора нужен school_id",
                          {"school_id": ["is required"]})
     query = select(findings_view).where(findings_view.c.school_id == school_id,
                                         findings_view.c.class_id == class_id)
     with gateway_of(current_app).engine.connect() as connection:
+        if not class_known(connection, school_id, class_id):
+            return api_error(404, "class_not_found",
+                             f"класса {class_id} в школе {school_id} нет (его список не "
+                             f"поступал из Kundoluk); укажите идентификатор класса",
+                             {"class_id": class_id})
         found = [{**_item(row._mapping), "history": row.history}
                  for row in connection.execute(_scoped(query, who))]
-    rows = remarks_sheet(found)
-    sheet = Sheet(f"Листок замечаний {class_id}", COLUMNS_RU, [row.cells() for row in rows],
-                  widths=(5, 14, 70, 28, 10, 18, 16, 22))
-    wanted = request.args.get("format", "json")
+        names = school_names(connection, school_id)
+    rows = remarks_sheet(found, names.teachers, names.subjects)
+    class_name = names.class_name(class_id)
+    sheet = Sheet(f"Листок замечаний {class_name}", COLUMNS_RU,
+                  [row.typed_cells() for row in rows], widths=WIDTHS,
+                  heading_lines=[[names.school], [f"Листок замечаний, класс {class_name}"]],
+                  formats={1: "date", 6: "date"})
+    file_stem = f"{class_name}_лист-замечаний".replace(" ", "").replace("«", "").replace(
+        "»", "")
     if wanted == "csv":
-        return download(csv_body(sheet), CSV_TYPE, f"remarks-{school_id}-{class_id}.csv")
+        text_sheet = Sheet(sheet.title, COLUMNS_RU, [row.cells() for row in rows],
+                           heading_lines=sheet.heading_lines)
+        return download(csv_body(text_sheet), CSV_TYPE, f"{file_stem}.csv")
     if wanted == "xlsx":
-        return download(xlsx_body([sheet]), XLSX_TYPE, f"remarks-{school_id}-{class_id}.xlsx")
-    return jsonify({"school_id": school_id, "class_id": class_id, "columns": COLUMNS_RU,
+        return download(xlsx_body([sheet]), XLSX_TYPE, f"{file_stem}.xlsx")
+    return jsonify({"school_id": school_id, "school_name": names.school,
+                    "class_id": class_id, "class_name": class_name, "columns": COLUMNS_RU,
                     "rows": [list(row.cells()) for row in rows]})

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
 
-from flask import request
+from flask import Response, request
 from werkzeug.exceptions import BadRequest
+
+from services.gateway.web.errors import api_error
 
 
 def iso_utc(moment: datetime | None) -> str | None:
@@ -24,3 +28,32 @@ def listing_limit(default: int = 50, most: int = 200) -> int:
     if not 1 <= limit <= most:
         raise BadRequest(f"limit must be between 1 and {most}")
     return limit
+
+
+_RUSSIAN_DATE = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})$")
+
+
+def parse_date(text: str) -> date:
+    """A date as ISO (2026-10-01) or as school staff write it (01.10.2026); ValueError."""
+    found = _RUSSIAN_DATE.match(text.strip())
+    if found:
+        day, month, year = (int(part) for part in found.groups())
+        return date(year, month, day)
+    return date.fromisoformat(text.strip())
+
+
+def unknown_arguments(allowed: Iterable[str]) -> list[str]:
+    """Query parameters of this request that the endpoint does not know (sorted)."""
+    known = set(allowed)
+    return sorted(name for name in request.args if name not in known)
+
+
+def refuse_unknown_arguments(allowed: Iterable[str]) -> Response | None:
+    """A 400 naming the query parameters the endpoint does not know (None: all known), so a
+    misspelt filter is not silently ignored."""
+    unknown = unknown_arguments(allowed)
+    if not unknown:
+        return None
+    return api_error(400, "unknown_parameter",
+                     f"неизвестные параметры запроса: {', '.join(unknown)}",
+                     {name: ["неизвестный параметр"] for name in unknown})

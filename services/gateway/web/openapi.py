@@ -8,6 +8,7 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from services.gateway.domain.print_requests import PRINT_KINDS
 from shared.events.jsonschema import add_event_components
 from shared.events.schemas import DATA_SCHEMAS
 
@@ -167,7 +168,12 @@ def openapi_document() -> dict[str, Any]:
                        {"name": "format", "in": "query",
                         "schema": {"enum": ["json", "csv", "xlsx"]}},
                        {"name": "school_id", "in": "query", "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "The sheet"}, **admin_errors}}})
+        "responses": {"200": {"description": "The sheet"},
+                      "400": {**_ERROR, "description": "An unknown query parameter"},
+                      "404": {**_ERROR, "description": "No such class (named in the message)"},
+                      "406": {**_ERROR, "description": "A format other than json, csv, xlsx "
+                                                       "(the PDF is a print job)"},
+                      **admin_errors}}})
     report_id = [{"name": "report_id", "in": "path", "required": True,
                   "schema": {"type": "string"}}]
     wait = {"name": "wait", "in": "query", "schema": {"type": "number", "maximum": 30},
@@ -283,18 +289,30 @@ def _print_job_paths(spec: APISpec, admin_errors: dict[str, Any]) -> None:
     """Print jobs: PDF/A copies made by the printer (docs/printer.md)."""
     job_id = [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}]
     body = {"type": "object", "required": ["kind", "parameters"], "properties": {
-        "kind": {"enum": ["class_journal", "student_report", "final_statement", "report"]},
+        "kind": {"enum": list(PRINT_KINDS)},
         "school_id": {"type": "string"},
-        "parameters": {"type": "object", "additionalProperties": {"type": "string"}}}}
+        "parameters": {"type": "object", "description": "by kind: "
+                       + "; ".join(f"{kind} {{{', '.join(required)}"
+                                   + (f" | optional {', '.join(optional)}" if optional else "")
+                                   + "}" for kind, (required, optional) in PRINT_KINDS.items()),
+                       "additionalProperties": {"type": ["string", "boolean"]}}}}
     spec.path("/api/v1/print-jobs", operations={
-        "post": {"summary": "Print a document: class_journal {class_id, term_id | year}, "
-                            "student_report {student_id, term_id}, final_statement "
-                            "{class_id}, report {report_id}",
+        "post": {"summary": 'Print a document: {"kind", "parameters": {…}, "school_id"?} — '
+                            "the parameters go inside parameters, e.g. "
+                            '{"kind": "class_journal", "parameters": {"class_id": "5a", '
+                            '"term_id": "…"}}; batches class_journals / student_reports '
+                            '(bundle "pdf" with bookmarks or "zip")',
                  "security": _BEARER,
+                 "parameters": [{"name": "wait", "in": "query",
+                                 "schema": {"type": "number", "maximum": 30},
+                                 "description": "seconds to wait for the job to finish "
+                                                "(0 by default)"}],
                  "requestBody": {"required": True,
                                  "content": {"application/json": {"schema": body}}},
-                 "responses": {"202": {"description": "Sent to the printer; follow Location"},
-                               "422": _ERROR, "503": _ERROR, **admin_errors}},
+                 "responses": {"200": {"description": "Finished within ?wait (the job)"},
+                               "202": {"description": "Sent to the printer; follow Location"},
+                               "400": _ERROR, "422": _ERROR, "503": _ERROR,
+                               **admin_errors}},
         "get": {"summary": "Print jobs of the school, newest first",
                 "security": _BEARER,
                 "parameters": [{"name": name, "in": "query", "schema": {"type": "string"}}
@@ -306,8 +324,9 @@ def _print_job_paths(spec: APISpec, admin_errors: dict[str, Any]) -> None:
         "security": _BEARER, "parameters": job_id,
         "responses": {"200": {"description": "The job"}, **admin_errors}}})
     spec.path("/api/v1/print-jobs/{job_id}/pdf", operations={"get": {
-        "summary": "The printed PDF/A file (header X-Content-SHA256)",
+        "summary": "The printed PDF/A file, or the ZIP of a batch, under its readable name "
+                   "(header X-Content-SHA256)",
         "security": _BEARER, "parameters": job_id,
-        "responses": {"200": {"description": "The PDF",
-                              "content": {"application/pdf": {}}},
+        "responses": {"200": {"description": "The PDF (or ZIP)",
+                              "content": {"application/pdf": {}, "application/zip": {}}},
                       "409": _ERROR, "503": _ERROR, **admin_errors}}})

@@ -16,6 +16,7 @@ jobs they asked for.
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import delete, insert, select
 
 from services.gateway.adapters import command_slots
+from services.gateway.adapters.names import Names, school_names
 from services.gateway.adapters.tables import print_jobs_view, reports_view
 from services.gateway.domain.access import Principal, Role
 from services.gateway.domain.print_requests import MAY_PRINT, print_request_errors, print_scope
@@ -31,13 +33,17 @@ from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.commands import broker_unavailable, busy, send_command
 from services.gateway.web.downloads import download
 from services.gateway.web.errors import api_error
-from services.gateway.web.formats import iso_utc, listing_limit
+from services.gateway.web.formats import iso_utc, listing_limit, refuse_unknown_arguments
 from shared.storage import FileNotStored, StorageError, open_store
 
 blueprint = Blueprint("print_jobs", __name__, url_prefix="/api/v1")
 
 PDF_TYPE = "application/pdf"
+ZIP_TYPE = "application/zip"
 OWN_ONLY = frozenset({Role.TEACHER, Role.CLASS_TEACHER})
+STATUS_RU = {"pending": "ещё печатается", "failed": "не напечатано"}
+#: ``?wait=`` seconds on POST, as for reports: 0 by default (answer at once), at most 30
+MAX_WAIT, POLL = 30.0, 0.05
 
 
 @blueprint.post("/print-jobs")
@@ -51,13 +57,21 @@ def request_print_job() -> Response:
     if not errors and school_id is None:
         errors = {"school_id": ["is required for admin tokens"]}
     if errors:
-        return api_error(422, "invalid_body", "the print job is not valid", errors)
+        return api_error(422, "invalid_body", "задание печати заполнено неверно", errors)
     assert isinstance(body, dict) and school_id is not None
+    if (refused := refuse_unknown_arguments(("wait",))) is not None:
+        return refused
+    try:
+        wait = float(request.args.get("wait", 0))
+        if not 0 <= wait <= MAX_WAIT:
+            raise ValueError(wait)
+    except ValueError:
+        return api_error(400, "bad_request", f"wait — число секунд не больше {MAX_WAIT:g}")
     kind, parameters = str(body["kind"]), dict(body["parameters"])
     if kind not in MAY_PRINT.get(who.role, frozenset()):
-        return api_error(403, "forbidden", f"the role {who.role.value} may not print {kind}")
+        return api_error(403, "forbidden", f"роль {who.role.value} не может печатать {kind}")
     if who.role in OWN_ONLY and not who.teacher_id:
-        return api_error(403, "forbidden", "this token is not bound to a teacher")
+        return api_error(403, "forbidden", "токен не привязан к учителю")
     gateway = gateway_of(current_app)
     if kind == "report":
         with gateway.engine.connect() as connection:
@@ -65,10 +79,10 @@ def request_print_job() -> Response:
                 reports_view.c.id == parameters["report_id"],
                 reports_view.c.school_id == school_id)).first()
         if report is None or report.status != "ready":
-            return api_error(422, "invalid_body", "the print job is not valid",
+            return api_error(422, "invalid_body", "задание печати заполнено неверно",
                              {"parameters": {"report_id": ["no ready report with this id"]}})
         if who.role in OWN_ONLY and (report.scope or {}).get("teacher_id") != who.teacher_id:
-            return api_error(403, "forbidden", "this report was not made for this teacher")
+            return api_error(403, "forbidden", "этот отчёт сделан не для этого учителя")
     job_id = f"job-{secrets.token_hex(12)}"
     requested_by = f"{who.role.value}:{who.token_id}"
     with gateway.engine.begin() as connection:
@@ -89,11 +103,30 @@ def request_print_job() -> Response:
             connection.execute(delete(print_jobs_view).where(print_jobs_view.c.id == job_id))
             command_slots.release(connection, [job_id])
         return broker_unavailable()
-    response = jsonify({"id": job_id, "status": "pending", "kind": kind,
-                        "parameters": parameters, "command_id": command_id})
-    response.status_code = 202
+    done = _await(job_id, wait) if wait > 0 else None
+    if done is not None:  # finished within ?wait: the job as GET shows it
+        response = jsonify({**_item(done), "command_id": command_id})
+    else:
+        response = jsonify({"id": job_id, "status": "pending", "kind": kind,
+                            "parameters": parameters, "command_id": command_id})
+        response.status_code = 202
     response.headers["Location"] = f"/api/v1/print-jobs/{job_id}"
     return response
+
+
+def _await(job_id: str, wait: float) -> Any:
+    """The job's row once it is completed or failed; None if ``wait`` seconds passed."""
+    deadline = time.monotonic() + wait
+    engine = gateway_of(current_app).engine
+    while True:
+        with engine.connect() as connection:
+            row = connection.execute(select(print_jobs_view).where(
+                print_jobs_view.c.id == job_id)).first()
+        if row is not None and row.status != "pending":
+            return row._mapping
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(POLL)
 
 
 @blueprint.get("/print-jobs")
@@ -102,6 +135,9 @@ def list_print_jobs() -> Response:
     """Print jobs of the school, newest first (filters kind, status; limit up to 200)."""
     who = principal()
     args = request.args
+    if (refused := refuse_unknown_arguments(("school_id", "kind", "status", "limit"))
+            ) is not None:
+        return refused
     school_id = who.school_filter(args.get("school_id"))
     limit = listing_limit()
     query = select(print_jobs_view).order_by(print_jobs_view.c.requested_at.desc(),
@@ -115,7 +151,9 @@ def list_print_jobs() -> Response:
             query = query.where(print_jobs_view.c[name] == args[name])
     with gateway_of(current_app).engine.connect() as connection:
         rows = [row._mapping for row in connection.execute(query)]
-    return jsonify({"items": [_item(row) for row in rows]})
+        names = {school: school_names(connection, school)
+                 for school in {row["school_id"] for row in rows}}
+    return jsonify({"items": [_named(_item(row), names[row["school_id"]]) for row in rows]})
 
 
 @blueprint.get("/print-jobs/<job_id>")
@@ -123,8 +161,9 @@ def list_print_jobs() -> Response:
 def get_print_job(job_id: str) -> Response:
     row = _visible_job(principal(), job_id)
     if row is None:
-        return api_error(404, "not_found", "no such print job")
-    body = _item(row)
+        return api_error(404, "not_found", f"задания печати {job_id} нет", {"id": job_id})
+    with gateway_of(current_app).engine.connect() as connection:
+        body = _named(_item(row), school_names(connection, row["school_id"]))
     response = jsonify(body)
     if row["status"] == "pending":
         response.headers["Retry-After"] = "2"
@@ -136,9 +175,10 @@ def get_print_job(job_id: str) -> Response:
 def get_print_job_pdf(job_id: str) -> Response:
     row = _visible_job(principal(), job_id)
     if row is None:
-        return api_error(404, "not_found", "no such print job")
+        return api_error(404, "not_found", f"задания печати {job_id} нет", {"id": job_id})
     if row["status"] != "completed":
-        return api_error(409, "not_ready", f"the print job is {row['status']}",
+        state = STATUS_RU.get(row["status"], row["status"])
+        return api_error(409, "not_ready", f"задание печати {job_id}: {state}",
                          {"status": row["status"], "error": row["error"]})
     if not str(row["file_key"] or "").startswith(f"pdf/{row['school_id']}/"):
         # The printer keeps a school's PDFs under pdf/<school>/; any other key (another
@@ -148,13 +188,23 @@ def get_print_job_pdf(job_id: str) -> Response:
     try:
         body = store.get(row["file_key"])
     except FileNotStored:
-        return api_error(404, "not_found", "the printed file is no longer stored")
+        return api_error(404, "not_found", "напечатанный файл больше не хранится")
     except StorageError:
-        return api_error(503, "unavailable", "the file store is unavailable; retry later",
+        return api_error(503, "unavailable", "хранилище файлов недоступно; повторите позже",
                          headers={"Retry-After": "30"})
-    response = download(body, PDF_TYPE, f"{row['kind']}-{job_id}.pdf")
+    name = download_name(row["file_key"], row["kind"], job_id)
+    response = download(body, ZIP_TYPE if name.endswith(".zip") else PDF_TYPE, name)
     response.headers["X-Content-SHA256"] = row["sha256"] or ""
     return response
+
+
+def download_name(file_key: str | None, kind: str, job_id: str) -> str:
+    """The readable name the printer gave the file (the last part of its key:
+    «5А_журнал_2026-2027_I-четверть.pdf»); files printed before it did: kind and job."""
+    last = (file_key or "").rsplit("/", 1)[-1]
+    if last and last != f"{job_id}.pdf":
+        return last
+    return f"{kind}-{job_id}.pdf"
 
 
 def _visible_job(who: Principal, job_id: str) -> Any:
@@ -168,6 +218,16 @@ def _visible_job(who: Principal, job_id: str) -> Any:
     return row._mapping
 
 
+def _named(item: dict[str, Any], names: Names) -> dict[str, Any]:
+    """The job with the school's and the class's names beside their ids, and the file's
+    readable name."""
+    class_id = (item.get("parameters") or {}).get("class_id")
+    return {**item, "school_name": names.school,
+            "class_name": names.class_name(class_id) if class_id else None,
+            "file_name": download_name(item.get("file_key"), item["kind"], item["id"])
+            if item.get("file_key") else None}
+
+
 def _item(row: Any) -> dict[str, Any]:
     item = {name: row[name] for name in ("id", "school_id", "kind", "status", "parameters",
                                          "requested_by", "file_key", "sha256", "pages",
@@ -176,4 +236,7 @@ def _item(row: Any) -> dict[str, Any]:
     item["finished_at"] = iso_utc(row["finished_at"])
     item["pdf"] = f"/api/v1/print-jobs/{row['id']}/pdf" if row["status"] == "completed" \
         else None
+    # a batch: how many of its documents are printed (while pending, and when done)
+    item["progress"] = {"done": row["documents_done"], "total": row["documents_total"]} \
+        if row["documents_total"] else None
     return item

@@ -19,9 +19,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from natsort import natsort_keygen
 from sqlalchemy import insert, select
 
 from services.gateway.adapters import command_slots
+from services.gateway.adapters.names import Names, school_names
 from services.gateway.adapters.tables import reports_view
 from services.gateway.domain.access import Principal, Role
 from services.gateway.domain.report_requests import request_errors
@@ -30,9 +32,12 @@ from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.commands import broker_unavailable, busy, send_command
 from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
 from services.gateway.web.errors import api_error
-from services.gateway.web.formats import iso_utc, listing_limit
+from services.gateway.web.formats import iso_utc, listing_limit, refuse_unknown_arguments
 
 blueprint = Blueprint("reports", __name__, url_prefix="/api/v1")
+#: a report column's format -> the workbook's column format (downloads.NUMBER_FORMATS)
+FORMATS = {"percent": "percent", "decimal": "decimal", "integer": "integer", "date": "date"}
+class_sort_key = natsort_keygen()
 
 DEFAULT_WAIT, MAX_WAIT, POLL = 10.0, 30.0, 0.02
 SCOPED = frozenset({Role.TEACHER, Role.CLASS_TEACHER})
@@ -48,15 +53,15 @@ def request_report() -> Response:
     if not errors and school_id is None:
         errors = {"school_id": ["is required for admin tokens"]}
     if errors:
-        return api_error(422, "invalid_body", "the report request is not valid", errors)
+        return api_error(422, "invalid_body", "запрос отчёта заполнен неверно", errors)
     assert isinstance(body, dict) and school_id is not None
     try:
         wait = _wait()
     except ValueError:
-        return api_error(400, "bad_request", f"wait must be a number of seconds up to {MAX_WAIT}")
+        return api_error(400, "bad_request", f"wait — число секунд не больше {MAX_WAIT:g}")
     scope = _scope(who)
     if who.role in SCOPED and scope is None:
-        return api_error(403, "forbidden", "this token is not bound to a teacher")
+        return api_error(403, "forbidden", "токен не привязан к учителю")
     report_id = f"rep-{secrets.token_hex(12)}"
     requested_by = f"{who.role.value}:{who.token_id}"
     gateway = gateway_of(current_app)
@@ -85,6 +90,9 @@ def list_reports() -> Response:
     """Reports of the school, newest first (without their content)."""
     who = principal()
     args = request.args
+    if (refused := refuse_unknown_arguments(
+            ("school_id", "limit", "kind", "status", "requested_by"))) is not None:
+        return refused
     school_id = who.school_filter(args.get("school_id"))
     limit = listing_limit()
     query = select(*(c for c in reports_view.c if c.name != "content")).order_by(
@@ -102,27 +110,34 @@ def list_reports() -> Response:
 @blueprint.get("/reports/<report_id>")
 @requires_token
 def get_report(report_id: str) -> Response:
+    if (refused := refuse_unknown_arguments(("wait", "format", "table"))) is not None:
+        return refused
     try:
         wait = _wait(default=0.0)
     except ValueError:
-        return api_error(400, "bad_request", f"wait must be a number of seconds up to {MAX_WAIT}")
+        return api_error(400, "bad_request", f"wait — число секунд не больше {MAX_WAIT:g}")
     row = _await(report_id, wait)
     if row is None or not _visible_to(principal(), row):
-        return api_error(404, "not_found", "no such report")
+        return api_error(404, "not_found", f"отчёта {report_id} нет", {"id": report_id})
     wanted = request.args.get("format", "json")
     if row["status"] == "ready" and wanted in ("csv", "xlsx"):
         content = row["content"]
-        sheets = _sheets(content)
+        with gateway_of(current_app).engine.connect() as connection:
+            school = school_names(connection, row["school_id"])
+        sheets = _sheets(content, school, typed=wanted == "xlsx")
+        stem = "_".join(str(content.get("title") or content["kind"]).split())
         if wanted == "xlsx":
-            return download(xlsx_body(sheets), XLSX_TYPE, f"{content['kind']}-{report_id}.xlsx")
+            return download(xlsx_body(sheets), XLSX_TYPE, f"{stem}_{report_id}.xlsx")
         names = [table["name"] for table in content["tables"]]
         chosen = request.args.get("table", names[0] if names else "")
         if chosen not in names:
-            return api_error(400, "bad_request", f"table must be one of {', '.join(names)}")
+            return api_error(400, "bad_request", f"table — одна из таблиц: {', '.join(names)}")
         return download(csv_body(sheets[names.index(chosen)]), CSV_TYPE,
-                        f"{content['kind']}-{chosen}-{report_id}.csv")
+                        f"{stem}_{chosen}_{report_id}.csv")
     if wanted not in ("json", "csv", "xlsx"):
-        return api_error(400, "bad_request", "format must be json, csv or xlsx")
+        return api_error(406, "unsupported_format",
+                         f"формат {wanted} не поддерживается; есть json, csv, xlsx "
+                         "(PDF — заданием печати kind report)", {"format": ["json", "csv", "xlsx"]})
     return _answer(row, report_id)
 
 
@@ -180,9 +195,28 @@ def _meta(row: Any) -> dict[str, Any]:
             "generated_at": iso_utc(row["generated_at"]), "error": row["error"]}
 
 
-def _sheets(content: dict[str, Any]) -> list[Sheet]:
-    heading = [[content["title"]], *content.get("summary", [])]
-    return [Sheet(table["title"], [c["title"] for c in table["columns"]],
-                  [[row.get(c["key"]) for c in table["columns"]] for row in table["rows"]],
-                  heading_lines=heading)
-            for table in content["tables"]]
+def _sheets(content: dict[str, Any], names: Names | None = None, *,
+            typed: bool = False) -> list[Sheet]:
+    """One sheet per table: classes by the names the school writes, in natural order
+    (1 «А» … 11 «Б»), their ids in an extra last column; shares as numbers a workbook
+    formats as percentages (``typed``), or as the report holds them (CSV)."""
+    names = names or Names()
+    heading = [[names.school or content.get("school_id", "")], [content["title"]],
+               *content.get("summary", [])]
+    sheets = []
+    for table in content["tables"]:
+        columns = list(table["columns"])
+        keys = [c["key"] for c in columns]
+        rows = list(table["rows"])
+        has_class = "class_id" in keys
+        if has_class:
+            rows.sort(key=lambda r: class_sort_key(names.class_name(r.get("class_id"))))
+        titles = [c["title"] for c in columns] + (["class_id"] if has_class else [])
+        body = [[names.class_name(row.get(k)) if k == "class_id" else row.get(k)
+                 for k in keys] + ([row.get("class_id")] if has_class else [])
+                for row in rows]
+        formats = {i: FORMATS[c["format"]] for i, c in enumerate(columns)
+                   if typed and c.get("format") in FORMATS}
+        sheets.append(Sheet(table["title"], titles, body, heading_lines=heading,
+                            formats=formats))
+    return sheets

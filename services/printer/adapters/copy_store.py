@@ -16,7 +16,7 @@ from sqlalchemy import Connection, func, or_, select
 
 from services.printer.adapters.tables import records
 from services.printer.domain.copy import Record, Records, class_copy, fold
-from services.printer.domain.journal import ClassCopy, NotPrintable
+from services.printer.domain.journal import ClassCopy, NotPrintable, class_name
 from shared.db.inserts import conflict_insert
 from shared.events.envelope import Event
 
@@ -114,3 +114,21 @@ def class_of_student(connection: Connection, school_id: str, student_id: str) ->
     if found is None:
         raise NotPrintable(f"ученик {student_id} не найден ни в одном списке класса")
     return found.key
+
+
+def school_calendar(connection: Connection, school_id: str) -> dict[str, Any] | None:
+    """The school's calendar (its names and time zone), None when none came yet."""
+    found = [r for r in _select(connection, school_id, "calendar") if r.live]
+    return found[0].data if found else None
+
+
+def school_classes(connection: Connection, school_id: str) -> list[dict[str, Any]]:
+    """The rosters of every class of the school (live), for printing them all."""
+    return [r.data for r in _select(connection, school_id, "class") if r.live and r.data]
+
+
+def class_names(connection: Connection, school_id: str) -> dict[str, str]:
+    """class_id -> the class as the school writes it («4 «Б»»), for reports."""
+    return {str(roster["class_id"]): class_name(str(roster["class_id"]), roster.get("grade"),
+                                                roster.get("class_name"))
+            for roster in school_classes(connection, school_id) if roster.get("class_id")}

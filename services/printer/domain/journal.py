@@ -15,10 +15,15 @@ from datetime import date
 from statistics import mean
 from typing import Any
 
-#: Attendance in the grid, as in the paper journal.
-ABSENCE_SIGN = {None: "н", "unexcused": "н", "illness": "б", "excused": "у"}
-LATE_SIGN = "о"
-EXEMPT_SIGN = "осв"
+from natsort import natsort_keygen
+
+from shared.events.journal_codes import ABSENCE_CODES, EXEMPT, LATE, MISSING_FINAL
+from shared.events.rules import rule_title
+
+#: Attendance in the grid, as in the paper journal (one vocabulary with the exports).
+ABSENCE_SIGN = ABSENCE_CODES
+LATE_SIGN = LATE
+EXEMPT_SIGN = EXEMPT
 TERM_LABELS = {1: "I", 2: "II", 3: "III", 4: "IV"}
 MONTHS = ("январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август",
           "сентябрь", "октябрь", "ноябрь", "декабрь")
@@ -138,6 +143,40 @@ class Remark:
     teacher: str
     message: str
     status: str
+    #: the rule's Russian title, and the day the check found it
+    rule: str = ""
+    checked_on: date | None = None
+    #: the day it was fixed or waived (its history), and a waiver's justification
+    fixed_on: date | None = None
+    justification: str = ""
+
+
+@dataclass(frozen=True)
+class SchoolNames:
+    """What the school's papers are headed with (contract v1.1; ids when not sent)."""
+
+    name: str
+    address: str = ""
+    director: str = ""
+    #: (full name, responsibility)
+    deputies: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def deputy_for_studies(self) -> str:
+        """The deputy director for studies (по УВР), who signs the journal's certificate."""
+        for name, area in self.deputies:
+            if "учебн" in area or "УВР" in area:
+                return name
+        return self.deputies[0][0] if self.deputies else ""
+
+
+def school_names(school_id: str, calendar: dict[str, Any] | None) -> SchoolNames:
+    calendar = calendar or {}
+    deputies = tuple((str(d.get("full_name") or ""), str(d.get("responsibility") or ""))
+                     for d in calendar.get("deputy_directors") or [] if isinstance(d, dict))
+    return SchoolNames(str(calendar.get("school_name") or school_id),
+                       str(calendar.get("school_address") or ""),
+                       str(calendar.get("director_name") or ""), deputies)
 
 
 @dataclass
@@ -156,6 +195,11 @@ class Journal:
     final_subjects: list[str]
     final_marks: dict[tuple[str, str], str]
     remarks: list[Remark]
+    school: SchoolNames | None = None
+
+    @property
+    def school_name(self) -> str:
+        return self.school.name if self.school else self.school_id
 
 
 STATUS_NAMES = {"open": "не устранено", "fixed": "устранено", "waived": "снято"}
@@ -192,12 +236,29 @@ def class_students(copy: ClassCopy) -> list[Student]:
     return students
 
 
-def class_name(class_id: str, grade: int | None) -> str:
+def class_name(class_id: str, grade: int | None, display: str | None = None) -> str:
+    """The class as the school writes it («4 «Б»»), else its id (with the grade)."""
+    if display:
+        return display
     return class_id if grade is None or class_id.startswith(str(grade)) else f"{grade} {class_id}"
 
 
-def build_journal(copy: ClassCopy, term_id: str | None = None) -> Journal:
-    """The class journal for a term (``term_id``) or the whole year (None or the year's id)."""
+#: natural order of class names: 1 «А», 1 «Б», 2 «А» … 10 «А», 11 «Б»
+class_sort_key = natsort_keygen()
+
+
+def roster_class_name(copy: ClassCopy) -> str:
+    roster = copy.roster or {}
+    return class_name(copy.class_id, roster.get("grade"), roster.get("class_name"))
+
+
+def build_journal(copy: ClassCopy, term_id: str | None = None,
+                  as_of: date | None = None) -> Journal:
+    """The class journal for a term (``term_id``) or the whole year (None or the year's id).
+
+    ``as_of`` (the school's local date) tells an overdue final mark («—», the period
+    has ended) from one not due yet (an empty cell); None counts every period as ended.
+    """
     terms = terms_of(copy.calendar)
     parts, year = _period_terms(terms, term_id)
     start, end = min(t.start for t in parts), max(t.end for t in parts)
@@ -231,19 +292,20 @@ def build_journal(copy: ClassCopy, term_id: str | None = None) -> Journal:
         stream = Stream(subject_id, names.get(subject_id, subject_id), subgroup, members,
                         lessons, marks_by_subject[subject_id],
                         plan_teachers[(subject_id, subgroup)])
-        sections.append(_section(copy, stream, Period(parts, year)))
+        sections.append(_section(copy, stream, Period(parts, year), as_of))
     attendance = _attendance(copy, students, in_period, parts)
     final_subjects, final_marks = _final_marks(sections, parts, year)
     return Journal(
         school_id=copy.school_id, class_id=copy.class_id,
-        class_name=class_name(copy.class_id, roster.get("grade")),
+        class_name=roster_class_name(copy),
         academic_year=str(roster.get("academic_year") or (copy.calendar or {}).get(
             "academic_year", "")),
         homeroom_teacher=copy.teachers.get(roster.get("homeroom_teacher_id") or "", "—"),
         period=year.title if year else ", ".join(t.title for t in parts),
         terms=parts, students=students, sections=sections, attendance=attendance,
         final_subjects=final_subjects, final_marks=final_marks,
-        remarks=_remarks(copy, names, start, end))
+        remarks=_remarks(copy, names, start, end),
+        school=school_names(copy.school_id, copy.calendar))
 
 
 @dataclass(frozen=True)
@@ -275,7 +337,8 @@ class Stream:
     plan_teachers: list[str]
 
 
-def _section(copy: ClassCopy, stream: Stream, period: Period) -> SubjectSection:
+def _section(copy: ClassCopy, stream: Stream, period: Period,
+             as_of: date | None = None) -> SubjectSection:
     subject_id, subject_name, subgroup = stream.subject_id, stream.subject_name, stream.subgroup
     students, lessons, marks = stream.students, stream.lessons, stream.marks
     plan_teachers, parts, year = stream.plan_teachers, period.parts, period.year
@@ -339,14 +402,19 @@ def _section(copy: ClassCopy, stream: Stream, period: Period) -> SubjectSection:
             found = index_of_day.get(mark["date"])
         if found is not None:
             cells[(mark["student_id"], found)].append(mark["value"])
+    for position, entry in enumerate(columns):  # a final mark overdue: "—", not a blank
+        if entry.kind == "final" and (as_of is None or entry.day < as_of):
+            for student in students:
+                cells.setdefault((student.student_id, position), [MISSING_FINAL])
     for exemption in copy.exemptions:  # "осв." where an exempt student has nothing else
         if exemption.get("subject_id") != subject_id or exemption["student_id"] not in member_ids:
             continue
         first, last = exemption["from"], exemption["to"]
         for position, entry in enumerate(columns):
             key = (exemption["student_id"], position)
-            if entry.kind == "lesson" and first <= entry.day.isoformat() <= last \
-                    and not cells.get(key):
+            if first <= entry.day.isoformat() <= last and (
+                    (entry.kind == "lesson" and not cells.get(key))
+                    or (entry.kind == "final" and cells.get(key) == [MISSING_FINAL])):
                 cells[key] = [EXEMPT_SIGN]
     teachers = list(dict.fromkeys(
         [copy.teachers.get(t, t) for t in plan_teachers]
@@ -414,47 +482,43 @@ def _remarks(copy: ClassCopy, names: dict[str, str], start: date, end: date) -> 
         if finding.get("status") == "withdrawn" or not start <= day <= end:
             continue
         teacher_id = finding.get("teacher_id") or ""
+        detected = str(finding.get("detected_at") or "")[:10]
+        closing = [step for step in finding.get("history") or []
+                   if isinstance(step, dict) and step.get("status") == finding.get("status")
+                   and finding.get("status") in ("fixed", "waived")]
+        closed = str(closing[-1].get("at") or "")[:10] if closing else ""
         remarks.append(Remark(day, names.get(finding.get("subject_id") or "", "") or "—",
                               copy.teachers.get(teacher_id, teacher_id or "—"),
                               str(finding.get("message") or ""),
                               STATUS_NAMES.get(str(finding.get("status")),
-                                               str(finding.get("status") or ""))))
+                                               str(finding.get("status") or "")),
+                              rule=rule_title(str(finding.get("rule") or "")),
+                              checked_on=date.fromisoformat(detected) if detected else None,
+                              fixed_on=date.fromisoformat(closed) if closed else None,
+                              justification=str((closing[-1].get("comment") or "")
+                                                if closing else "")))
     return sorted(remarks, key=lambda r: (r.day, r.subject, r.message))
 
 
 def pack_columns(columns: list[Column], capacity: int) -> list[range]:
-    """Split a grid's columns into pages: whole months while they fit, a long month split.
+    """Split a grid's columns into pages, each filled up to ``capacity`` columns.
 
-    Each page holds at most ``capacity`` columns; a month's columns stay on one
-    page when they can, and a final-marks column stays with the dates before it.
+    Months run on from one page to the next (the month row names each month where
+    it starts on a page), so no page is left a third empty because a month ended.
+    A final-marks column never opens a page: it goes with the dates before it, the
+    page before it giving up its last date column if it must.
     """
-    if capacity < 1:
-        raise ValueError("capacity must be at least 1")
-    groups: list[list[int]] = []
-    for index, column in enumerate(columns):
-        key = (column.day.year, column.day.month)
-        if groups and (column.kind == "final" or _key(columns[groups[-1][0]]) == key):
-            groups[-1].append(index)
-        else:
-            groups.append([index])
+    if capacity < 2:
+        raise ValueError("capacity must be at least 2")
     pages: list[range] = []
-    current: list[int] = []
-    for group in groups:
-        if current and len(current) + len(group) > capacity:
-            pages.append(range(current[0], current[-1] + 1))
-            current = []
-        rest = group
-        while len(rest) > capacity:
-            pages.append(range(rest[0], rest[capacity - 1] + 1))
-            rest = rest[capacity:]
-        current.extend(rest)
-    if current:
-        pages.append(range(current[0], current[-1] + 1))
+    start = 0
+    while start < len(columns):
+        stop = min(start + capacity, len(columns))
+        while stop < len(columns) and columns[stop].kind == "final" and stop - start > 1:
+            stop -= 1  # the next page must not begin with a final-marks column
+        pages.append(range(start, stop))
+        start = stop
     return pages
-
-
-def _key(column: Column) -> tuple[int, int]:
-    return (column.day.year, column.day.month)
 
 
 def average(values: list[str]) -> float | None:

@@ -9,11 +9,13 @@ from datetime import date
 from services.printer.domain.journal import (
     ClassCopy,
     NotPrintable,
+    SchoolNames,
     Student,
     Term,
     average,
-    class_name,
     class_students,
+    roster_class_name,
+    school_names,
     terms_of,
 )
 
@@ -38,6 +40,7 @@ class StudentReport:
     missed: int
     missed_illness: int
     late: int
+    school: SchoolNames | None = None
 
 
 def _names(copy: ClassCopy) -> dict[str, str]:
@@ -83,10 +86,11 @@ def build_student_report(copy: ClassCopy, student_id: str, term_id: str) -> Stud
         late += student_id in sheet.get("late", [])
     roster = copy.roster or {}
     return StudentReport(
-        copy.school_id, class_name(copy.class_id, roster.get("grade")),
+        copy.school_id, roster_class_name(copy),
         str(roster.get("academic_year", "")),
         copy.teachers.get(roster.get("homeroom_teacher_id") or "", "—"),
-        student, term, lines, missed, illness, late)
+        student, term, lines, missed, illness, late,
+        school_names(copy.school_id, copy.calendar))
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ class FinalStatement:
     terms: list[Term]
     #: (student_id, subject name) -> {term_id: mark}
     marks: dict[tuple[str, str], dict[str, str]]
+    school: SchoolNames | None = None
 
     def year_marks(self) -> dict[tuple[str, str], str]:
         year = next((t for t in self.terms if t.kind == "year"), None)
@@ -128,7 +133,7 @@ def build_final_statement(copy: ClassCopy) -> FinalStatement:
     subjects = sorted(set(names.values()) | {subject for _, subject in marks})
     roster = copy.roster or {}
     return FinalStatement(
-        copy.school_id, class_name(copy.class_id, roster.get("grade")),
+        copy.school_id, roster_class_name(copy),
         str(roster.get("academic_year", "")),
         copy.teachers.get(roster.get("homeroom_teacher_id") or "", "—"),
-        students, subjects, terms, dict(marks))
+        students, subjects, terms, dict(marks), school_names(copy.school_id, copy.calendar))

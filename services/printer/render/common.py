@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pikepdf
 from PIL import ImageCms
@@ -109,16 +110,37 @@ class RenderedPdf:
     sha256: str
 
 
+DEFAULT_ZONE = "Asia/Bishkek"
+
+
+def school_zone(calendar: dict[str, Any] | None) -> ZoneInfo:
+    """The school's time zone from its calendar (Asia/Bishkek when unknown)."""
+    try:
+        return ZoneInfo(str((calendar or {}).get("timezone") or DEFAULT_ZONE))
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_ZONE)
+
+
+def local_time(moment: datetime | str, zone: ZoneInfo) -> str:
+    """A moment as the school reads it: «01.10.2026 14:05» in its own zone."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone).strftime("%d.%m.%Y %H:%M")
+
+
 class RunningHead:
     """The header and footer of every page: what the page is and its sheet number.
 
     Sections set ``topic`` (e.g. the subject) with a :class:`SetTopic` flowable
     at their start; the header is drawn when the page ends, so it names what the
-    page holds.
+    page holds. ``printed`` (the local time of printing) stands in the footer.
     """
 
-    def __init__(self, left: str, right: str) -> None:
+    def __init__(self, left: str, right: str, printed: str = "") -> None:
         self.left, self.right, self.topic = left, right, ""
+        self.printed = printed
 
     def draw(self, canvas: Canvas, doc: BaseDocTemplate) -> None:
         width, height = canvas._pagesize
@@ -134,6 +156,10 @@ class RunningHead:
         canvas.line(MARGIN, top - 3, width - MARGIN, top - 3)
         canvas.setFont("Narrow", 8)
         canvas.drawCentredString(width / 2, MARGIN - 12, f"Лист {canvas.getPageNumber()}")
+        if self.printed:
+            canvas.setFont("Narrow", 6.5)
+            canvas.drawRightString(width - MARGIN, MARGIN - 12,
+                                   f"Напечатано {self.printed} · Kozomol")
         canvas.restoreState()
 
 
@@ -152,6 +178,35 @@ class SetTopic(Flowable):
         self.head.topic = self.topic
 
 
+class Bookmark(Flowable):
+    """Zero-size flowable: a PDF bookmark (outline entry) and a contents line here."""
+
+    def __init__(self, title: str, level: int = 0, *, in_contents: bool = True) -> None:
+        super().__init__()
+        self.title, self.level, self.in_contents = title, level, in_contents
+        self.width = self.height = 0
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return 0, 0
+
+    def draw(self) -> None:
+        key = f"bm{id(self)}"
+        self.canv.bookmarkPage(key)
+        self.canv.addOutlineEntry(self.title, key, level=self.level, closed=self.level > 0)
+
+
+class _Document(BaseDocTemplate):
+    """Notes the page of every contents entry as it is laid out."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.entries: list[tuple[int, str, int]] = []  # (level, title, page)
+
+    def afterFlowable(self, flowable: Flowable) -> None:  # noqa: N802 (ReportLab's name)
+        if isinstance(flowable, Bookmark) and flowable.in_contents:
+            self.entries.append((flowable.level, flowable.title, self.page))
+
+
 class PageCount(Flowable):
     """Draws ``text`` with the number of the page it lands on (the last sheet's count)."""
 
@@ -168,10 +223,10 @@ class PageCount(Flowable):
         self.canv.drawString(0, self.size * 0.5, self.template(self.canv.getPageNumber()))
 
 
-def document(buffer: io.BytesIO, head: RunningHead, info: DocumentInfo, *,
-             wide: bool) -> BaseDocTemplate:
+def document(buffer: io.BytesIO, head: RunningHead | None, info: DocumentInfo, *,
+             wide: bool) -> _Document:
     size = landscape(A4) if wide else A4
-    doc = BaseDocTemplate(buffer, pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN,
+    doc = _Document(buffer, pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN,
                           topMargin=MARGIN + HEADER, bottomMargin=MARGIN + 6,
                           title=info.title, author=info.author, subject=info.subject,
                           keywords=info.keywords, creator="Kozomol printer",
@@ -179,19 +234,27 @@ def document(buffer: io.BytesIO, head: RunningHead, info: DocumentInfo, *,
     frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body",
                   leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame], pagesize=size,
-                                       onPageEnd=head.draw)])
+                                       **({"onPageEnd": head.draw} if head else {}))])
     return doc
 
 
 def build(story: list[Any], head: RunningHead, info: DocumentInfo, *, wide: bool,
           font_dir: Path) -> RenderedPdf:
     """Lay out ``story`` and finish it as PDF/A-2b."""
+    raw, _ = lay_out(story, head, info, wide=wide, font_dir=font_dir)
+    body, pages = finish_pdfa(raw, info)
+    return RenderedPdf(body, pages, hashlib.sha256(body).hexdigest())
+
+
+def lay_out(story: list[Any], head: RunningHead | None, info: DocumentInfo, *, wide: bool,
+            font_dir: Path) -> tuple[bytes, list[tuple[int, str, int]]]:
+    """The plain PDF of ``story`` (no PDF/A finish) and its contents entries with pages;
+    without a ``head`` the pages get no header or footer."""
     register_fonts(font_dir)
     buffer = io.BytesIO()
     doc = document(buffer, head, info, wide=wide)
     doc.build(story)
-    body, pages = finish_pdfa(buffer.getvalue(), info)
-    return RenderedPdf(body, pages, hashlib.sha256(body).hexdigest())
+    return buffer.getvalue(), doc.entries
 
 
 @cache
