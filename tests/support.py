@@ -162,3 +162,16 @@ def kozomol_env(**settings: str) -> dict[str, str]:
     """The environment for a ``kozomol`` subprocess: this one's, minus other KOZOMOL_ settings."""
     return {**{k: v for k, v in os.environ.items() if not k.startswith("KOZOMOL_")},
             **{f"KOZOMOL_{name.upper()}": value for name, value in settings.items()}}
+
+
+def class_known_to_gateway(engine: Any, school_id: str, class_id: str) -> None:
+    """As if the class's roster had reached the gateway (its remarks sheet then exists)."""
+    from datetime import UTC, datetime
+
+    from services.gateway.handlers.classes import apply_roster_events
+    from shared.events.envelope import Event
+
+    with engine.begin() as connection:
+        apply_roster_events(connection, [Event(
+            f"evt_roster_{school_id}_{abs(hash(class_id))}", "class.roster", school_id,
+            datetime.now(UTC), {"class_id": class_id, "homeroom_teacher_id": "t1"})])

@@ -20,6 +20,7 @@ from services.gateway.adapters.tables import api_tokens, audit
 from services.gateway.adapters.tokens import authenticate, create_token
 from services.gateway.domain.access import Role
 from shared.settings import Settings
+from tests.support import class_known_to_gateway
 
 
 @pytest.fixture
@@ -146,11 +147,12 @@ def test_the_director_sees_who_read_or_exported_what_when_and_from_where(
     address = {"REMOTE_ADDR": "192.0.2.15"}
     assert client.get("/api/v1/findings?student_id=st_7", headers=deputy,
                       environ_base=address).status_code == 200
+    class_known_to_gateway(gateway.engine, "a", "5a")
     assert client.get("/api/v1/classes/5a/remarks-sheet?format=csv", headers=deputy,
                       environ_base=address).status_code == 200
     assert client.get("/api/v1/quarantine", headers=director_b).status_code == 200
     issued = client.post("/api/v1/tokens", headers=director,
-                         json={"role": "teacher", "school_id": "a", "teacher_id": "t9"})
+                         json={"role": "teacher", "school_id": "a", "teacher_id": "t1"})
     assert client.delete(f"/api/v1/tokens/{issued.json['id']}",
                          headers=director).status_code == 204
     client.get("/api/v1/findings", headers={"Authorization": "Bearer kzm_wrong"})

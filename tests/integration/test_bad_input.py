@@ -17,7 +17,7 @@ from services.gateway.adapters.tables import quarantine, received_events
 from services.gateway.adapters.tokens import create_token
 from services.gateway.domain.access import Role
 from shared.settings import Settings
-from tests.support import batch_body, make_event, signed
+from tests.support import batch_body, class_known_to_gateway, make_event, signed
 
 STUDENT = "Секретова Айжан Бакытовна"
 
@@ -130,6 +130,7 @@ def test_remarks_sheet_names_cannot_break_the_header(
         gateway: tuple[Any, Any], class_id: str) -> None:
     engine, client = gateway[0].engine, gateway[1]
     deputy = _token(engine, Role.DEPUTY, "shg48")
+    class_known_to_gateway(engine, "shg48", class_id)
     for fmt in ("csv", "xlsx"):
         response = client.get(f"/api/v1/classes/{class_id}/remarks-sheet?format={fmt}",
                               headers=deputy)
@@ -138,8 +139,9 @@ def test_remarks_sheet_names_cannot_break_the_header(
         assert disposition.count("filename=") == 1 and disposition.count("filename*=") == 1
         fallback = disposition.split('filename="', 1)[1].split('"', 1)[0]
         assert not set(fallback) & set('"\\;= ')
+        # the readable name (the class, then what it is), whole and in one parameter
         assert unquote(disposition.split("filename*=UTF-8''", 1)[1]) == \
-            f"remarks-shg48-{class_id}.{fmt}"
+            f"{class_id.replace(' ', '')}_лист-замечаний.{fmt}"
 
 
 def test_whole_numbers_beyond_64_bits_in_an_api_body_are_refused_not_a_500(

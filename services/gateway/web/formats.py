@@ -42,9 +42,14 @@ def parse_date(text: str) -> date:
     return date.fromisoformat(text.strip())
 
 
+#: Every operation takes ``school_id``: it narrows a listing, and an admin token (of no
+#: school) names the school with it; another school's is refused by the scope check.
+EVERYWHERE = frozenset({"school_id"})
+
+
 def unknown_arguments(allowed: Iterable[str]) -> list[str]:
     """Query parameters of this request that the endpoint does not know (sorted)."""
-    known = set(allowed)
+    known = EVERYWHERE | set(allowed)
     return sorted(name for name in request.args if name not in known)
 
 
