@@ -24,6 +24,11 @@ PRINTER_COPIES = ("attendance.recorded", "class.roster", "exemption.recorded", "
                   "lesson.recorded", "mark.deleted", "mark.recorded", "school.calendar",
                   "student.profile", "subject.plan", "teacher.profile")
 
+#: The contract's event types the notifier folds (people, calendar, lessons, marks).
+NOTIFIER_FOLDS = ("attendance.recorded", "class.roster", "lesson.deleted", "lesson.recorded",
+                  "mark.deleted", "mark.recorded", "school.calendar", "student.profile",
+                  "subject.plan", "teacher.profile")
+
 #: Who listens to what. The checker judges the Kundoluk contract's entity
 #: events; the backup keeps every event (known or not) in the journal record;
 #: the printer keeps its own copy of the journal and prints; the gateway keeps the findings it
@@ -38,6 +43,9 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "gateway": ("finding.*", "rules.parameters.changed", "report.ready", "report.failed",
                 "print.*", "backup.*", "archive.registered",
                 "class.roster"),  # homeroom teachers, for class teachers' tokens
+    # reminders, digests and notices: its own fold of the contract, the findings, the
+    # deadlines' parameters and the scheduled reports
+    "notifier": (*NOTIFIER_FOLDS, "finding.*", "rules.parameters.changed", "report.ready"),
 }
 
 QUORUM_MIN_VERSION = (3, 8)
