@@ -126,6 +126,15 @@ def _add_backup_group() -> None:
 _add_backup_group()
 
 
+def _add_notifier_group() -> None:
+    from kozomol.notifier_cli import notifier
+
+    main.add_command(notifier)
+
+
+_add_notifier_group()
+
+
 @click.group(invoke_without_command=True)
 @click.pass_context
 def checker(context: click.Context) -> None:
