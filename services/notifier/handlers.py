@@ -197,7 +197,7 @@ class Notifier:
                                                     marks_since="~")
                     drafts = planning.digests(facts, today, now, since=since,
                                               settling=self.settling)
-                count = self._queue(connection, drafts, zone, now)
+                count = self.queue(connection, drafts, zone, now)
                 connection.execute(plan_runs.update().where(
                     plan_runs.c.school_id == school_id, plan_runs.c.kind == kind,
                     plan_runs.c.day == today).values(messages=count))
@@ -243,11 +243,11 @@ class Notifier:
             facts = facts_store.load_school(connection, school_id, days=(), marks_since="~")
             drafts = planning.report_summaries(facts, pending,
                                                self.settings.notifier_console_url)
-            count = self._queue(connection, drafts, zone, now)
+            count = self.queue(connection, drafts, zone, now)
             facts_store.mark_summarised(connection, [r.report_id for r in pending], now)
         return count
 
-    def _queue(self, connection: Connection, drafts: list[planning.Draft], zone: str,
+    def queue(self, connection: Connection, drafts: list[planning.Draft], zone: str,
                now: datetime) -> int:
         channels = [(draft, channel, address) for draft in drafts
                     for channel, address in self.channels.addresses(draft.recipient)]
