@@ -77,7 +77,8 @@ def test_a_teacher_gets_one_message_listing_todays_lessons_still_incomplete() ->
     drafts = planning.reminders(facts, TODAY)
     assert [d.recipient.person_id for d in drafts] == ["t1"]
     body = drafts[0].body
-    assert "Анна Петровна, до конца дня внесите в электронный журнал:" in body
+    assert body.startswith("Анна Петровна, напоминание о сроках в электронном журнале.\n\n"
+                           "До конца дня внесите:\n")
     assert "• 5a, Математика, 2-й урок: тему урока, отметку отсутствующих" in body
     assert "• 5a, Математика, 3-й урок: домашнее задание" in body
     assert "4-й урок" not in body
@@ -121,8 +122,8 @@ def test_term_marks_are_reminded_two_days_before_their_deadline() -> None:
 def test_a_teacher_who_prefers_kyrgyz_is_reminded_in_kyrgyz() -> None:
     [draft] = planning.reminders(school(lessons=[lesson("l1", "t2", topic="")]), TODAY)
     assert draft.recipient.language == "ky"
-    assert "Бакыт Жумабекович, күндүн аягына чейин электрондук журналга киргизиңиз:" \
-        in draft.body
+    assert "Бакыт Жумабекович, электрондук журналдагы мөөнөттөр тууралуу эскертме." in draft.body
+    assert "Күндүн аягына чейин киргизиңиз:" in draft.body
     assert "1-сабак: сабактын темасын" in draft.body
 
 

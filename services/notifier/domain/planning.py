@@ -77,6 +77,7 @@ def reminders(facts: SchoolFacts, today: date) -> list[Draft]:
         payload: dict[str, Any] = {"date": today.isoformat()}
         if teacher_id in lessons_due:
             items = lessons_due[teacher_id]
+            lines += ["", phrase(lang, "reminder.today")]
             lines += [phrase(lang, "reminder.lesson", class_id=lesson.class_id,
                              subject=facts.subject_name(lesson.subject_id), period=lesson.period,
                              missing=", ".join(phrase(lang, f"missing.{m}") for m in missing))

@@ -14,7 +14,8 @@ LANGUAGES = ("ru", "ky")
 PHRASES: dict[str, dict[str, str]] = {
     "ru": {
         "reminder.subject": "Напоминание: электронный журнал, {date}",
-        "reminder.greeting": "{name}, до конца дня внесите в электронный журнал:",
+        "reminder.greeting": "{name}, напоминание о сроках в электронном журнале.",
+        "reminder.today": "До конца дня внесите:",
         "reminder.lesson": "• {class_id}, {subject}, {period}-й урок: {missing}",
         "missing.topic": "тему урока",
         "missing.homework": "домашнее задание",
@@ -35,7 +36,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "digest.more": "• и ещё {count}",
         "digest.deadline": "Устраните их до {deadline} — дня очередной проверки журнала.",
         "parent.subject": "{child}: электронный журнал, {date}",
-        "parent.greeting": "{name}, сообщение классного руководителя о ребёнке {child}:",
+        "parent.greeting": "{name}, из электронного журнала о ребёнке: {child}.",
         "parent.absence": "• {date}: отсутствие на уроке «{subject}» ({period}-й урок), "
                           "причина не указана.",
         "parent.unexcused": "• {date}: отсутствие на уроке «{subject}» ({period}-й урок) "
@@ -51,7 +52,8 @@ PHRASES: dict[str, dict[str, str]] = {
     },
     "ky": {
         "reminder.subject": "Эскертме: электрондук журнал, {date}",
-        "reminder.greeting": "{name}, күндүн аягына чейин электрондук журналга киргизиңиз:",
+        "reminder.greeting": "{name}, электрондук журналдагы мөөнөттөр тууралуу эскертме.",
+        "reminder.today": "Күндүн аягына чейин киргизиңиз:",
         "reminder.lesson": "• {class_id}, {subject}, {period}-сабак: {missing}",
         "missing.topic": "сабактын темасын",
         "missing.homework": "үй тапшырмасын",
@@ -74,7 +76,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "digest.deadline": "Аларды {deadline} чейин оңдоңуз — журналдын кезектеги "
                            "текшерүү күнү.",
         "parent.subject": "{child}: электрондук журнал, {date}",
-        "parent.greeting": "{name}, класс жетекчисинен {child} тууралуу кабар:",
+        "parent.greeting": "{name}, электрондук журналдан балаңыз тууралуу: {child}.",
         "parent.absence": "• {date}: «{subject}» сабагына ({period}-сабак) келген жок, "
                           "себеби көрсөтүлгөн эмес.",
         "parent.unexcused": "• {date}: «{subject}» сабагына ({period}-сабак) жүйөсүз "
