@@ -200,8 +200,8 @@ def keep_findings(connection: Connection, rows: list[dict[str, Any]]) -> None:
             latest[row["finding_id"]] = row
     if not latest:
         return
-    existing = dict(connection.execute(select(findings.c.finding_id, findings.c.stamp).where(
-        findings.c.finding_id.in_(list(latest)))).tuples())
+    existing = {fid: stamp for fid, stamp in connection.execute(select(
+        findings.c.finding_id, findings.c.stamp).where(findings.c.finding_id.in_(list(latest))))}
     fresh = [row for fid, row in latest.items()
              if fid not in existing or existing[fid] < row["stamp"]]
     if fresh:

@@ -174,8 +174,8 @@ def history(connection: Connection, message_id: str) -> list[dict[str, Any]]:
 
 
 def counts(connection: Connection) -> dict[str, int]:
-    return dict(connection.execute(select(messages.c.status, func.count()).group_by(
-        messages.c.status)).tuples())
+    return {status: int(count) for status, count in connection.execute(select(
+        messages.c.status, func.count()).group_by(messages.c.status))}
 
 
 def _aware(moment: datetime) -> datetime:
