@@ -7,7 +7,16 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from services.gateway.runtime import EXTENSION, LIMITER_EXTENSION, Gateway
-from services.gateway.web import admin, backups, findings, ops, print_jobs, reports, webhooks
+from services.gateway.web import (
+    admin,
+    backups,
+    findings,
+    notifications,
+    ops,
+    print_jobs,
+    reports,
+    webhooks,
+)
 from services.gateway.web.errors import register_error_handlers
 
 
@@ -33,6 +42,7 @@ def create_app(gateway: Gateway) -> Flask:
     app.register_blueprint(reports.blueprint)
     app.register_blueprint(print_jobs.blueprint)
     app.register_blueprint(backups.blueprint)
+    app.register_blueprint(notifications.blueprint)
     app.register_blueprint(ops.blueprint)
     register_error_handlers(app)
     return app

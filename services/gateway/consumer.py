@@ -6,6 +6,7 @@ from services.gateway.adapters.tables import inbox
 from services.gateway.handlers.backups import apply_archive_events, apply_backup_events
 from services.gateway.handlers.classes import apply_roster_events
 from services.gateway.handlers.findings import apply_finding_events, apply_parameter_events
+from services.gateway.handlers.notifications import apply_notification_events
 from services.gateway.handlers.print_jobs import apply_print_events
 from services.gateway.handlers.reports import apply_report_events
 from shared.service import ConsumerService, Handler, Handlers, bootstrap_consumer
@@ -23,5 +24,6 @@ def bootstrap_read_model(settings: Settings) -> ConsumerService:
     by_type.update(dict.fromkeys(BACKUP_EVENTS, apply_backup_events))
     by_type["archive.registered"] = apply_archive_events
     by_type["print.completed"] = by_type["print.failed"] = apply_print_events
+    by_type["notification.logged"] = apply_notification_events
     handlers = Handlers(service="gateway", by_type=by_type)
     return bootstrap_consumer(settings, "gateway", inbox, handlers)

@@ -41,7 +41,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "printer": (*PRINTER_COPIES, "finding.*", "report.ready"),
     # the API's read models
     "gateway": ("finding.*", "rules.parameters.changed", "report.ready", "report.failed",
-                "print.*", "backup.*", "archive.registered",
+                "print.*", "backup.*", "archive.registered", "notification.logged",
                 "class.roster"),  # homeroom teachers, for class teachers' tokens
     # reminders, digests and notices: its own fold of the contract, the findings, the
     # deadlines' parameters and the scheduled reports
