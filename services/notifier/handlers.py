@@ -79,7 +79,7 @@ def take_events(connection: Connection, events: list[Event]) -> None:
             findings.append(_finding_row(event))
         elif event.type == "report.ready":
             if event.data.get("requested_by") == SCHEDULE:
-                reports.append(_report_row(event, now))
+                reports.append(_report_row(event))
         elif event.type == "rules.parameters.changed":
             parameters.setdefault(event.school_id, []).append(event)
         elif (state := _state(event)) is not None:
@@ -106,12 +106,12 @@ def _finding_row(event: Event) -> dict[str, Any]:
             "opened_at": event.occurred_at}
 
 
-def _report_row(event: Event, now: datetime) -> dict[str, Any]:
+def _report_row(event: Event) -> dict[str, Any]:
     data = event.data
     return {"report_id": str(data["report_id"]), "school_id": event.school_id,
             "kind": str(data.get("kind")), "title": str(data.get("title") or ""),
             "parameters": dict(data.get("parameters") or {}),
-            "summary": list(data.get("summary") or []), "received_at": now}
+            "summary": list(data.get("summary") or []), "received_at": event.occurred_at}
 
 
 def _keep_parameters(connection: Connection, school_id: str, changes: list[Event]) -> None:

@@ -218,13 +218,16 @@ def keep_reports(connection: Connection, rows: list[dict[str, Any]]) -> None:
             index_elements=[reports.c.report_id]), rows)
 
 
-def pending_reports(connection: Connection, school_id: str, received_before: datetime
-                    ) -> list[Report]:
+def pending_reports(connection: Connection, school_id: str, received_before: datetime, *,
+                    summarised_too: bool = False) -> list[Report]:
+    """Scheduled reports not yet summarised (or all of them) received before a moment."""
+    query = select(reports).where(reports.c.school_id == school_id,
+                                  reports.c.received_at <= received_before)
+    if not summarised_too:
+        query = query.where(reports.c.summarised_at.is_(None))
     return [Report(r.report_id, r.kind, r.title, dict(r.parameters), list(r.summary),
                    _aware(r.received_at))
-            for r in connection.execute(select(reports).where(
-                reports.c.school_id == school_id, reports.c.summarised_at.is_(None),
-                reports.c.received_at <= received_before).order_by(reports.c.report_id))]
+            for r in connection.execute(query.order_by(reports.c.report_id))]
 
 
 def schools_with_pending_reports(connection: Connection) -> list[str]:
