@@ -43,7 +43,7 @@ def main() -> None:
 @click.option("--host", default=None, help="Address to bind (default KOZOMOL_HTTP_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default KOZOMOL_HTTP_PORT).")
 def serve(host: str | None, port: int | None) -> None:
-    """Run all four services in one process (embedded default: SQLite + in-process broker)."""
+    """Run all five services in one process (embedded default: SQLite + in-process broker)."""
     settings = _settings()
     try:
         settings = with_embedded_secret(settings)

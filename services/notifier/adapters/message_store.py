@@ -144,10 +144,11 @@ def finish(engine: Engine, message: Outgoing, now: datetime, *, error: str | Non
 
 def cancel(connection: Connection, school_id: str, recipient_kind: str, recipient_id: str,
            now: datetime, *, student_id: str | None = None, reason: str) -> int:
-    """An unsubscribe: every message not yet sent to that person is cancelled at once."""
+    """An unsubscribe: every message waiting for that person is cancelled at once (one a
+    sender holds right now is already on its way and finishes)."""
     where = [messages.c.school_id == school_id, messages.c.recipient_kind == recipient_kind,
              messages.c.recipient_id == recipient_id,
-             messages.c.status.in_([QUEUED, FAILED, SENDING])]
+             messages.c.status.in_([QUEUED, FAILED])]
     if student_id is not None:
         where.append(messages.c.student_id == student_id)
     rows = [r._asdict() for r in connection.execute(select(messages).where(*where))]
