@@ -146,6 +146,8 @@ def test_the_digest_has_new_and_still_open_findings_and_the_day_to_fix_them_by()
         < body.index("Ещё не устранены:") < body.index("Старое замечание.")
     # clause 4.2: fortnights from 01.09; 14.10 lies in the fortnight 13.10–26.10
     assert "Устраните их до 26.10.2026 — дня очередной проверки журнала." in body
+    assert ("• Тема урока 12.10.2026 не внесена в день проведения урока. "
+            "Что сделать: внесите недостающую запись.") in body
     assert draft.payload["new"] == ["f-new"] and draft.payload["open"] == ["f-old"]
 
 
@@ -222,3 +224,13 @@ def test_nothing_is_sent_between_21_00_and_08_00_local() -> None:
 def test_retries_back_off_and_stop_growing_at_an_hour() -> None:
     assert [backoff(n, 60).total_seconds() for n in (1, 2, 3, 4)] == [60, 120, 240, 480]
     assert backoff(20, 60) == timedelta(hours=1)
+
+
+def test_every_rule_of_the_catalog_says_what_to_do_in_both_languages() -> None:
+    from services.notifier.domain.texts import ACTIONS, RULE_ACTIONS
+    from shared.events.rules import CATALOG
+
+    missing = [rule for rule in CATALOG
+               if rule not in RULE_ACTIONS and not rule.startswith("topic.")]
+    assert missing == []
+    assert set(ACTIONS["ru"]) == set(ACTIONS["ky"])

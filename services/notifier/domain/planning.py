@@ -31,7 +31,7 @@ from services.notifier.domain.model import (
     SchoolFacts,
     Term,
 )
-from services.notifier.domain.texts import day, phrase, short_name, term_name
+from services.notifier.domain.texts import action, day, phrase, short_name, term_name
 
 PARAMETER_DEFAULTS = {"written_mark_days": 7, "final_mark_days": 2, "marked_from_grade": 2}
 TERM_REMINDER_DAYS = 2      # term marks: remind two days before their deadline
@@ -249,7 +249,8 @@ def digests(facts: SchoolFacts, today: date, now: datetime, *, since: datetime,
         for title, group in (("digest.new", new), ("digest.open", still)):
             if group:
                 lines += ["", phrase(lang, title)]
-                lines += [phrase(lang, "digest.line", message=f.message)
+                lines += [phrase(lang, "digest.line", message=f.message,
+                                 action=action(lang, f.rule))
                           for f in group[:DIGEST_LINES]]
                 if len(group) > DIGEST_LINES:
                     lines.append(phrase(lang, "digest.more", count=len(group) - DIGEST_LINES))

@@ -32,7 +32,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "digest.greeting": "{name}, замечания по ведению электронного журнала:",
         "digest.new": "Новые:",
         "digest.open": "Ещё не устранены:",
-        "digest.line": "• {message}",
+        "digest.line": "• {message} Что сделать: {action}.",
         "digest.more": "• и ещё {count}",
         "digest.deadline": "Устраните их до {deadline} — дня очередной проверки журнала.",
         "parent.subject": "{child}: электронный журнал, {date}",
@@ -71,7 +71,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "digest.greeting": "{name}, электрондук журналды жүргүзүү боюнча эскертүүлөр:",
         "digest.new": "Жаңы:",
         "digest.open": "Азырынча оңдоло элек:",
-        "digest.line": "• {message}",
+        "digest.line": "• {message} Эмне кылуу керек: {action}.",
         "digest.more": "• дагы {count}",
         "digest.deadline": "Аларды {deadline} чейин оңдоңуз — журналдын кезектеги "
                            "текшерүү күнү.",
@@ -91,6 +91,54 @@ PHRASES: dict[str, dict[str, str]] = {
         "footer": "Kozomol — электрондук журналдын жүргүзүлүшүн көзөмөлдөө.",
     },
 }
+
+
+#: What to do about a finding, by rule (the remark says what is wrong; this says what to do).
+ACTIONS: dict[str, dict[str, str]] = {
+    "ru": {
+        "enter": "внесите недостающую запись",
+        "topic": "исправьте тему урока",
+        "mark": "исправьте отметку",
+        "on_time": "выставляйте отметки в срок",
+        "followup": "опросите ученика повторно",
+        "substitution": "исправьте запись о замене",
+        "final": "проверьте итоговую отметку",
+        "density": "выставляйте больше отметок на уроках",
+        "program": "нагоните программу по КТП",
+        "reason": "укажите причину отсутствия",
+        "personal": "проверьте персональные данные класса",
+    },
+    "ky": {
+        "enter": "жетишпеген жазууну киргизиңиз",
+        "topic": "сабактын темасын оңдоңуз",
+        "mark": "бааны оңдоңуз",
+        "on_time": "бааларды өз убагында коюңуз",
+        "followup": "окуучудан кайра сураңыз",
+        "substitution": "алмаштыруу жазуусун оңдоңуз",
+        "final": "жыйынтык бааны текшериңиз",
+        "density": "сабактарда көбүрөөк баа коюңуз",
+        "program": "КТП боюнча программаны жеткириңиз",
+        "reason": "келбөөнүн себебин көрсөтүңүз",
+        "personal": "класстын жеке маалыматтарын текшериңиз",
+    },
+}
+RULE_ACTIONS = {
+    "lesson.topic.late": "enter", "attendance.late": "enter", "homework.late": "enter",
+    "substitution.unrecorded": "substitution", "subgroup.wrong_teacher": "substitution",
+    "mark.value.invalid": "mark", "mark.work_type.missing": "mark",
+    "mark.date.not_lesson": "mark", "mark.late": "on_time", "marks.density.low": "density",
+    "mark.failing.no_followup": "followup", "mark.failing.first_day_of_term": "mark",
+    "mark.failing.after_absence": "mark", "final_mark.late": "final",
+    "final_mark.insufficient_marks": "final", "final_mark.inconsistent": "final",
+    "program.behind_plan": "program", "absence.reason_missing": "reason",
+    "personal_data.unverified": "personal",
+}
+
+
+def action(language: str, rule: str) -> str:
+    """What to do about a finding of ``rule``; topic.* rules: correct the topic."""
+    key = RULE_ACTIONS.get(rule, "topic" if rule.startswith("topic.") else "enter")
+    return ACTIONS.get(language, ACTIONS["ru"])[key]
 
 
 def phrase(language: str, key: str, **values: object) -> str:
