@@ -103,7 +103,7 @@ def _finding_row(event: Event) -> dict[str, Any]:
             "rule": str(data.get("rule")), "responsible": str(data.get("responsible")),
             "teacher_id": data.get("teacher_id"), "class_id": data.get("class_id"),
             "day": date.fromisoformat(str(data["date"])), "message": str(data.get("message")),
-            "opened_at": event.occurred_at}
+            "opened_at": event.occurred_at.astimezone(UTC)}
 
 
 def _report_row(event: Event) -> dict[str, Any]:
@@ -111,7 +111,8 @@ def _report_row(event: Event) -> dict[str, Any]:
     return {"report_id": str(data["report_id"]), "school_id": event.school_id,
             "kind": str(data.get("kind")), "title": str(data.get("title") or ""),
             "parameters": dict(data.get("parameters") or {}),
-            "summary": list(data.get("summary") or []), "received_at": event.occurred_at}
+            "summary": list(data.get("summary") or []),
+            "received_at": event.occurred_at.astimezone(UTC)}
 
 
 def _keep_parameters(connection: Connection, school_id: str, changes: list[Event]) -> None:
@@ -159,9 +160,13 @@ class Notifier:
     def settling(self) -> timedelta:
         return timedelta(minutes=self.settings.notifier_settling_minutes)
 
+    def now(self) -> datetime:
+        """The clock in UTC: SQLite keeps date-times without their offset."""
+        return self.clock().astimezone(UTC)
+
     def plan(self) -> int:
         """Queue whatever is due at every school now; returns how many messages were new."""
-        now = self.clock()
+        now = self.now()
         with self.engine.connect() as connection:
             school_ids = facts_store.schools(connection)
             with_reports = set(facts_store.schools_with_pending_reports(connection))
@@ -173,6 +178,7 @@ class Notifier:
         return queued
 
     def plan_school(self, school_id: str, now: datetime, *, reports: bool = True) -> int:
+        now = now.astimezone(UTC)
         with self.engine.connect() as connection:
             calendar = Calendar.from_data(
                 facts_store.stored(connection, school_id, "calendar", "school") or {})
@@ -249,6 +255,7 @@ class Notifier:
 
     def queue(self, connection: Connection, drafts: list[planning.Draft], zone: str,
                now: datetime) -> int:
+        now = now.astimezone(UTC)
         channels = [(draft, channel, address) for draft in drafts
                     for channel, address in self.channels.addresses(draft.recipient)]
         release = {draft.school_id: release_time(now, zone) for draft in drafts}
@@ -263,13 +270,13 @@ class Notifier:
 
     def send_due(self, limit: int = 20) -> int:
         """Send one batch of due messages; returns how many were tried."""
-        batch = message_store.claim(self.engine, self.clock(), limit=limit,
+        batch = message_store.claim(self.engine, self.now(), limit=limit,
                                     lease=self.settings.notifier_send_lease)
         for message in batch:
             try:
                 self.channels.send(message)
             except DeliveryFailed as exc:
-                now = self.clock()
+                now = self.now()
                 retry_at = release_time(
                     now + backoff(message.attempts, self.settings.notifier_retry_base),
                     self._zone(message.school_id))
@@ -279,6 +286,6 @@ class Notifier:
                 log.warning("message not delivered", extra={
                     "message_id": message.message_id, "status": status, "reason": exc.reason})
             else:
-                message_store.finish(self.engine, message, self.clock(), error=None,
+                message_store.finish(self.engine, message, self.now(), error=None,
                                      max_attempts=self.settings.notifier_max_attempts)
         return len(batch)

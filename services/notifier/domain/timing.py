@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 QUIET_START = time(21, 0)
@@ -25,13 +25,14 @@ def is_quiet(moment: datetime, timezone: str) -> bool:
 
 
 def release_time(moment: datetime, timezone: str) -> datetime:
-    """``moment``, or the end of the quiet hours (08:00 local) it falls into."""
+    """``moment``, or the end of the quiet hours (08:00 local) it falls into; in UTC (what
+    the tables keep)."""
     if not is_quiet(moment, timezone):
-        return moment
+        return moment.astimezone(UTC)
     zone = ZoneInfo(timezone)
     local = moment.astimezone(zone)
     day = local.date() if local.time() < QUIET_END else local.date() + timedelta(days=1)
-    return datetime.combine(day, QUIET_END, tzinfo=zone)
+    return datetime.combine(day, QUIET_END, tzinfo=zone).astimezone(UTC)
 
 
 @dataclass(frozen=True)
