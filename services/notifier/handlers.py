@@ -102,7 +102,8 @@ def _finding_row(event: Event) -> dict[str, Any]:
             "stamp": stamp_of(event.occurred_at, event.id), "status": status,
             "rule": str(data.get("rule")), "responsible": str(data.get("responsible")),
             "teacher_id": data.get("teacher_id"), "class_id": data.get("class_id"),
-            "day": date.fromisoformat(str(data["date"])), "message": str(data.get("message")),
+            "subject_id": data.get("subject_id"), "day": date.fromisoformat(str(data["date"])),
+            "message": str(data.get("message")),
             "opened_at": event.occurred_at.astimezone(UTC)}
 
 

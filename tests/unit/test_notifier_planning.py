@@ -132,7 +132,7 @@ def finding(finding_id: str, *, opened: timedelta, responsible: str = "teacher",
             teacher_id: str | None = "t1", message: str = "Тема урока 12.10.2026 не внесена "
             "в день проведения урока.") -> Finding:
     return Finding(finding_id, "lesson.topic.late", responsible, teacher_id, "5a",
-                   date(2026, 10, 12), message, NOW - opened)
+                   date(2026, 10, 12), message, NOW - opened, "math")
 
 
 def test_the_digest_has_new_and_still_open_findings_and_the_day_to_fix_them_by() -> None:
@@ -145,8 +145,10 @@ def test_the_digest_has_new_and_still_open_findings_and_the_day_to_fix_them_by()
     assert body.index("Новые:") < body.index("Тема урока 12.10.2026") \
         < body.index("Ещё не устранены:") < body.index("Старое замечание.")
     # clause 4.2: fortnights from 01.09; 14.10 lies in the fortnight 13.10–26.10
+    # (on 26.10 itself, the day of that check, the next one is named: 09.11)
+    assert facts.calendar.next_check(date(2026, 10, 26)) == date(2026, 11, 9)
     assert "Устраните их до 26.10.2026 — дня очередной проверки журнала." in body
-    assert ("• Тема урока 12.10.2026 не внесена в день проведения урока. "
+    assert ("• 5a, Математика: Тема урока 12.10.2026 не внесена в день проведения урока. "
             "Что сделать: внесите недостающую запись.") in body
     assert draft.payload["new"] == ["f-new"] and draft.payload["open"] == ["f-old"]
 

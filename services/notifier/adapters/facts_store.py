@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, tuple_
+from sqlalchemy import Connection, or_, select, tuple_
 
 from services.notifier.adapters.tables import findings, records, reports
 from services.notifier.domain.model import (
@@ -145,7 +145,7 @@ def load_school(connection: Connection, school_id: str, *, days: Iterable[date],
     mark_filter = [records.c.day.in_(wanted_days), records.c.stamp > marks_since]
     terms = list(final_terms)
     if terms:
-        mark_filter.append(and_(records.c.tag.in_(sorted(FINAL_KINDS))))
+        mark_filter.append(records.c.tag.in_(sorted(FINAL_KINDS)))
     for row in _rows(connection, school_id, "mark", or_(*mark_filter)):
         data = row.data
         if row.tag in FINAL_KINDS and data.get("term_id") not in terms and \
@@ -160,7 +160,7 @@ def load_school(connection: Connection, school_id: str, *, days: Iterable[date],
             findings.c.school_id == school_id, findings.c.status == "open")):
         facts.findings.append(Finding(row.finding_id, row.rule, row.responsible, row.teacher_id,
                                       row.class_id, row.day, row.message,
-                                      _aware(row.opened_at)))
+                                      _aware(row.opened_at), row.subject_id))
     return facts
 
 

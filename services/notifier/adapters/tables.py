@@ -54,6 +54,7 @@ findings = Table(
     Column("responsible", String(20), nullable=False),
     Column("teacher_id", String(64)),
     Column("class_id", String(64)),
+    Column("subject_id", String(64)),
     Column("day", Date, nullable=False),
     Column("message", Text, nullable=False),
     Column("opened_at", DateTime(timezone=True), nullable=False),

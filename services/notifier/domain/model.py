@@ -48,11 +48,13 @@ class Calendar:
         return sorted((t for t in self.terms if t.kind == "quarter"), key=lambda t: t.start)
 
     def next_check(self, today: date) -> date | None:
-        """The last day of the current fortnight of the school year (clause 4.2)."""
+        """The deputy director's next check (clause 4.2: every two weeks): the last day of
+        the fortnight of the school year that contains tomorrow."""
         quarters = self.quarters()
-        if not quarters or today < quarters[0].start:
+        tomorrow = today + timedelta(days=1)
+        if not quarters or tomorrow < quarters[0].start:
             return None
-        index = (today - quarters[0].start).days // FORTNIGHT_DAYS
+        index = (tomorrow - quarters[0].start).days // FORTNIGHT_DAYS
         return quarters[0].start + timedelta(days=FORTNIGHT_DAYS * (index + 1) - 1)
 
     @classmethod
@@ -133,6 +135,7 @@ class Finding:
     date: date
     message: str
     opened_at: datetime
+    subject_id: str | None = None
 
 
 @dataclass(frozen=True)

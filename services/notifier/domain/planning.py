@@ -249,7 +249,7 @@ def digests(facts: SchoolFacts, today: date, now: datetime, *, since: datetime,
         for title, group in (("digest.new", new), ("digest.open", still)):
             if group:
                 lines += ["", phrase(lang, title)]
-                lines += [phrase(lang, "digest.line", message=f.message,
+                lines += [phrase(lang, "digest.line", where=_where(facts, f), message=f.message,
                                  action=action(lang, f.rule))
                           for f in group[:DIGEST_LINES]]
                 if len(group) > DIGEST_LINES:
@@ -264,6 +264,13 @@ def digests(facts: SchoolFacts, today: date, now: datetime, *, since: datetime,
                      "open": [f.finding_id for f in still],
                      "fix_by": deadline.isoformat() if deadline else None}))
     return drafts
+
+
+def _where(facts: SchoolFacts, finding: Finding) -> str:
+    """ "5a, Математика: " — which class journal the remark is about."""
+    parts = [p for p in (finding.class_id, finding.subject_id and facts.subject_name(
+        finding.subject_id)) if p]
+    return ", ".join(parts) + ": " if parts else ""
 
 
 def _responsible(facts: SchoolFacts, finding: Finding) -> list[Recipient]:

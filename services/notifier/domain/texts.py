@@ -32,7 +32,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "digest.greeting": "{name}, замечания по ведению электронного журнала:",
         "digest.new": "Новые:",
         "digest.open": "Ещё не устранены:",
-        "digest.line": "• {message} Что сделать: {action}.",
+        "digest.line": "• {where}{message} Что сделать: {action}.",
         "digest.more": "• и ещё {count}",
         "digest.deadline": "Устраните их до {deadline} — дня очередной проверки журнала.",
         "parent.subject": "{child}: электронный журнал, {date}",
@@ -71,7 +71,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "digest.greeting": "{name}, электрондук журналды жүргүзүү боюнча эскертүүлөр:",
         "digest.new": "Жаңы:",
         "digest.open": "Азырынча оңдоло элек:",
-        "digest.line": "• {message} Эмне кылуу керек: {action}.",
+        "digest.line": "• {where}{message} Эмне кылуу керек: {action}.",
         "digest.more": "• дагы {count}",
         "digest.deadline": "Аларды {deadline} чейин оңдоңуз — журналдын кезектеги "
                            "текшерүү күнү.",

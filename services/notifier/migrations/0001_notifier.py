@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("responsible", sa.String(length=20), nullable=False),
         sa.Column("teacher_id", sa.String(length=64), nullable=True),
         sa.Column("class_id", sa.String(length=64), nullable=True),
+        sa.Column("subject_id", sa.String(length=64), nullable=True),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
