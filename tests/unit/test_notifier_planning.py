@@ -187,6 +187,7 @@ def test_a_parent_who_opted_in_hears_of_their_own_child_only() -> None:
     assert "• 14.10.2026: отметка «2» по предмету «Математика»." in body
     assert "• Итоговая отметка за 1-ю четверть по предмету «Математика»: 4." in body
     assert "«5»" not in body
+    assert "Классный руководитель: Асанов Бакыт Жумабекович." in body
 
 
 def test_marks_entered_before_the_last_notice_are_not_repeated() -> None:

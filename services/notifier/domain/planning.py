@@ -320,6 +320,9 @@ def parent_notices(facts: SchoolFacts, today: date, *, since: datetime,
                             child=child)]
             for _, key, values in items:
                 lines.append(phrase(lang, key, **_parent_values(facts, terms, lang, values)))
+            homeroom = _homeroom_of(facts, student_id)
+            if homeroom is not None:
+                lines += ["", phrase(lang, "parent.homeroom", name=homeroom.full_name)]
             drafts.append(Draft(
                 key=f"parent:{facts.school_id}:{parent.person_id}:{student_id}:"
                     f"{today.isoformat()}",
@@ -331,6 +334,14 @@ def parent_notices(facts: SchoolFacts, today: date, *, since: datetime,
                                     **{k: str(v) for k, v in values.items()}}
                                    for _, key, values in items]}))
     return drafts
+
+
+def _homeroom_of(facts: SchoolFacts, student_id: str) -> Recipient | None:
+    """The child's class teacher, who answers the parents (clause 4.3)."""
+    for school_class in facts.classes.values():
+        if student_id in school_class.students and school_class.homeroom_teacher_id:
+            return facts.teachers.get(school_class.homeroom_teacher_id)
+    return None
 
 
 def _parent_values(facts: SchoolFacts, terms: dict[str, Term], lang: str,
