@@ -5,6 +5,7 @@ command."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,13 +14,16 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from kozomol.cli import main
-from services.notifier.adapters import message_store
+from services.notifier.adapters import facts_store, message_store
 from services.notifier.adapters.channels import Channels
 from services.notifier.adapters.tables import messages
+from services.notifier.domain import planning
 from services.notifier.handlers import Notifier, take_events
 from shared.db.engine import make_engine
+from shared.db.migrations import upgrade
 from shared.events.envelope import Event
-from shared.settings import Settings
+from shared.settings import SERVICES, Settings
+from tests.integration import test_notifier_school_day as school_day
 
 DAY = "2026-10-14"  # a Wednesday of the first quarter; Bishkek is UTC+6
 
@@ -157,3 +161,32 @@ def _message(notifier: Notifier, message_id: str) -> dict[str, Any]:
     with notifier.engine.connect() as connection:
         rows = {r["message_id"]: r for r in message_store.listing(connection)}
     return rows[message_id]
+
+
+def test_the_fold_does_not_depend_on_the_order_events_arrive_in(
+        embedded_settings: Settings, migrated: Any, tmp_path: Any) -> None:
+    """A simulated school's day in time order, and shuffled into odd batches with every
+    tenth event delivered twice: the same messages."""
+    events = [Event.from_envelope(e) for e in school_day.day_events()]
+    day, cutoff = school_day.DAY, school_day.CUTOFF
+    shuffled = list(events)
+    random.Random(4).shuffle(shuffled)
+    shuffled += shuffled[::10]
+    results = []
+    for name, stream, size in (("ordered", events, 500), ("shuffled", shuffled, 37)):
+        url = f"sqlite:///{tmp_path / f'{name}.sqlite3'}"
+        upgrade(url, "notifier", SERVICES)
+        engine = make_engine(url)
+        for start in range(0, len(stream), size):
+            with engine.begin() as connection:
+                take_events(connection, stream[start:start + size])
+        moment = cutoff + timedelta(minutes=5)
+        with engine.connect() as connection:
+            facts = facts_store.load_school(
+                connection, events[0].school_id, days=(day, day - timedelta(days=6)),
+                marks_since=(moment - timedelta(days=1)).astimezone(UTC).isoformat())
+        engine.dispose()
+        drafts = planning.reminders(facts, day) + planning.parent_notices(
+            facts, day, since=moment - timedelta(days=1), now=moment)
+        results.append([(d.key, d.body) for d in drafts])
+    assert results[0] and results[0] == results[1]
