@@ -284,8 +284,9 @@ class Notifier:
                 status = message_store.finish(
                     self.engine, message, now, error=exc.reason, permanent=exc.permanent,
                     retry_at=retry_at, max_attempts=self.settings.notifier_max_attempts)
+                # the reason (it may name the address) stays in the delivery log's table
                 log.warning("message not delivered", extra={
-                    "message_id": message.message_id, "status": status, "reason": exc.reason})
+                    "message_id": message.message_id, "status": status})
             else:
                 message_store.finish(self.engine, message, self.now(), error=None,
                                      max_attempts=self.settings.notifier_max_attempts)

@@ -151,7 +151,8 @@ def test_email_telegram_and_webhook_each_get_the_message_once(
 
 
 def test_smtp_down_for_a_while_the_message_is_retried_and_delivered_once(
-        notifier_settings: Settings, smtp: SmtpSink, engines: list[Engine]) -> None:
+        notifier_settings: Settings, smtp: SmtpSink, engines: list[Engine],
+        caplog: pytest.LogCaptureFixture) -> None:
     clock = Clock(NOON)
     notifier = make_notifier(notifier_settings, clock, engines)
     queue(notifier, draft())
@@ -176,6 +177,9 @@ def test_smtp_down_for_a_while_the_message_is_retried_and_delivered_once(
     assert len(smtp.messages) == 1
     assert steps(notifier, message_id) == ["queued", "failed", "retried", "failed", "retried",
                                            "sent"]
+    # the reasons are in the delivery log; the process's own log names no address
+    assert "message not delivered" in caplog.text
+    assert "ivanova@" not in caplog.text
 
 
 def test_a_message_that_keeps_failing_is_given_up_with_its_reason(

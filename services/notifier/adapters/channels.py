@@ -39,6 +39,11 @@ class Channels:
     settings: Settings
     timeout: float = 15.0
 
+    def __post_init__(self) -> None:
+        # Apprise logs the addresses it sends to; its lines go only to the capture below
+        # (the reason kept in the delivery log), never into the service's own log.
+        logging.getLogger("apprise").propagate = False
+
     @property
     def enabled(self) -> tuple[str, ...]:
         return tuple(name for name, on in (
