@@ -167,8 +167,9 @@ def test_the_fold_does_not_depend_on_the_order_events_arrive_in(
         embedded_settings: Settings, migrated: Any, tmp_path: Any) -> None:
     """A simulated school's day in time order, and shuffled into odd batches with every
     tenth event delivered twice: the same messages."""
-    events = [Event.from_envelope(e) for e in school_day.day_events()]
-    day, cutoff = school_day.DAY, school_day.CUTOFF
+    day = school_day.telling_day()
+    cutoff = school_day.cutoff_of(day)
+    events = [Event.from_envelope(e) for e in school_day.day_events(day)]
     shuffled = list(events)
     random.Random(4).shuffle(shuffled)
     shuffled += shuffled[::10]

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from itertools import takewhile
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,18 +33,19 @@ pytestmark = pytest.mark.integration
 DUMP = False
 
 ZONE = ZoneInfo("Asia/Bishkek")
-DAY = date(2026, 9, 14)           # a Monday, the third week of the first quarter
-CUTOFF = datetime.combine(DAY, time(16, 0), tzinfo=ZONE)
+SPEC = SimulationSpec(seed=11, parallels=1, grades=(5, 6))
+#: the school days looked at for one with something of each kind to say
+FIRST_DAY, LAST_DAY = date(2026, 9, 8), date(2026, 10, 24)
 WRITTEN = ("written", "test", "control", "dictation", "essay", "lab", "practical", "project")
 #: the issue's words in the recipient's language: lesson line, written-work line, subject
 WORDING = {
     "ru": (re.compile(r"^• (\S+), (.+), (\d+)-й урок: (.+)$"),
            re.compile(r"^• (\S+), (.+): нет отметок у (\d+) уч\."),
-           "Напоминание: электронный журнал, 14.09.2026",
+           "Напоминание: электронный журнал, {date}",
            ("тему урока", "домашнее задание", "отметку отсутствующих")),
     "ky": (re.compile(r"^• (\S+), (.+), (\d+)-сабак: (.+)$"),
            re.compile(r"^• (\S+), (.+): (\d+) окуучунун баасы жок"),
-           "Эскертме: электрондук журнал, 14.09.2026",
+           "Эскертме: электрондук журнал, {date}",
            ("сабактын темасын", "үй тапшырмасын", "келбегендерди")),
 }
 
@@ -64,11 +66,35 @@ def smtp() -> Iterator[SmtpSink]:
     sink.stop()
 
 
-def day_events() -> list[dict[str, Any]]:
+def cutoff_of(day: date) -> datetime:
+    return datetime.combine(day, time(16, 0), tzinfo=ZONE)
+
+
+@cache
+def _stream() -> tuple[dict[str, Any], ...]:
+    last = cutoff_of(LAST_DAY)
+    return tuple(takewhile(lambda e: datetime.fromisoformat(e["occurred_at"]) <= last,
+                           school_events(SPEC)))
+
+
+def day_events(day: date) -> list[dict[str, Any]]:
     """One school (grade 5 and 6, one class each) from the start of the year up to 16:00."""
-    spec = SimulationSpec(seed=11, parallels=1, grades=(5, 6))
-    return list(takewhile(lambda e: datetime.fromisoformat(e["occurred_at"]) <= CUTOFF,
-                          school_events(spec)))
+    cutoff = cutoff_of(day)
+    return [e for e in _stream() if datetime.fromisoformat(e["occurred_at"]) <= cutoff]
+
+
+@cache
+def telling_day() -> date:
+    """The first school day from FIRST_DAY with lessons, written work and parents to
+    tell about (so the test cannot pass by having nothing to check)."""
+    day = FIRST_DAY
+    while day <= LAST_DAY:
+        if day.weekday() != 6:
+            lines, written, parents = expected_mail(day_events(day), day)
+            if lines and written and parents:
+                return day
+        day += timedelta(days=1)
+    raise AssertionError("no simulated day has reminders, written work and parents' notices")
 
 
 def latest(events: list[dict[str, Any]], event_type: str, key: str) -> dict[str, dict[str, Any]]:
@@ -85,7 +111,7 @@ def latest(events: list[dict[str, Any]], event_type: str, key: str) -> dict[str,
 Expected = tuple[dict[str, set[Any]], dict[str, set[Any]], dict[str, tuple[str, str]]]
 
 
-def expected_mail(events: list[dict[str, Any]]) -> Expected:
+def expected_mail(events: list[dict[str, Any]], day: date) -> Expected:
     """Teacher e-mail → lesson lines and written-work lines; parent e-mail → child's name."""
     teachers = latest(events, "teacher.profile", "teacher_id")
     lessons = latest(events, "lesson.recorded", "lesson_id")
@@ -98,7 +124,7 @@ def expected_mail(events: list[dict[str, Any]]) -> Expected:
     lines: dict[str, set[Any]] = defaultdict(set)
     # "a teacher whose lessons of today still lack topic, homework or attendance"
     for lesson_id, lesson in lessons.items():
-        if lesson["date"] != DAY.isoformat() or lesson_id in deleted:
+        if lesson["date"] != day.isoformat() or lesson_id in deleted:
             continue
         missing = [word for word, lacking in (
             ("тему урока", not (lesson.get("topic") or "").strip()),
@@ -110,7 +136,7 @@ def expected_mail(events: list[dict[str, Any]]) -> Expected:
             lines[teacher["email"]].add((lesson["class_id"], plans[lesson["subject_id"]],
                                          lesson["period"], ", ".join(words[m] for m in missing)))
     # "written-work marks due tomorrow": the work of (tomorrow - 7 days), present students
-    work_day = (DAY + timedelta(days=1) - timedelta(days=7)).isoformat()
+    work_day = (day + timedelta(days=1) - timedelta(days=7)).isoformat()
     written: dict[str, set[Any]] = defaultdict(set)
     marked: dict[str, set[str]] = defaultdict(set)
     for mark in marks.values():
@@ -131,10 +157,10 @@ def expected_mail(events: list[dict[str, Any]]) -> Expected:
     noticed: set[str] = set()
     for lesson_id, sheet in sheets.items():
         lesson = lessons.get(lesson_id)
-        if lesson and lesson["date"] == DAY.isoformat() and lesson_id not in deleted:
+        if lesson and lesson["date"] == day.isoformat() and lesson_id not in deleted:
             noticed |= {a["student_id"] for a in sheet["absent"]
                         if a.get("reason") in (None, "unexcused")}
-    since = CUTOFF + timedelta(minutes=5) - timedelta(days=1)
+    since = cutoff_of(day) + timedelta(minutes=5) - timedelta(days=1)
     for event in events:
         data = event["data"]
         if event["type"] == "mark.recorded" and data["value"] == "2" \
@@ -158,10 +184,11 @@ def test_a_school_day_brings_exactly_the_emails_the_issue_calls_for(
         production_settings, notifier_smtp_host="127.0.0.1", notifier_smtp_port=smtp.port,
         notifier_smtp_security="none", notifier_mail_from="kozomol@sch.edu.kg",
         notifier_plan_interval=0.2, notifier_send_interval=0.2))
-    events = day_events()
-    lines, written, parents = expected_mail(events)
+    day = telling_day()
+    events = day_events(day)
+    lines, written, parents = expected_mail(events, day)
     assert lines and written and parents  # the day has something to say
-    clock = Clock(CUTOFF - timedelta(hours=1))  # 15:00: nothing is due yet
+    clock = Clock(cutoff_of(day) - timedelta(hours=1))  # 15:00: nothing is due yet
     service = bootstrap(settings, clock)
     service.start()
     try:
@@ -177,7 +204,7 @@ def test_a_school_day_brings_exactly_the_emails_the_issue_calls_for(
         wanted = sum(1 for e in events if e["type"] in SUBSCRIPTIONS["notifier"])
         wait_for(lambda: _processed(service.engine) == wanted, timeout=120)
         assert smtp.messages == []
-        clock.now = CUTOFF + timedelta(minutes=5)
+        clock.now = cutoff_of(day) + timedelta(minutes=5)
         expected_count = len(set(lines) | set(written)) + len(parents)
         wait_for(lambda: len(smtp.messages) >= expected_count, timeout=60)
         clock.now += timedelta(hours=1)  # planning again the same day queues nothing new
@@ -198,7 +225,7 @@ def test_a_school_day_brings_exactly_the_emails_the_issue_calls_for(
     for to, message in teacher_mail.items():
         lesson_line, written_line, subject, _ = WORDING[languages[to]]
         body = text_of(message).splitlines()
-        assert message["Subject"] == subject
+        assert message["Subject"] == subject.format(date=day.strftime("%d.%m.%Y"))
         got = {(m[1], m[2], int(m[3]), m[4]) for line in body if (m := lesson_line.match(line))}
         assert got == lines.get(to, set()), to
         got_written = {(m[1], m[2], int(m[3])) for line in body
@@ -209,7 +236,7 @@ def test_a_school_day_brings_exactly_the_emails_the_issue_calls_for(
     for to, message in parent_mail.items():
         child, language = parents[to]
         journal = {"ru": "электронный журнал", "ky": "электрондук журнал"}[language]
-        assert message["Subject"] == f"{child}: {journal}, 14.09.2026"
+        assert message["Subject"] == f"{child}: {journal}, {day:%d.%m.%Y}"
         assert child in text_of(message)
         others = {name for name, _ in parents.values()} - {child}
         assert not any(name in text_of(message) for name in others)  # never another child
