@@ -33,7 +33,7 @@ pytestmark = pytest.mark.integration
 DUMP = False
 
 ZONE = ZoneInfo("Asia/Bishkek")
-SPEC = SimulationSpec(seed=11, parallels=1, grades=(5, 6))
+SPEC = SimulationSpec(seed=11, parallels=1, grades=(5, 6, 7))
 #: the school days looked at for one with something of each kind to say
 FIRST_DAY, LAST_DAY = date(2026, 9, 8), date(2026, 10, 24)
 WRITTEN = ("written", "test", "control", "dictation", "essay", "lab", "practical", "project")
@@ -78,20 +78,26 @@ def _stream() -> tuple[dict[str, Any], ...]:
 
 
 def day_events(day: date) -> list[dict[str, Any]]:
-    """One school (grade 5 and 6, one class each) from the start of the year up to 16:00."""
+    """One school (grades 5-7, one class each) from the start of the year up to 16:00."""
     cutoff = cutoff_of(day)
     return [e for e in _stream() if datetime.fromisoformat(e["occurred_at"]) <= cutoff]
 
 
 @cache
 def telling_day() -> date:
-    """The first school day from FIRST_DAY with lessons, written work and parents to
-    tell about (so the test cannot pass by having nothing to check)."""
+    """The first school day from FIRST_DAY with lessons, written work and parents to tell
+    about, and both languages among the recipients (so the test cannot pass by having
+    nothing to check)."""
     day = FIRST_DAY
     while day <= LAST_DAY:
         if day.weekday() != 6:
-            lines, written, parents = expected_mail(day_events(day), day)
-            if lines and written and parents:
+            events = day_events(day)
+            lines, written, parents = expected_mail(events, day)
+            languages = {_language(t) for t in latest(events, "teacher.profile",
+                                                      "teacher_id").values()
+                         if t.get("email") in set(lines) | set(written)}
+            languages |= {language for _, language in parents.values()}
+            if lines and written and parents and languages == {"ru", "ky"}:
                 return day
         day += timedelta(days=1)
     raise AssertionError("no simulated day has reminders, written work and parents' notices")
@@ -221,7 +227,8 @@ def test_a_school_day_brings_exactly_the_emails_the_issue_calls_for(
     assert set(teacher_mail) == set(lines) | set(written)
     languages = {t["email"]: _language(t)
                  for t in latest(events, "teacher.profile", "teacher_id").values()}
-    assert set(languages[to] for to in teacher_mail) == {"ru", "ky"}  # both wordings seen
+    seen = {languages[to] for to in teacher_mail} | {lang for _, lang in parents.values()}
+    assert seen == {"ru", "ky"}  # both wordings seen
     for to, message in teacher_mail.items():
         lesson_line, written_line, subject, _ = WORDING[languages[to]]
         body = text_of(message).splitlines()
