@@ -43,7 +43,7 @@ def main() -> None:
 @click.option("--host", default=None, help="Address to bind (default KOZOMOL_HTTP_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default KOZOMOL_HTTP_PORT).")
 def serve(host: str | None, port: int | None) -> None:
-    """Run all four services in one process (embedded default: SQLite + in-process broker).
+    """Run all five services in one process (embedded default: SQLite + in-process broker).
 
     Its first lines say where it listens and how to get in; the logs follow
     (in a terminal they go to ``<data dir>/kozomol.log`` instead).
@@ -151,6 +151,15 @@ def _add_backup_group() -> None:
 
 
 _add_backup_group()
+
+
+def _add_notifier_group() -> None:
+    from kozomol.notifier_cli import notifier
+
+    main.add_command(notifier)
+
+
+_add_notifier_group()
 
 
 @click.group(invoke_without_command=True)

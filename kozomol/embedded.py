@@ -1,4 +1,4 @@
-"""``kozomol serve``: all four services in one process on the embedded default.
+"""``kozomol serve``: all five services in one process on the embedded default.
 
 The in-process broker (kombu ``memory://``) only exists inside this process, so
 this is the one way to run the services together without RabbitMQ; with a real
@@ -22,6 +22,7 @@ from services.checker.main import bootstrap as checker_service
 from services.gateway.app import create_app
 from services.gateway.consumer import bootstrap_read_model
 from services.gateway.runtime import bootstrap as gateway_bootstrap
+from services.notifier.main import bootstrap as notifier_service
 from services.printer.main import bootstrap as printer_service
 from shared.db.migrations import upgrade
 from shared.service import ConsumerService
@@ -43,7 +44,7 @@ class EmbeddedKozomol:
         migrate_all(settings)
         self.consumers: list[ConsumerService] = [
             checker_service(settings), printer_service(settings), backup_service(settings),
-            bootstrap_read_model(settings),
+            notifier_service(settings), bootstrap_read_model(settings),
         ]
         self.gateway = gateway_bootstrap(settings)
         self.server = create_server(create_app(self.gateway), host=host, port=port, threads=8,

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,7 +21,7 @@ from croniter import croniter
 from environs import Env, EnvError
 from limits import parse_many
 
-SERVICES = ("gateway", "checker", "printer", "backup")
+SERVICES = ("gateway", "checker", "printer", "backup", "notifier")
 QUEUE_TYPES = ("auto", "quorum", "classic")
 
 
@@ -73,6 +74,27 @@ class Settings:
     backup_keep_daily: int = 7
     backup_keep_monthly: int = 12
     backup_check_interval: float = 60.0
+    # the notifier (docs/notifier.md)
+    notifier_reminder_time: str = "16:00"   # school-local; a school may set its own
+    notifier_digest_time: str = "17:00"
+    notifier_parents_enabled: bool = True   # a school may turn parents' notices off
+    notifier_settling_minutes: int = 60
+    notifier_plan_interval: float = 60.0
+    notifier_send_interval: float = 2.0
+    notifier_send_lease: float = 120.0
+    notifier_retry_base: float = 60.0
+    notifier_max_attempts: int = 6
+    notifier_smtp_host: str = ""            # empty: no e-mail
+    notifier_smtp_port: int = 25
+    notifier_smtp_user: str = ""
+    notifier_smtp_password: str = ""
+    notifier_smtp_security: str = "starttls"  # none | starttls | ssl
+    notifier_mail_from: str = "kozomol@localhost"
+    notifier_telegram_bot_token: str = ""   # empty: no Telegram
+    notifier_telegram_api_url: str = "https://api.telegram.org/bot"
+    notifier_webhook_url: str = ""          # empty: no outgoing webhook
+    notifier_webhook_secret: str = ""
+    notifier_console_url: str = "http://127.0.0.1:8080"
 
     def __post_init__(self) -> None:
         # Paths are resolved once, here, against the working directory the settings
@@ -184,12 +206,56 @@ def load_settings() -> Settings:
                 backup_keep_daily=env.int("BACKUP_KEEP_DAILY", 7),
                 backup_keep_monthly=env.int("BACKUP_KEEP_MONTHLY", 12),
                 backup_check_interval=env.float("BACKUP_CHECK_INTERVAL", 60.0),
+                **_notifier_settings(env),
             )
         env.seal()
     except EnvError as exc:
         raise SettingsError(str(exc)) from exc
     _validate(settings)
     return settings
+
+
+def _notifier_settings(env: Env) -> dict[str, Any]:
+    return {
+        "notifier_reminder_time": env.str("NOTIFIER_REMINDER_TIME", "16:00"),
+        "notifier_digest_time": env.str("NOTIFIER_DIGEST_TIME", "17:00"),
+        "notifier_parents_enabled": env.bool("NOTIFIER_PARENTS_ENABLED", True),
+        "notifier_settling_minutes": env.int("NOTIFIER_SETTLING_MINUTES", 60),
+        "notifier_plan_interval": env.float("NOTIFIER_PLAN_INTERVAL", 60.0),
+        "notifier_send_interval": env.float("NOTIFIER_SEND_INTERVAL", 2.0),
+        "notifier_send_lease": env.float("NOTIFIER_SEND_LEASE", 120.0),
+        "notifier_retry_base": env.float("NOTIFIER_RETRY_BASE", 60.0),
+        "notifier_max_attempts": env.int("NOTIFIER_MAX_ATTEMPTS", 6),
+        "notifier_smtp_host": env.str("NOTIFIER_SMTP_HOST", ""),
+        "notifier_smtp_port": env.int("NOTIFIER_SMTP_PORT", 25),
+        "notifier_smtp_user": env.str("NOTIFIER_SMTP_USER", ""),
+        "notifier_smtp_password": env.str("NOTIFIER_SMTP_PASSWORD", ""),
+        "notifier_smtp_security": env.str("NOTIFIER_SMTP_SECURITY", "starttls"),
+        "notifier_mail_from": env.str("NOTIFIER_MAIL_FROM", "kozomol@localhost"),
+        "notifier_telegram_bot_token": env.str("NOTIFIER_TELEGRAM_BOT_TOKEN", ""),
+        "notifier_telegram_api_url": env.str("NOTIFIER_TELEGRAM_API_URL",
+                                             "https://api.telegram.org/bot"),
+        "notifier_webhook_url": env.str("NOTIFIER_WEBHOOK_URL", ""),
+        "notifier_webhook_secret": env.str("NOTIFIER_WEBHOOK_SECRET", ""),
+        "notifier_console_url": env.str("NOTIFIER_CONSOLE_URL", "http://127.0.0.1:8080"),
+    }
+
+
+def _validate_notifier(settings: Settings) -> None:
+    for name, value in (("NOTIFIER_REMINDER_TIME", settings.notifier_reminder_time),
+                        ("NOTIFIER_DIGEST_TIME", settings.notifier_digest_time)):
+        hours, _, minutes = value.partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24
+                and int(minutes) < 60 and len(minutes) == 2):
+            raise SettingsError(f"KOZOMOL_{name} must be a time of day like 16:00")
+    if settings.notifier_smtp_security not in ("none", "starttls", "ssl"):
+        raise SettingsError("KOZOMOL_NOTIFIER_SMTP_SECURITY must be none, starttls or ssl")
+    if settings.notifier_max_attempts < 1:
+        raise SettingsError("KOZOMOL_NOTIFIER_MAX_ATTEMPTS must be at least 1")
+    if settings.notifier_webhook_url and not settings.notifier_webhook_secret.startswith(
+            "whsec_"):
+        raise SettingsError("KOZOMOL_NOTIFIER_WEBHOOK_SECRET (whsec_…) is required "
+                            "with KOZOMOL_NOTIFIER_WEBHOOK_URL")
 
 
 def _sqlite_url(data_dir: Path, name: str) -> str:
@@ -216,6 +282,7 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("KOZOMOL_TOKEN_LIFETIME_DAYS and KOZOMOL_AUDIT_RETENTION_DAYS "
                             "must be at least 1")
     _validate_backup(settings)
+    _validate_notifier(settings)
     if settings.queue_type not in QUEUE_TYPES:
         raise SettingsError(f"KOZOMOL_QUEUE_TYPE must be one of {', '.join(QUEUE_TYPES)}")
     if settings.delivery_limit < 1:

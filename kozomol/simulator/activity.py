@@ -28,6 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from kozomol.simulator.contacts import deputy_director, parent_contacts, teacher_contacts
 from kozomol.simulator.faults import (
     ABBREVIATED_TOPICS,
     FOREIGN_TOPICS,
@@ -306,10 +307,13 @@ class Simulation:
                       for t in (*calendar.terms, *calendar.half_years, calendar.year_term)],
             "holidays": [d.isoformat() for d in calendar.holidays],
         })
+        deputy = deputy_director(list(self._teachers))
         for teacher_id in self._teachers:
             teacher = school.teachers[teacher_id]
             self.emit("teacher.profile", before + minute,
-                      {"teacher_id": teacher_id, "full_name": teacher.full_name})
+                      {"teacher_id": teacher_id, "full_name": teacher.full_name,
+                       **teacher_contacts(school.school_id, teacher_id, teacher.full_name,
+                                          deputy=teacher_id == deputy)})
         for school_class in school.classes:
             # the class as it is when the simulated terms begin
             self._sync_roster(school_class, self.terms[0].start, before + 2 * minute)
@@ -337,8 +341,9 @@ class Simulation:
             self.emit("student.profile", at + timedelta(minutes=1), {
                 "student_id": student.student_id, "full_name": student.full_name,
                 "birth_date": student.birth_date.isoformat(),
-                "parents": [{"full_name": n, "relation": r, "phone": p}
-                            for n, r, p in student.parents],
+                "parents": [{"full_name": n, "relation": r, "phone": p,
+                             **parent_contacts(self.school.school_id, student.student_id, i, n)}
+                            for i, (n, r, p) in enumerate(student.parents)],
             })
 
     # one term ----------------------------------------------------------------

@@ -16,6 +16,7 @@ from services.gateway.web import (
     audit,
     backups,
     findings,
+    notifications,
     ops,
     print_jobs,
     reports,
@@ -65,6 +66,7 @@ def create_app(gateway: Gateway) -> Flask:
     app.register_blueprint(print_jobs.blueprint)
     app.register_blueprint(backups.blueprint)
     app.register_blueprint(audit.blueprint)
+    app.register_blueprint(notifications.blueprint)
     app.register_blueprint(ops.blueprint)
     register_error_handlers(app)
     return app

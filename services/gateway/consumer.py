@@ -10,6 +10,7 @@ from services.gateway.handlers.classes import apply_roster_events
 from services.gateway.handlers.command_slots import FINISHING, and_free_slots
 from services.gateway.handlers.findings import apply_finding_events, apply_parameter_events
 from services.gateway.handlers.names import apply_name_events
+from services.gateway.handlers.notifications import apply_notification_events
 from services.gateway.handlers.print_jobs import apply_print_events
 from services.gateway.handlers.reports import apply_report_events
 from shared.service import ConsumerService, Handler, Handlers, bootstrap_consumer
@@ -40,5 +41,6 @@ def bootstrap_read_model(settings: Settings) -> ConsumerService:
     by_type["print.completed"] = by_type["print.failed"] = apply_print_events
     for event_type in FINISHING:  # a heavy command's result frees its slot
         by_type[event_type] = and_free_slots(by_type[event_type])
+    by_type["notification.logged"] = apply_notification_events
     handlers = Handlers(service="gateway", by_type=by_type)
     return bootstrap_consumer(settings, "gateway", inbox, handlers)

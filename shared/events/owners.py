@@ -22,6 +22,7 @@ SERVICE_NAMESPACES: dict[str, str] = {
     "print": "printer",
     "backup": "backup",
     "archive": "backup",
+    "notification": "notifier",
 }
 
 #: The id prefix of ``new_envelope`` → the service that publishes events with it
@@ -30,6 +31,7 @@ PUBLISHER_PREFIXES: dict[str, str] = {
     "chk": "checker",
     "prn": "printer",
     "bak": "backup",
+    "ntf": "notifier",
 }
 
 #: The door a message came through, named after its exchange; ``direct`` is the

@@ -29,6 +29,10 @@ WORK_TYPES = (
 )
 MARK_KINDS = ("current", "quarter", "half_year", "year", "exam")
 FINAL_MARK_KINDS = ("quarter", "half_year", "year")
+#: Languages a person may prefer for Kozomol's messages (Russian, Kyrgyz).
+MESSAGE_LANGUAGES = ("ru", "ky")
+#: School roles beyond teaching that messages are addressed by.
+STAFF_ROLES = ("deputy_director", "director")
 
 
 def _entity_id(**kwargs: Any) -> fields.String:
@@ -92,9 +96,28 @@ class SchoolCalendarData(ContractSchema):
             raise ValidationError("unknown IANA time zone", "timezone") from exc
 
 
+def _email(**kwargs: Any) -> fields.String:
+    return fields.String(validate=[validate.Length(max=254), validate.Email()], **kwargs)
+
+
+def _telegram_chat_id(**kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.Regexp(r"^-?\d{1,20}$|^@[A-Za-z0-9_]{5,32}$",
+                                                  error="must be a numeric chat id or @name"),
+                         **kwargs)
+
+
 class TeacherProfileData(ContractSchema):
     teacher_id = _entity_id(required=True)
     full_name = _text(200, required=True)
+    # Contacts and message preferences (optional, added for the notifier)
+    email = _email(load_default=None, allow_none=True)
+    telegram_chat_id = _telegram_chat_id(load_default=None, allow_none=True)
+    phone = _text(32, load_default=None, allow_none=True)
+    preferred_language = fields.String(load_default=None, allow_none=True,
+                                       validate=validate.OneOf(MESSAGE_LANGUAGES))
+    roles = fields.List(fields.String(validate=validate.OneOf(STAFF_ROLES)), load_default=list)
+    #: false = the teacher unsubscribed from Kozomol's messages
+    notifications = fields.Boolean(load_default=True)
 
 
 class RosterStudentSchema(ContractSchema):
@@ -117,6 +140,14 @@ class ParentSchema(ContractSchema):
     full_name = _text(200, required=True)
     relation = _text(50, load_default=None, allow_none=True)
     phone = _text(32, load_default=None, allow_none=True)
+    # Optional, added for the notifier: a stable id, contacts, language and consent
+    parent_id = _entity_id(load_default=None, allow_none=True)
+    email = _email(load_default=None, allow_none=True)
+    telegram_chat_id = _telegram_chat_id(load_default=None, allow_none=True)
+    preferred_language = fields.String(load_default=None, allow_none=True,
+                                       validate=validate.OneOf(MESSAGE_LANGUAGES))
+    #: opt-in (clause 4.3): notices about this child only when true
+    notifications = fields.Boolean(load_default=False)
 
 
 class StudentProfileData(ContractSchema):

@@ -28,6 +28,11 @@ PRINTER_COPIES = ("attendance.recorded", "class.roster", "exemption.recorded", "
                   "lesson.recorded", "mark.deleted", "mark.recorded", "school.calendar",
                   "student.profile", "subject.plan", "teacher.profile")
 
+#: The contract's event types the notifier folds (people, calendar, lessons, marks).
+NOTIFIER_FOLDS = ("attendance.recorded", "class.roster", "lesson.deleted", "lesson.recorded",
+                  "mark.deleted", "mark.recorded", "school.calendar", "student.profile",
+                  "subject.plan", "teacher.profile")
+
 #: Who listens to what. The checker judges the Kundoluk contract's entity
 #: events; the backup keeps every event (known or not) in the journal record;
 #: the printer keeps its own copy of the journal and prints; the gateway keeps the findings it
@@ -42,10 +47,13 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "printer": (*PRINTER_COPIES, "finding.*", "report.ready"),
     # the API's read models
     "gateway": ("finding.*", "rules.parameters.changed", "report.ready", "report.failed",
-                "print.*", "backup.*", "archive.registered",
+                "print.*", "backup.*", "archive.registered", "notification.logged",
                 "class.roster",  # homeroom teachers, for class teachers' tokens
                 # names for the listings and exports (contract v1.1)
                 "school.calendar", "teacher.profile", "subject.plan"),
+    # reminders, digests and notices: its own fold of the contract, the findings, the
+    # deadlines' parameters and the scheduled reports
+    "notifier": (*NOTIFIER_FOLDS, "finding.*", "rules.parameters.changed", "report.ready"),
 }
 
 QUORUM_MIN_VERSION = (3, 8)

@@ -66,6 +66,8 @@ ALLOWED: dict[str, frozenset[Role]] = {
     "POST /api/v1/archive/year-end": MAKERS,
     "GET /api/v1/archive": MAKERS | {Role.AUDITOR},
     "GET /api/v1/audit": frozenset({Role.ADMIN, Role.DIRECTOR, Role.AUDITOR}),
+    "GET /api/v1/notifications": INTAKE,
+    "GET /api/v1/notifications/{message_id}": INTAKE,
 }
 
 
@@ -117,6 +119,9 @@ def seed(client: Any, settings: Settings, engine: Any) -> dict[str, dict[str, st
                 _event("print.failed", school, job_id=f"job-{school}", kind="class_journal",
                        reason="matrix"),
                 _event("backup.completed", school, backup_id=f"bk-{school}", kind="daily"),
+                _event("notification.logged", school, message_id=f"msg-{school}", at=now,
+                       status="queued", attempt=0, kind="reminder", channel="email",
+                       recipient_kind="teacher", recipient_id="t1", subject="Напоминание"),
             ])
             with engine.begin() as connection:
                 item_id = connection.execute(select(quarantine.c.id).where(
@@ -125,7 +130,8 @@ def seed(client: Any, settings: Settings, engine: Any) -> dict[str, dict[str, st
             ids[school] = {"item_id": str(item_id), "event_id": good["id"],
                            "finding_id": f"f-{school}", "report_id": f"rep-{school}",
                            "job_id": f"job-{school}", "backup_id": f"bk-{school}",
-                           "token_id": victim.id, "class_id": "5a"}
+                           "token_id": victim.id, "class_id": "5a",
+                           "message_id": f"msg-{school}"}
     finally:
         read_model.engine.dispose()
     return ids

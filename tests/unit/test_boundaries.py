@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("gateway", "checker", "printer", "backup")
+SERVICES = ("gateway", "checker", "printer", "backup", "notifier")
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -240,3 +240,38 @@ names_view = Table(
     Column("name", String(300), nullable=False),
     Column("stamp", String(100), nullable=False),  # occurred_at|event id of the newest
 )
+
+#: The notifier's delivery log, from its notification.logged events: the latest step of
+#: each message (``stamp`` orders steps whatever the arrival order) ...
+notifications_view = Table(
+    "gateway_notifications",
+    metadata,
+    Column("message_id", String(300), primary_key=True),
+    Column("school_id", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("recipient_kind", String(10), nullable=False),
+    Column("recipient_id", String(64), nullable=False),
+    Column("student_id", String(64), nullable=True),
+    Column("subject", Text, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("queued_at", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("stamp", String(100), nullable=False),
+    Index("ix_gateway_notifications_school", "school_id", "updated_at"),
+)
+
+#: ... and every step of it.
+notification_log_view = Table(
+    "gateway_notification_log",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("message_id", String(300), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("detail", Text, nullable=True),
+    Index("ix_gateway_notification_log_message", "message_id", "at"),
+)

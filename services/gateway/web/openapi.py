@@ -230,6 +230,7 @@ def openapi_document() -> dict[str, Any]:
                        {"name": "format", "in": "query", "schema": {"enum": ["json", "csv"]}}],
         "responses": {"200": _json(page, "A page of access-log lines, or all as CSV"),
                       "400": _ERROR, **admin_errors}}})
+    _notification_paths(spec, admin_errors)
     for path, summary in (("/healthz", "The process is alive"),
                           ("/readyz", "The database and the broker are reachable"),
                           ("/metrics", "Prometheus metrics")):
@@ -283,6 +284,24 @@ def _backup_paths(spec: APISpec, admin_errors: dict[str, Any]) -> None:
             {"name": "format", "in": "query", "schema": {"enum": ["json", "csv", "xlsx"]}}],
         "responses": {"200": {"description": "The registry"}, "400": _ERROR,
                       **admin_errors}}})
+
+
+def _notification_paths(spec: APISpec, admin_errors: dict[str, Any]) -> None:
+    """The notifier's delivery log (docs/notifier.md)."""
+    spec.path("/api/v1/notifications", operations={"get": {
+        "summary": "Messages the notifier queued for the school, with their latest status "
+                   "(queued, failed, retried, sent, given_up, cancelled), newest change first",
+        "security": _BEARER,
+        "parameters": [{"name": name, "in": "query", "schema": {"type": "string"}}
+                       for name in ("school_id", "status", "kind", "channel",
+                                    "recipient_kind", "recipient_id", "limit")],
+        "responses": {"200": {"description": "The list"}, "400": _ERROR, **admin_errors}}})
+    spec.path("/api/v1/notifications/{message_id}", operations={"get": {
+        "summary": "One message with every step of its delivery",
+        "security": _BEARER,
+        "parameters": [{"name": "message_id", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "The message"}, **admin_errors}}})
 
 
 def _print_job_paths(spec: APISpec, admin_errors: dict[str, Any]) -> None:
