@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ import orjson
 from sqlalchemy import func, select
 
 from kozomol.embedded import EmbeddedKozomol
+from kozomol.notifier_demo import write_day_messages
 from kozomol.simulator.delivery import DeliveryReport, Progress, arrange, send
 from kozomol.simulator.faults import RULES, PlantedFault, write_ground_truth
 from kozomol.simulator.run import SimulationSpec, collect_faults, judged_at, school_events
@@ -57,6 +59,8 @@ class DemoResult:
     printed: dict[str, Any] = field(default_factory=dict)
     backup: dict[str, Any] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
+    messages: dict[str, int] = field(default_factory=dict)
+    messages_day: date | None = None
 
 
 def run_demo(settings: Settings, output: Path, spec: SimulationSpec) -> DemoResult:
@@ -100,6 +104,8 @@ def _run(settings: Settings, output: Path, spec: SimulationSpec) -> DemoResult:
         as_of = judged_at(spec)  # the simulated quarter's deadlines have all passed
         sweep(checker.engine, lambda: as_of)
         found = _export(kozomol, output, planted)
+        kozomol.drain(timeout=60)  # the notifier takes the findings in
+        messages = write_day_messages(settings, output, spec, as_of)
         phases["checking"] = time.perf_counter() - started - sum(phases.values())
         with _deputy(kozomol) as client:
             summary, files = _reports(kozomol, client, output)
@@ -112,7 +118,8 @@ def _run(settings: Settings, output: Path, spec: SimulationSpec) -> DemoResult:
     finally:
         kozomol.stop()
     result = DemoResult(output, delivery, planted, found, journal_events,
-                        time.perf_counter() - started, summary, files, printed, backup, phases)
+                        time.perf_counter() - started, summary, files, printed, backup, phases,
+                        messages.by_kind, messages.day)
     write_summary(result)
     return result
 
@@ -157,6 +164,12 @@ def print_summary(result: DemoResult) -> None:
         echo(f"  backup {result.backup['id']}: {result.backup['status']}, "
              f"{result.backup['events']:,} events, {result.backup['bytes'] / 1e6:.1f} MB "
              f"(encrypted, in {result.output / 'files' / 'backups'})")
+    if result.messages:
+        counted = ", ".join(f"{count} {kind}" for kind, count in sorted(result.messages.items()))
+        day = f"{result.messages_day:%d.%m.%Y}" if result.messages_day else "a school day"
+        echo(f"  messages the notifier would send (reminders and parents' notices of {day}, "
+             f"digests as of the quarter's end): {counted}; as .eml files in "
+             f"{result.output / 'messages'}, listed in messages.csv")
     echo("")
     echo(f"  left in {result.output}:")
     for name, what in _LEFT_BEHIND:
@@ -174,6 +187,7 @@ _LEFT_BEHIND = (
     ("reports/", "the quarter's fill rate and each class's quarter analysis (XLSX)"),
     ("printed/", "one class journal of the quarter (PDF/A)"),
     ("files/backups/", "the encrypted, verified backup (backup-key is its key)"),
+    ("messages/", "the e-mails the notifier would send that day (.eml; messages.csv lists them)"),
     ("*.sqlite3", "each service's own database"),
 )
 
@@ -189,7 +203,8 @@ def write_summary(result: DemoResult) -> None:
         "found": result.found,
         "fill_rate": {label: value for label, value in result.fill_rate_summary},
         "printed": {k: str(v) if isinstance(v, Path) else v for k, v in result.printed.items()},
-        "backup": result.backup, "seconds": round(result.seconds, 1),
+        "backup": result.backup, "messages": result.messages,
+        "seconds": round(result.seconds, 1),
         "phases": {name: round(value, 1) for name, value in result.phases.items()},
     }
     (result.output / "summary.json").write_bytes(
