@@ -20,6 +20,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
+import zlib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -45,6 +46,11 @@ HOMEWORK = ("Упражнение {n}", "Задачи № {n} и {m}", "Выуч
             "Прочитать параграф {n}, ответить на вопросы", "Повторить материал урока, № {n}",
             "не задано")
 NEUTRAL_TOPIC = "Обобщение и систематизация знаний"
+NO_HOMEWORK = "не задано"
+#: Clause 1.3: no homework in grade 1, and a day's homework within the norm for the age
+#: (the checker's defaults: minutes a day for grades 2-3, 4-5, 6-8, 9-11).
+HOMEWORK_FROM_GRADE = 2
+HOMEWORK_NORMS = ((3, 90), (5, 120), (8, 150), (11, 210))
 TARGET_MARKS = 4         # current marks per student, subject and term that teachers aim for
 MIN_FINAL_MARKS = 3      # fewer than this and the term mark is "н/а" (not assessed)
 MIN_MARKS_PER_LESSON = 3
@@ -154,6 +160,7 @@ class Simulation:
         self._timelines: dict[str, Timeline] = defaultdict(Timeline)
         self._run_before: dict[str, int] = {}  # student -> missed in a row, at this lesson
         self._absent_days: dict[str, set[date]] = defaultdict(set)  # long absences
+        self._overloaded_days: set[tuple[str, date]] = set()  # homework.load.excessive
         self._whole_exempt: dict[str, set[str]] = defaultdict(set)  # term id -> students
         self._exempt_decided: set[tuple[str, str]] = set()  # (class, term id)
         self._short_exempt: dict[str, list[tuple[date, date]]] = defaultdict(list)
@@ -616,6 +623,15 @@ class Simulation:
         topic = lesson.planned.topic
         homework = self.rng.choice(HOMEWORK).format(n=self.rng.randint(1, 400),
                                                    m=self.rng.randint(1, 400))
+        grade = lesson.school_class.grade
+        homework_fault: str | None = None
+        if grade < HOMEWORK_FROM_GRADE:
+            homework = NO_HOMEWORK
+            if not quiet and self.chance("homework.grade_not_allowed"):
+                homework_fault, homework = "homework.grade_not_allowed", HOMEWORK[0].format(n=12)
+        elif not quiet and homework != NO_HOMEWORK:
+            homework_fault = self._homework_fault(lesson, stream)
+        minutes = self._homework_minutes(lesson, homework, homework_fault)
         fault: str | None = None
         base = {"lesson_id": lesson.lesson_id, "class_id": lesson.school_class.class_id,
                 "subject_id": subject.subject_id, "subgroup": lesson.slot.subgroup,
@@ -652,9 +668,18 @@ class Simulation:
                        subgroup=lesson.slot.subgroup, teacher_id=teacher_id,
                        term_id=lesson.term.term_id)
         entered = end + timedelta(minutes=self.rng.randint(0, 180))
+        if homework_fault == "homework.not_ahead" and fault is None:
+            # entered late in the evening before a lesson the next day: on time, not ahead
+            entered = self.local(lesson.day, time(21, 0)) + timedelta(
+                minutes=self.fault_rng.randint(0, 60))
+        elif homework_fault == "homework.not_ahead":
+            homework_fault = None
+        if homework_fault is not None:
+            self._plant_homework(homework_fault, lesson, teacher_id)
         recorded = {**base, "date": lesson.day.isoformat(), "period": lesson.slot.period,
                     "teacher_id": teacher_id, "scheduled_teacher_id": scheduled_id,
-                    "is_substitution": is_substitution, "topic": topic, "homework": homework}
+                    "is_substitution": is_substitution, "topic": topic, "homework": homework,
+                    "homework_minutes": minutes}
         next_day = self.local(lesson.day + timedelta(days=1), time(9, 0)) + timedelta(
             minutes=self.rng.randint(0, 600))
         if fault == "lesson.topic.late":
@@ -666,7 +691,8 @@ class Simulation:
         else:
             self.emit("lesson.recorded", entered, recorded)
             if not quiet and self.rng.random() < 0.02:  # corrected the same day: on time
-                corrected = {**recorded, "homework": f"{homework}, повторить"}
+                corrected = {**recorded, "homework": f"{homework}, повторить"
+                             if homework != NO_HOMEWORK else "не задано."}
                 self.emit("lesson.recorded", entered + timedelta(minutes=40), corrected)
         if not quiet and self.rng.random() < 0.003:
             self._mistaken_lesson(lesson, recorded, entered)
@@ -675,6 +701,46 @@ class Simulation:
         if lesson.school_class.grade >= 2:
             self._marks(lesson, stream, marks, absent=absent, teacher_id=teacher_id, end=end,
                         quiet=quiet)
+
+    def _homework_fault(self, lesson: Lesson, stream: list[Lesson]) -> str | None:
+        """Clause 1.3's daily load (once per class and day) or 3.7's notice: the next
+        lesson of the stream is the next day, so an evening entry leaves no time."""
+        key = (lesson.school_class.class_id, lesson.day)
+        if key not in self._overloaded_days and self.chance("homework.load.excessive"):
+            self._overloaded_days.add(key)
+            return "homework.load.excessive"
+        following = next((item for item in stream if item.day > lesson.day and not item.dropped),
+                         None)
+        if (following is not None and following.day == lesson.day + timedelta(days=1)
+                and following.day not in self._outage_days
+                and self.chance("homework.not_ahead")):
+            return "homework.not_ahead"
+        return None
+
+    def _homework_minutes(self, lesson: Lesson, homework: str,
+                          homework_fault: str | None) -> int | None:
+        """The teacher's estimate: within the age norm for a full day of lessons (one
+        in ten homeworks has none), or, planted, the whole norm by itself and more."""
+        if homework == NO_HOMEWORK or lesson.school_class.grade < HOMEWORK_FROM_GRADE:
+            return None
+        norm = next(minutes for top, minutes in HOMEWORK_NORMS
+                    if lesson.school_class.grade <= top)
+        if homework_fault == "homework.load.excessive":
+            return norm + 5
+        digest = zlib.crc32(lesson.lesson_id.encode())
+        if digest % 10 == 0:
+            return None
+        return 5 + digest // 10 % max(1, norm // 8 - 4)
+
+    def _plant_homework(self, rule: str, lesson: Lesson, teacher_id: str) -> None:
+        if rule == "homework.load.excessive":
+            self.plant(rule, lesson.day, class_id=lesson.school_class.class_id,
+                       term_id=lesson.term.term_id)
+        else:
+            self.plant(rule, lesson.day, lesson_id=lesson.lesson_id,
+                       class_id=lesson.school_class.class_id,
+                       subject_id=lesson.slot.subject_id, subgroup=lesson.slot.subgroup,
+                       teacher_id=teacher_id, term_id=lesson.term.term_id)
 
     def _lesson_fault(self, lesson: Lesson, is_language: bool,
                       same_day: list[Lesson]) -> str | None:

@@ -12,7 +12,7 @@ from services.checker.domain.facts import (
     EntityRef,
     SchoolFacts,
     dump_entity,
-    entity_of,
+    entities_of,
     load_entity,
 )
 from shared.db.inserts import conflict_insert
@@ -32,8 +32,7 @@ def ingest(connection: Connection, events: list[Event], *,
     """
     by_school: dict[str, list[tuple[Event, EntityRef]]] = defaultdict(list)
     for event in events:
-        ref = entity_of(event.type, event.id, event.data)
-        if ref is not None:
+        for ref in entities_of(event.type, event.id, event.data):
             by_school[event.school_id].append((event, ref))
     now = datetime.now(UTC)
     if settle_lag is not None:
@@ -59,7 +58,7 @@ def ingest(connection: Connection, events: list[Event], *,
                             facts.c.school_id == school_id, facts.c.kind == kind,
                             facts.c.entity_key.in_(keys[start:start + _CHUNK]))):
                     load_entity(school, (kind, row.entity_key), row.state)
-        for event, _ in items:
+        for event in {event.id: event for event, _ in items}.values():
             school.apply(event.id, event.type, event.occurred_at, event.data)
         rows = [{"school_id": school_id, "kind": kind, "entity_key": key,
                  "state": dump_entity(school, (kind, key))} for kind, key in refs]
