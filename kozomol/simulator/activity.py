@@ -161,6 +161,9 @@ class Simulation:
         self._run_before: dict[str, int] = {}  # student -> missed in a row, at this lesson
         self._absent_days: dict[str, set[date]] = defaultdict(set)  # long absences
         self._overloaded_days: set[tuple[str, date]] = set()  # homework.load.excessive
+        #: student -> (from which day they stop visiting the journal, who: student,
+        #: parents or both) (journal.not_visited)
+        self._idle_visitors: dict[str, tuple[date, str]] = {}
         self._whole_exempt: dict[str, set[str]] = defaultdict(set)  # term id -> students
         self._exempt_decided: set[tuple[str, str]] = set()  # (class, term id)
         self._short_exempt: dict[str, list[tuple[date, date]]] = defaultdict(list)
@@ -374,6 +377,7 @@ class Simulation:
             if not lesson.dropped:
                 by_day[lesson.day].append(lesson)
         self._plan_long_absences(term, by_day, by_stream, marks)
+        self._plan_idle_visitors(term)
         changes: dict[date, set[str]] = defaultdict(set)
         for change in school.roster_changes:
             changes[change.day].add(change.class_id)
@@ -388,11 +392,55 @@ class Simulation:
                 self._lesson(lesson, by_stream[lesson.stream], marks)
             if day == term.end:  # final marks may be entered on the last day itself
                 self._term_end(term, by_stream, marks)
+            self._journal_visits(day)
             yield from self._release(self.local(day + timedelta(days=1), time(0, 0)))
             day += timedelta(days=1)
         self._carried = {key: state for key, state in marks.items()
                          if self._class_of(key[0]).by_half_years
                          and self.plan_term(self._class_of(key[0]), term).end > term.end}
+
+    def _plan_idle_visitors(self, term: Term) -> None:
+        """Clause 4.3: students, or their parents, who stop opening the journal three
+        weeks before the end of the last simulated term (the checker's default: 14 days
+        without a visit is a finding, when the school switches the rule on)."""
+        if term is not self.terms[-1]:
+            return
+        for school_class in self.school.classes:
+            for student in school_class.students:
+                if self.stays(student.student_id) and self.chance("journal.not_visited"):
+                    who = self.fault_rng.choice(("student", "parents", "both"))
+                    self._idle_visitors[student.student_id] = (term.end - timedelta(days=20),
+                                                               who)
+                    self.plant("journal.not_visited", term.end,
+                               class_id=school_class.class_id, student_id=student.student_id,
+                               teacher_id=school_class.homeroom_teacher_id,
+                               term_id=term.term_id, note=who)
+
+    def _journal_visits(self, day: date) -> None:
+        """Kundoluk's daily count of visits per student and per student's parents.
+
+        Deterministic per student and day (no draw from the activity's generators):
+        students come on most days and at least every fifth, parents on about a third
+        of the days and at least every seventh."""
+        at = self.local(day + timedelta(days=1), time(0, 30))
+        index = day.toordinal()
+        for school_class in self.school.classes:
+            visits = []
+            for student in self.class_students(school_class, day):
+                sid = student.student_id
+                digest = zlib.crc32(f"{sid}|{day.isoformat()}".encode())
+                student_visits = 1 + digest % 3 if digest % 4 or index % 5 == 0 else 0
+                parent_visits = 1 if digest // 4 % 3 == 0 or index % 7 == 0 else 0
+                idle = self._idle_visitors.get(sid)
+                if idle is not None and day >= idle[0]:
+                    if idle[1] in ("student", "both"):
+                        student_visits = 0
+                    if idle[1] in ("parents", "both"):
+                        parent_visits = 0
+                visits.append({"student_id": sid, "student_visits": student_visits,
+                               "parent_visits": parent_visits})
+            self.emit("journal.visits", at, {"class_id": school_class.class_id,
+                                             "date": day.isoformat(), "visits": visits})
 
     def _skipped_checks(self, term: Term) -> None:
         """The personal-data checks of the quarters skipped before ``term`` (``terms=(2,)``:
