@@ -349,7 +349,7 @@ class _Context:
             yield Finding("homework.not_ahead", **base, evidence={
                 "entered_at": entered.isoformat(), "due": due.isoformat(),
                 "hours": self.params.homework_notice_hours,
-                "notice_hours": round(notice.total_seconds() / 3600, 1)})
+                "notice_hours": round(notice.total_seconds() / 3600, 2)})
 
     def next_lesson_day(self, data: dict[str, Any]) -> date | None:
         """The day of the stream's next lesson on a later day: when the homework is due."""
