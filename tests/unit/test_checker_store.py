@@ -241,3 +241,33 @@ def test_a_scheduled_report_whose_figures_change_is_made_again(engine: Engine) -
     assert fill_rates[1]["replaces"] == first["report_id"]
     assert fill_rates[1]["version"] == 2
     assert fill_rates[1]["summary"] != first["summary"]
+
+
+def test_journal_visits_are_kept_per_student_across_batches(engine: Engine) -> None:
+    """Clause 4.3: the class teacher sees who has not opened the journal; the daily
+    counts of a class come as one event, stored per student and judged when the school
+    switched the rule on."""
+    from services.checker.adapters import parameters_store
+
+    school = School(engine)
+    school.basics()
+    for day in range(1, 16):  # one report per day, each its own batch
+        school.send("journal.visits", at(f"2026-09-{day:02d}", "23:59"), {
+            "class_id": "5a", "date": f"2026-09-{day:02d}",
+            "visits": [{"student_id": "st1", "student_visits": int(day == 1),
+                        "parent_visits": 1}]})
+    with engine.connect() as connection:
+        visits = facts_store.load_school(connection, "s1").visits["st1"]
+    assert (visits.first_reported, visits.last_reported, visits.last_student_visit,
+            visits.last_parent_visit) == tuple(
+        datetime.fromisoformat(d).date() for d in ("2026-09-01", "2026-09-15",
+                                                   "2026-09-01", "2026-09-15"))
+    sweep(engine, lambda: at("2026-09-16"))
+    assert stored(engine, "journal.not_visited") == []  # off unless the school says so
+    with engine.begin() as connection:
+        parameters_store.save(connection, "s1", {"journal_visits_rule": 1}, "deputy",
+                              at("2026-09-16"))
+    sweep(engine, lambda: at("2026-09-16", "13:00"))
+    [finding] = stored(engine, "journal.not_visited")
+    assert finding.student_id == "st1" and finding.teacher_id == "t1"
+    assert "(ученик) 14 дн." in finding.message
