@@ -745,7 +745,7 @@ class Simulation:
         if not quiet and self.rng.random() < 0.003:
             self._mistaken_lesson(lesson, recorded, entered)
         absent = self._attendance(lesson, marks, late=fault == "attendance.late", start=start,
-                                  next_day=next_day, quiet=quiet)
+                                  next_day=next_day, quiet=quiet, teacher_id=teacher_id)
         if lesson.school_class.grade >= 2:
             self._marks(lesson, stream, marks, absent=absent, teacher_id=teacher_id, end=end,
                         quiet=quiet)
@@ -839,7 +839,8 @@ class Simulation:
 
     # attendance ---------------------------------------------------------------
     def _attendance(self, lesson: Lesson, marks: dict[tuple[str, str], MarkState], *,
-                    late: bool, start: datetime, next_day: datetime, quiet: bool) -> set[str]:
+                    late: bool, start: datetime, next_day: datetime, quiet: bool,
+                    teacher_id: str) -> set[str]:
         subject_id = lesson.slot.subject_id
         absent: dict[str, str | None] = {}
         for student in self._students_of(lesson):
@@ -862,7 +863,7 @@ class Simulation:
             self.plant("absence.reason_missing", lesson.day, lesson_id=lesson.lesson_id,
                        student_id=reason_missing, class_id=lesson.school_class.class_id,
                        subject_id=subject_id, term_id=lesson.term.term_id,
-                       teacher_id=lesson.slot.teacher_id)
+                       teacher_id=teacher_id)  # who recorded the lesson (a substitute too)
         sheet_at = start + timedelta(minutes=self.rng.randint(3, 40))
         if late:  # (recorded in the ground truth with the lesson's other faults)
             sheet_at = next_day

@@ -43,9 +43,11 @@ PERIOD = (date(2026, 9, 14), date(2026, 9, 27))
 
 @cache
 def simulated() -> tuple[tuple[dict[str, Any], ...], tuple[PlantedFault, ...]]:
+    """The school's events and the faults the checker finds with the catalog's defaults
+    (``journal.not_visited`` is a rule only where the school switches it on)."""
     faults: list[PlantedFault] = []
     events = tuple(school_events(SPEC, collect_faults(faults)))
-    return events, tuple(faults)
+    return events, tuple(f for f in faults if f.rule != "journal.not_visited")
 
 
 @cache
@@ -334,3 +336,21 @@ def test_the_cli_prints_a_report_as_tables(tmp_path: Path, monkeypatch: pytest.M
     refused = CliRunner().invoke(main, ["checker", "report", "quarter_analysis", "--school",
                                         "sch0001", "--at", at, "--param", "class_id=zz"])
     assert refused.exit_code != 0 and "нет класса zz" in refused.output
+
+
+def test_homework_posted_ahead_shows_exactly_where_it_was_planted() -> None:
+    """Clause 3.7 (a recommendation): the fill-rate figure «Д/з заранее» is below 100 %
+    in the rows whose homework the simulator posted late in the evening before a lesson
+    the next day, and 100 % everywhere else."""
+    _, planted = simulated()
+    q1 = quarter(1)
+    made = report("fill_rate", date_from=q1.start.isoformat(), date_to=q1.end.isoformat())
+    late_evening = {(f.class_id, f.subject_id, f.teacher_id) for f in planted
+                    if f.rule == "homework.not_ahead"
+                    and q1.start <= date.fromisoformat(f.date) <= q1.end}
+    assert late_evening, "the simulator should plant some"
+    rows = table(made)
+    below = {(r["class_id"], r["subject_id"], r["teacher_id"]) for r in rows
+             if r["homework_ahead"] is not None and r["homework_ahead"] < 1}
+    assert below == late_evening
+    assert dict(made["summary"])["Д/з размещено заранее"].endswith("%")

@@ -29,6 +29,9 @@ from services.checker.domain.rules import (
     Calendar,
     Parameters,
     Term,
+    homework_notice,
+    next_lesson_days,
+    sets_homework,
 )
 from shared.events.rules import CATALOG
 
@@ -55,6 +58,10 @@ class LessonStat:
     marks: int = 0
     marks_with_deadline: int = 0
     marks_on_time: int = 0
+    #: clause 3.7: homework whose notice before the next lesson is judged (0 or 1), and
+    #: posted at least ``homework_notice_hours`` ahead of it (0 or 1)
+    homework_judged: int = 0
+    homework_ahead: int = 0
 
 
 def lesson_statistics(facts: SchoolFacts, params: Parameters | None = None) -> list[LessonStat]:
@@ -79,6 +86,17 @@ def lesson_statistics(facts: SchoolFacts, params: Parameters | None = None) -> l
             days = params.oral_mark_days if work_type == "oral" else params.written_mark_days
             on_time = _by(mark.first_at, calendar.deadline(day, day + timedelta(days=days)))
         marks[data["lesson_id"]].append((judged, on_time))
+    streams: dict[tuple[str, str, str | None], list[dict[str, Any]]] = defaultdict(list)
+    for lesson in facts.lessons.values():
+        if lesson.live and lesson.data is not None:
+            streams[(lesson.data["class_id"], lesson.data["subject_id"],
+                     lesson.data.get("subgroup"))].append(lesson.data)
+    following: dict[str, date] = {}
+    for stream in streams.values():
+        stream.sort(key=lambda d: (d["date"], d["period"], d["lesson_id"]))
+        following.update(next_lesson_days(stream))
+    grades = {cid: c.data["grade"] for cid, c in facts.classes.items() if c.data}
+    notice_wanted = timedelta(hours=params.homework_notice_hours)
     rows = []
     for lesson_id, lesson in facts.lessons.items():
         data = lesson.data
@@ -86,6 +104,10 @@ def lesson_statistics(facts: SchoolFacts, params: Parameters | None = None) -> l
             continue
         day = date.fromisoformat(data["date"])
         deadline = calendar.deadline(day, day)
+        notice = None
+        if sets_homework(data) and grades.get(data["class_id"], 99) >= params.homework_from_grade:
+            notice = homework_notice(calendar, lesson.first_homework_at, day,
+                                     following.get(lesson_id), deadline)
         sheet = facts.attendance.get(lesson_id)
         of_lesson = marks.get(lesson_id, [])
         rows.append(LessonStat(
@@ -95,7 +117,9 @@ def lesson_statistics(facts: SchoolFacts, params: Parameters | None = None) -> l
             homework_on_time=_by(lesson.first_homework_at, deadline),
             attendance_on_time=_by(sheet.first_at if sheet and sheet.live else None, deadline),
             marks=len(of_lesson), marks_with_deadline=sum(j for j, _ in of_lesson),
-            marks_on_time=sum(t for _, t in of_lesson)))
+            marks_on_time=sum(t for _, t in of_lesson),
+            homework_judged=int(notice is not None),
+            homework_ahead=int(notice is not None and notice >= notice_wanted)))
     rows.sort(key=lambda r: r.lesson_id)
     return rows
 
@@ -289,6 +313,10 @@ FILL_RATE_DEFINITIONS = {
     "topics_on_time": "доля уроков, тема которых внесена до конца дня урока "
                       "(срок сдвигается на время сбоя платформы)",
     "homework_on_time": "доля уроков, домашнее задание которых внесено до конца дня урока",
+    "homework_ahead": "доля домашних заданий, размещённых не позже чем за "
+                      "homework_notice_hours (4) ч до дня следующего урока по предмету "
+                      "(п. 3.7, рекомендация; задания, внесённые с опозданием, в день сбоя "
+                      "платформы или без следующего урока, не считаются)",
     "attendance_on_time": "доля уроков, посещаемость которых отмечена до конца дня урока",
     "marks_per_lesson": "текущие отметки за уроки периода, делённые на число уроков",
     "marks_on_time": "доля устных и письменных отметок, выставленных в срок "
@@ -301,6 +329,7 @@ FILL_RATE_COLUMNS = (
     Column("lessons_held", "Проведено уроков", FILL_RATE_DEFINITIONS["lessons_held"]),
     Column("topics_on_time", "Темы в срок", FILL_RATE_DEFINITIONS["topics_on_time"]),
     Column("homework_on_time", "Д/з в срок", FILL_RATE_DEFINITIONS["homework_on_time"]),
+    Column("homework_ahead", "Д/з заранее", FILL_RATE_DEFINITIONS["homework_ahead"]),
     Column("attendance_on_time", "Посещаемость в срок",
            FILL_RATE_DEFINITIONS["attendance_on_time"]),
     Column("marks_per_lesson", "Отметок на урок", FILL_RATE_DEFINITIONS["marks_per_lesson"]),
@@ -321,6 +350,8 @@ class FillRateRow:
     marks: int = 0
     marks_with_deadline: int = 0
     marks_on_time: int = 0
+    homework_judged: int = 0
+    homework_ahead: int = 0
     open_findings: dict[str, int] = field(default_factory=dict)
     lesson_ids: list[str] = field(default_factory=list)
 
@@ -333,6 +364,7 @@ class FillRateRow:
             "lessons_held": self.lessons_held,
             "topics_on_time": self.share(self.topics_on_time),
             "homework_on_time": self.share(self.homework_on_time),
+            "homework_ahead": self.share(self.homework_ahead, self.homework_judged),
             "attendance_on_time": self.share(self.attendance_on_time),
             "marks_per_lesson": self.share(self.marks),
             "marks_on_time": self.share(self.marks_on_time, self.marks_with_deadline),
@@ -366,13 +398,15 @@ def fill_rate_report(rows: list[FillRateRow], book: SchoolBook, *, date_from: da
     total = FillRateRow("", "", "")
     for row in rows:
         for name in ("lessons_held", "topics_on_time", "homework_on_time", "attendance_on_time",
-                     "marks", "marks_with_deadline", "marks_on_time"):
+                     "marks", "marks_with_deadline", "marks_on_time", "homework_judged",
+                     "homework_ahead"):
             setattr(total, name, getattr(total, name) + getattr(row, name))
     figures = total.figures()
     summary = [("Период", f"{_ru(date_from)} – {_ru(date_to)}"),
                ("Проведено уроков", str(total.lessons_held)),
                ("Темы в срок", _percent(figures["topics_on_time"])),
                ("Д/з в срок", _percent(figures["homework_on_time"])),
+               ("Д/з размещено заранее", _percent(figures["homework_ahead"])),
                ("Посещаемость в срок", _percent(figures["attendance_on_time"])),
                ("Отметки в срок", _percent(figures["marks_on_time"]))]
     return Report("fill_rate", "Заполнение электронного журнала",

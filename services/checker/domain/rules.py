@@ -231,6 +231,7 @@ class _Context:
         for ordered in (*self.streams.values(), *self.day_lessons.values(),
                         *self.class_lessons.values()):
             ordered.sort(key=_timetable_order)
+        self._next_days: dict[str, date] | None = None
         self.current_marks = [(mid, m) for mid, m in sorted(self.live_marks.items())
                               if m["kind"] == "current"]
         self.marks_by_lesson: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -333,19 +334,11 @@ class _Context:
                           evidence={"homework": data["homework"]})
             return
         entered = lesson.first_homework_at
-        if entered is None or entered > deadline:
-            return  # late homework is homework.late's, not judged twice
-        day_start = datetime.combine(date.fromisoformat(data["date"]), time(0, 0),
-                                     tzinfo=self.calendar.zone)
-        if any(started <= entered and ended >= day_start
-               for started, ended in self.calendar.outages):
-            return  # Kundoluk was down that day: the teacher could not post it earlier
         due = self.next_lesson_day(data)
-        if due is None:
-            return  # no later lesson yet: nothing to be ahead of
-        due_at = datetime.combine(due, time(0, 0), tzinfo=self.calendar.zone)
-        notice = due_at - entered
-        if notice < timedelta(hours=self.params.homework_notice_hours):
+        notice = homework_notice(self.calendar, entered, date.fromisoformat(data["date"]),
+                                 due, deadline)
+        if notice is not None and due is not None and entered is not None and \
+                notice < timedelta(hours=self.params.homework_notice_hours):
             yield Finding("homework.not_ahead", **base, evidence={
                 "entered_at": entered.isoformat(), "due": due.isoformat(),
                 "hours": self.params.homework_notice_hours,
@@ -353,12 +346,11 @@ class _Context:
 
     def next_lesson_day(self, data: dict[str, Any]) -> date | None:
         """The day of the stream's next lesson on a later day: when the homework is due."""
-        day = data["date"]
-        for other in self.streams.get((data["class_id"], data["subject_id"],
-                                       data.get("subgroup")), []):
-            if other["date"] > day:
-                return date.fromisoformat(other["date"])
-        return None
+        if self._next_days is None:
+            self._next_days = {}
+            for lessons in self.streams.values():
+                self._next_days.update(next_lesson_days(lessons))
+        return self._next_days.get(data["lesson_id"])
 
     def homework_load(self) -> Iterator[Finding]:
         """Clause 1.3: a class's homework set on one day, by the teachers' estimates,
@@ -751,6 +743,35 @@ class _Context:
             halves = [t for t in quarters if t.number in (2, 4)]
         return [(half, {half.term_id} | {q.term_id for q in quarters if q.end == half.end})
                 for half in halves]
+
+
+def homework_notice(calendar: Calendar, entered: datetime | None, day: date,
+                    due: date | None, deadline: datetime) -> timedelta | None:
+    """Clause 3.7: how long before the day of the stream's next lesson (``due``) the
+    homework of a lesson on ``day`` was posted; None when that is not judged: no
+    homework yet, homework entered late (``homework.late``'s), no later lesson yet, or
+    an outage of Kundoluk that day (the teacher could not post it earlier)."""
+    if entered is None or entered > deadline or due is None:
+        return None
+    day_start = datetime.combine(day, time(0, 0), tzinfo=calendar.zone)
+    if any(started <= entered and ended >= day_start for started, ended in calendar.outages):
+        return None
+    return datetime.combine(due, time(0, 0), tzinfo=calendar.zone) - entered
+
+
+def next_lesson_days(lessons: list[dict[str, Any]]) -> dict[str, date]:
+    """lesson id -> the day of the next lesson on a later day, of one stream's lessons
+    (class, subject, subgroup) in timetable order."""
+    following: dict[str, date] = {}
+    later: date | None = None
+    for index in range(len(lessons) - 1, -1, -1):
+        data = lessons[index]
+        day = date.fromisoformat(data["date"])
+        if index + 1 < len(lessons) and lessons[index + 1]["date"] > data["date"]:
+            later = date.fromisoformat(lessons[index + 1]["date"])
+        if later is not None and later > day:
+            following[data["lesson_id"]] = later
+    return following
 
 
 def sets_homework(lesson: dict[str, Any]) -> bool:
