@@ -94,6 +94,16 @@ def load_school(connection: Connection, school_id: str) -> SchoolFacts:
     return school
 
 
+def load_kinds(connection: Connection, school_id: str, kinds: tuple[str, ...]) -> SchoolFacts:
+    """Only some kinds of a school's facts (a report that needs rosters and visits does
+    not load a year of lessons)."""
+    school = SchoolFacts(school_id)
+    for row in connection.execute(select(facts.c.kind, facts.c.entity_key, facts.c.state).where(
+            facts.c.school_id == school_id, facts.c.kind.in_(kinds))):
+        load_entity(school, (row.kind, row.entity_key), row.state)
+    return school
+
+
 def schools(connection: Connection, *, dirty_only: bool) -> list[str]:
     """The schools to judge (never the every-school pseudo id of nationwide outages)."""
     if dirty_only:

@@ -175,13 +175,14 @@ def openapi_document() -> dict[str, Any]:
     spec.path("/api/v1/reports", operations={
         "post": {"summary": "Ask the checker for a report (fill_rate, quarter_analysis, "
                             "program_completion, teacher_summary, academic_results, "
-                            "marks_objectivity); see docs/reports.md",
+                            "marks_objectivity, journal_visits); see docs/reports.md",
                  "security": _BEARER, "parameters": [wait],
                  "requestBody": {"required": True, "content": {"application/json": {
                      "schema": {"type": "object", "required": ["kind"], "properties": {
                          "kind": {"enum": ["fill_rate", "quarter_analysis",
                                            "program_completion", "teacher_summary",
-                                           "academic_results", "marks_objectivity"]},
+                                           "academic_results", "marks_objectivity",
+                                           "journal_visits"]},
                          "school_id": {"type": "string"},
                          "parameters": {"type": "object"}}}}}},
                  "responses": {"200": {"description": "The report (it came within wait)"},
