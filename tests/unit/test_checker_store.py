@@ -271,3 +271,35 @@ def test_journal_visits_are_kept_per_student_across_batches(engine: Engine) -> N
     [finding] = stored(engine, "journal.not_visited")
     assert finding.student_id == "st1" and finding.teacher_id == "t1"
     assert "(ученик) 14 дн." in finding.message
+
+
+def test_the_homework_rules_reach_the_remarks_sheet(engine: Engine) -> None:
+    """Clauses 1.3 and 3.7 on a class journal's remarks sheet: the sweep stores the
+    findings with their Russian remark, and the sheet lists them with rule and clause."""
+    from services.gateway.domain.remarks import remarks_sheet
+    from shared.events.rules import CATALOG
+
+    school = School(engine)
+    school.basics()
+    # 07.09: 125 minutes of homework in grade 5 (norm 120), entered at 21:30 before a
+    # lesson the next day
+    school.send("lesson.recorded", at("2026-09-07", "21:30"), {
+        "lesson_id": "L1", "class_id": "5a", "subgroup": None, "subject_id": "math",
+        "date": "2026-09-07", "period": 1, "teacher_id": "t1", "scheduled_teacher_id": "t1",
+        "is_substitution": False, "topic": "Натуральные числа", "homework": "№ 1",
+        "homework_minutes": 125})
+    school.lesson("2026-09-08", at("2026-09-08", "15:00"))
+    sweep(engine, lambda: at("2026-09-10"))
+    with engine.connect() as connection:
+        rows = [dict(row._mapping) for row in connection.execute(select(findings).where(
+            findings.c.rule.in_(("homework.load.excessive", "homework.not_ahead"))))]
+    sheet = remarks_sheet([{**row, "clause": CATALOG[row["rule"]].clause,
+                            "detected_at": row["detected_at"].isoformat(),
+                            "date": row["date"].isoformat(), "history": []} for row in rows])
+    assert sorted((r.rule, r.clause, r.remark) for r in sheet) == [
+        ("homework.load.excessive", "1.3",
+         "Общий объём домашних заданий класса за 07.09.2026 (125 мин) превышает норму для "
+         "возраста обучающихся (120 мин)."),
+        ("homework.not_ahead", "3.7",
+         "Домашнее задание к уроку 07.09.2026 размещено менее чем за 4 ч до следующего "
+         "урока: обучающиеся не могут заранее спланировать время.")]
