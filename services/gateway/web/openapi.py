@@ -133,7 +133,9 @@ def openapi_document() -> dict[str, Any]:
             "type": "object", "required": ["parameters"], "properties": {
                 "school_id": {"type": "string"},
                 "parameters": {"type": "object", "additionalProperties": {"oneOf": [
-                    {"type": "integer", "minimum": 0, "maximum": 365},
+                    # bounds per parameter: 0-365 days, 0-600 minutes (docs/rules.md)
+                    {"type": "integer", "minimum": 0, "maximum": 600},
+                    {"type": "string", "enum": ["quarter", "half_year"]},
                     {"type": "array", "items": {"type": "string"}, "maxItems": 100}]}}}}}}},
         "responses": {"202": _json({"type": "object"}, "Sent to the checker"),
                       "422": _ERROR, "503": _ERROR, **admin_errors}}})
