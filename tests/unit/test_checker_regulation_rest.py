@@ -222,7 +222,13 @@ SWITCHED_ON = Parameters(journal_visits_rule=1)
 
 
 def idle(journal: Journal, params: Parameters = SWITCHED_ON) -> dict[str, tuple[str, int]]:
-    return {f.student_id or "": (f.evidence["who"], f.evidence["days"])
+    """student -> (who has not visited, days since the first day without a visit up to
+    the newest reported day)."""
+    newest = max((v.last_reported for v in journal.facts.visits.values() if v.last_reported),
+                 default=None)
+    if newest is None:
+        return {}
+    return {f.student_id or "": (f.evidence["who"], (newest - f.date).days + 1)
             for f in journal.findings(LATER, "journal.not_visited", params)}
 
 
@@ -251,8 +257,12 @@ def test_who_has_not_visited_for_the_schools_number_of_days() -> None:
     assert finding.teacher_id == "t1"  # the class teacher (homeroom) acts
     assert CATALOG["journal.not_visited"].responsible == "class_teacher"
     assert severity_of(finding) == "warning"
-    assert message(finding) == ("Электронный журнал не посещали (ученик и родители) 15 дн. "
-                                "подряд по 15.09.2026.")
+    assert message(finding) == ("Электронный журнал не посещали (ученик и родители) "
+                                "с 01.09.2026.")
+    st2 = next(f for f in journal.findings(LATER, "journal.not_visited", SWITCHED_ON)
+               if f.student_id == "st2")
+    assert st2.date.isoformat() == "2026-09-02"  # the day after their last visit
+    assert st2.evidence == {"who": "ученик", "last_visit": "2026-09-01"}
 
 
 def test_thirteen_days_are_not_fourteen_and_a_visit_ends_the_finding() -> None:

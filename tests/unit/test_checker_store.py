@@ -270,7 +270,15 @@ def test_journal_visits_are_kept_per_student_across_batches(engine: Engine) -> N
     sweep(engine, lambda: at("2026-09-16", "13:00"))
     [finding] = stored(engine, "journal.not_visited")
     assert finding.student_id == "st1" and finding.teacher_id == "t1"
-    assert "(ученик) 14 дн." in finding.message
+    assert finding.message == "Электронный журнал не посещали (ученик) с 02.09.2026."
+    # the next day's report (still no visit) leaves the finding as it is
+    school.send("journal.visits", at("2026-09-16", "23:59"), {
+        "class_id": "5a", "date": "2026-09-16",
+        "visits": [{"student_id": "st1", "student_visits": 0, "parent_visits": 1}]})
+    sweep(engine, lambda: at("2026-09-17"))
+    assert announced(engine, "finding.updated") == []
+    [same] = stored(engine, "journal.not_visited")
+    assert (same.id, same.message) == (finding.id, finding.message)
 
 
 def test_the_homework_rules_reach_the_remarks_sheet(engine: Engine) -> None:

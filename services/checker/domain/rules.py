@@ -375,12 +375,15 @@ class _Context:
             return
         for row in visit_rows(self.facts, self.params.journal_visit_days):
             if row["who"]:
-                yield Finding("journal.not_visited", date=row["reported_to"],
+                # Dated from the first day without a visit, and without the count of
+                # days: a finding that stays the same while the silence lasts (a daily
+                # report would otherwise update it every day).
+                yield Finding("journal.not_visited", date=row["idle_since"],
                               class_id=row["class_id"], student_id=row["student_id"],
                               teacher_id=row["class_teacher_id"],
-                              evidence={"who": row["who"], "days": row["days"],
-                                        "student_days": row["student_days"],
-                                        "parent_days": row["parent_days"]})
+                              evidence={"who": row["who"], "last_visit": _iso_day(
+                                  row["idle_since"] - timedelta(days=1)
+                                  if row["idle_since"] > row["reported_from"] else None)})
 
     def _plan_on(self, class_id: str, subject_id: str, subgroup: str | None,
                  day: date) -> dict[str, Any] | None:
@@ -827,7 +830,13 @@ def visit_rows(facts: SchoolFacts, days: int) -> list[dict[str, Any]]:
             behind = [who for who, idle_days in (("ученик", student_days),
                                                   ("родители", parent_days))
                       if idle_days >= days]
-            rows.append({"class_id": class_id, "student_id": sid,
+            lasts = [last for who, last in (
+                ("ученик", visits.last_student_visit if visits else None),
+                ("родители", visits.last_parent_visit if visits else None)) if who in behind]
+            idle_since = since if any(last is None for last in lasts) or not lasts else \
+                max(last for last in lasts if last is not None) + timedelta(days=1)
+            rows.append({"class_id": class_id, "student_id": sid, "idle_since": idle_since,
+                         "reported_from": since,
                          "full_name": student.get("full_name", ""),
                          "class_teacher_id": roster.data.get("homeroom_teacher_id"),
                          "reported_to": until,
@@ -838,6 +847,10 @@ def visit_rows(facts: SchoolFacts, days: int) -> list[dict[str, Any]]:
                                      parent_days if "родители" in behind else 0),
                          "who": " и ".join(behind)})
     return rows
+
+
+def _iso_day(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def _idle(last: date | None, since: date, until: date) -> int:
