@@ -30,7 +30,10 @@ from kozomol.simulator.run import (
     school_events,
 )
 from services.checker.domain.facts import SchoolFacts
-from services.checker.domain.rules import Finding, evaluate
+from services.checker.domain.rules import Finding, Parameters, evaluate
+
+#: The catalog's defaults, with the journal-visits rule (off by default) switched on.
+JUDGED_WITH = Parameters(journal_visits_rule=1)
 
 
 @dataclass
@@ -60,8 +63,9 @@ def score(spec: SimulationSpec, *, shuffle_window: int = 2000,
             facts.apply(event["id"], event["type"],
                         datetime.fromisoformat(event["occurred_at"]), event["data"])
     now = judged_at(spec)
-    findings: list[tuple[str, Finding]] = [(school_id, finding) for school_id, facts in
-                                           schools.items() for finding in evaluate(facts, now)]
+    findings: list[tuple[str, Finding]] = [
+        (school_id, finding) for school_id, facts in schools.items()
+        for finding in evaluate(facts, now, JUDGED_WITH)]
     truth = {fault.key() for fault in planted}
     found = {key_of(school_id, finding) for school_id, finding in findings}
     return Score(planted=Counter(k[0] for k in truth), found=Counter(k[0] for k in found),

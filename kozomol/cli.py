@@ -200,7 +200,8 @@ def checker_sweep(school_ids: tuple[str, ...], at: str | None) -> None:
 @checker.command("report")
 @click.argument("kind", type=click.Choice(["fill_rate", "quarter_analysis",
                                            "program_completion", "teacher_summary",
-                                           "academic_results", "marks_objectivity"]))
+                                           "academic_results", "marks_objectivity",
+                                           "journal_visits"]))
 @click.option("--school", "school_id", required=True)
 @click.option("--param", "parameters", multiple=True, metavar="NAME=VALUE",
               help="A report parameter (docs/reports.md), e.g. class_id=5a; repeatable.")

@@ -35,7 +35,7 @@ from kozomol.simulator.delivery import DeliveryReport, Progress, arrange, send
 from kozomol.simulator.faults import RULES, PlantedFault, write_ground_truth
 from kozomol.simulator.run import SimulationSpec, collect_faults, judged_at, school_events
 from services.backup.adapters.tables import journal
-from services.checker.adapters import report_store
+from services.checker.adapters import parameters_store, report_store
 from services.checker.adapters.tables import findings
 from services.checker.domain.rules import Term
 from services.checker.handlers import sweep
@@ -102,6 +102,11 @@ def _run(settings: Settings, output: Path, spec: SimulationSpec) -> DemoResult:
         phases["processing"] = time.perf_counter() - started - sum(phases.values())
         checker = next(c for c in kozomol.consumers if c.name == "checker")
         as_of = judged_at(spec)  # the simulated quarter's deadlines have all passed
+        with checker.engine.begin() as connection:
+            # The school follows journal visits (clause 4.3): a rule only where switched on.
+            for school_id in sorted({fault.school_id for fault in planted}):
+                parameters_store.save(connection, school_id, {"journal_visits_rule": 1},
+                                      "demo", as_of)
         sweep(checker.engine, lambda: as_of)
         found = _export(kozomol, output, planted)
         kozomol.drain(timeout=60)  # the notifier takes the findings in

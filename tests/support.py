@@ -115,6 +115,9 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
     "personal_data.verified": {"class_id": "5a", "term_id": "q1", "verified_by": "t_017"},
     "platform.outage": {"started_at": "2026-09-02T09:00:00+06:00",
                         "ended_at": "2026-09-02T13:00:00+06:00"},
+    "journal.visits": {"class_id": "5a", "date": "2026-09-02",
+                       "visits": [{"student_id": "st_1", "student_visits": 3,
+                                   "parent_visits": 1}]},
 }
 assert set(SAMPLE_DATA) == set(DATA_SCHEMAS), "every event type needs a sample"
 

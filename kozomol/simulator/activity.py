@@ -20,6 +20,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
+import zlib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,6 +47,11 @@ HOMEWORK = ("Упражнение {n}", "Задачи № {n} и {m}", "Выуч
             "Прочитать параграф {n}, ответить на вопросы", "Повторить материал урока, № {n}",
             "не задано")
 NEUTRAL_TOPIC = "Обобщение и систематизация знаний"
+NO_HOMEWORK = "не задано"
+#: Clause 1.3: no homework in grade 1, and a day's homework within the norm for the age
+#: (the checker's defaults: minutes a day for grades 2-3, 4-5, 6-8, 9-11).
+HOMEWORK_FROM_GRADE = 2
+HOMEWORK_NORMS = ((3, 90), (5, 120), (8, 150), (11, 210))
 TARGET_MARKS = 4         # current marks per student, subject and term that teachers aim for
 MIN_FINAL_MARKS = 3      # fewer than this and the term mark is "н/а" (not assessed)
 MIN_MARKS_PER_LESSON = 3
@@ -159,6 +165,10 @@ class Simulation:
         self._timelines: dict[str, Timeline] = defaultdict(Timeline)
         self._run_before: dict[str, int] = {}  # student -> missed in a row, at this lesson
         self._absent_days: dict[str, set[date]] = defaultdict(set)  # long absences
+        self._overloaded_days: set[tuple[str, date]] = set()  # homework.load.excessive
+        #: student -> (from which day they stop visiting the journal, who: student,
+        #: parents or both) (journal.not_visited)
+        self._idle_visitors: dict[str, tuple[date, str]] = {}
         self._whole_exempt: dict[str, set[str]] = defaultdict(set)  # term id -> students
         self._exempt_decided: set[tuple[str, str]] = set()  # (class, term id)
         self._short_exempt: dict[str, list[tuple[date, date]]] = defaultdict(list)
@@ -384,6 +394,7 @@ class Simulation:
             if not lesson.dropped:
                 by_day[lesson.day].append(lesson)
         self._plan_long_absences(term, by_day, by_stream, marks)
+        self._plan_idle_visitors(term)
         changes: dict[date, set[str]] = defaultdict(set)
         for change in school.roster_changes:
             changes[change.day].add(change.class_id)
@@ -398,11 +409,55 @@ class Simulation:
                 self._lesson(lesson, by_stream[lesson.stream], marks)
             if day == term.end:  # final marks may be entered on the last day itself
                 self._term_end(term, by_stream, marks)
+            self._journal_visits(day)
             yield from self._release(self.local(day + timedelta(days=1), time(0, 0)))
             day += timedelta(days=1)
         self._carried = {key: state for key, state in marks.items()
                          if self._class_of(key[0]).by_half_years
                          and self.plan_term(self._class_of(key[0]), term).end > term.end}
+
+    def _plan_idle_visitors(self, term: Term) -> None:
+        """Clause 4.3: students, or their parents, who stop opening the journal three
+        weeks before the end of the last simulated term (the checker's default: 14 days
+        without a visit is a finding, when the school switches the rule on)."""
+        if term is not self.terms[-1]:
+            return
+        for school_class in self.school.classes:
+            for student in school_class.students:
+                if self.stays(student.student_id) and self.chance("journal.not_visited"):
+                    who = self.fault_rng.choice(("student", "parents", "both"))
+                    self._idle_visitors[student.student_id] = (term.end - timedelta(days=20),
+                                                               who)
+                    self.plant("journal.not_visited", term.end,
+                               class_id=school_class.class_id, student_id=student.student_id,
+                               teacher_id=school_class.homeroom_teacher_id,
+                               term_id=term.term_id, note=who)
+
+    def _journal_visits(self, day: date) -> None:
+        """Kundoluk's daily count of visits per student and per student's parents.
+
+        Deterministic per student and day (no draw from the activity's generators):
+        students come on most days and at least every fifth, parents on about a third
+        of the days and at least every seventh."""
+        at = self.local(day + timedelta(days=1), time(0, 30))
+        index = day.toordinal()
+        for school_class in self.school.classes:
+            visits = []
+            for student in self.class_students(school_class, day):
+                sid = student.student_id
+                digest = zlib.crc32(f"{sid}|{day.isoformat()}".encode())
+                student_visits = 1 + digest % 3 if digest % 4 or index % 5 == 0 else 0
+                parent_visits = 1 if digest // 4 % 3 == 0 or index % 7 == 0 else 0
+                idle = self._idle_visitors.get(sid)
+                if idle is not None and day >= idle[0]:
+                    if idle[1] in ("student", "both"):
+                        student_visits = 0
+                    if idle[1] in ("parents", "both"):
+                        parent_visits = 0
+                visits.append({"student_id": sid, "student_visits": student_visits,
+                               "parent_visits": parent_visits})
+            self.emit("journal.visits", at, {"class_id": school_class.class_id,
+                                             "date": day.isoformat(), "visits": visits})
 
     def _skipped_checks(self, term: Term) -> None:
         """The personal-data checks of the quarters skipped before ``term`` (``terms=(2,)``:
@@ -633,6 +688,15 @@ class Simulation:
         topic = lesson.planned.topic
         homework = self.rng.choice(HOMEWORK).format(n=self.rng.randint(1, 400),
                                                    m=self.rng.randint(1, 400))
+        grade = lesson.school_class.grade
+        homework_fault: str | None = None
+        if grade < HOMEWORK_FROM_GRADE:
+            homework = NO_HOMEWORK
+            if not quiet and self.chance("homework.grade_not_allowed"):
+                homework_fault, homework = "homework.grade_not_allowed", HOMEWORK[0].format(n=12)
+        elif not quiet and homework != NO_HOMEWORK:
+            homework_fault = self._homework_fault(lesson, stream)
+        minutes = self._homework_minutes(lesson, homework, homework_fault)
         fault: str | None = None
         base = {"lesson_id": lesson.lesson_id, "class_id": lesson.school_class.class_id,
                 "subject_id": subject.subject_id, "subgroup": lesson.slot.subgroup,
@@ -669,9 +733,18 @@ class Simulation:
                        subgroup=lesson.slot.subgroup, teacher_id=teacher_id,
                        term_id=lesson.term.term_id)
         entered = end + timedelta(minutes=self.rng.randint(0, 180))
+        if homework_fault == "homework.not_ahead" and fault is None:
+            # entered late in the evening before a lesson the next day: on time, not ahead
+            entered = self.local(lesson.day, time(21, 0)) + timedelta(
+                minutes=self.fault_rng.randint(0, 60))
+        elif homework_fault == "homework.not_ahead":
+            homework_fault = None
+        if homework_fault is not None:
+            self._plant_homework(homework_fault, lesson, teacher_id)
         recorded = {**base, "date": lesson.day.isoformat(), "period": lesson.slot.period,
                     "teacher_id": teacher_id, "scheduled_teacher_id": scheduled_id,
-                    "is_substitution": is_substitution, "topic": topic, "homework": homework}
+                    "is_substitution": is_substitution, "topic": topic, "homework": homework,
+                    "homework_minutes": minutes}
         next_day = self.local(lesson.day + timedelta(days=1), time(9, 0)) + timedelta(
             minutes=self.rng.randint(0, 600))
         if fault == "lesson.topic.late":
@@ -683,15 +756,56 @@ class Simulation:
         else:
             self.emit("lesson.recorded", entered, recorded)
             if not quiet and self.rng.random() < 0.02:  # corrected the same day: on time
-                corrected = {**recorded, "homework": f"{homework}, повторить"}
+                corrected = {**recorded, "homework": f"{homework}, повторить"
+                             if homework != NO_HOMEWORK else "не задано."}
                 self.emit("lesson.recorded", entered + timedelta(minutes=40), corrected)
         if not quiet and self.rng.random() < 0.003:
             self._mistaken_lesson(lesson, recorded, entered)
         absent = self._attendance(lesson, marks, late=fault == "attendance.late", start=start,
-                                  next_day=next_day, quiet=quiet)
+                                  next_day=next_day, quiet=quiet, teacher_id=teacher_id)
         if lesson.school_class.grade >= 2:
             self._marks(lesson, stream, marks, absent=absent, teacher_id=teacher_id, end=end,
                         quiet=quiet)
+
+    def _homework_fault(self, lesson: Lesson, stream: list[Lesson]) -> str | None:
+        """Clause 1.3's daily load (once per class and day) or 3.7's notice: the next
+        lesson of the stream is the next day, so an evening entry leaves no time."""
+        key = (lesson.school_class.class_id, lesson.day)
+        if key not in self._overloaded_days and self.chance("homework.load.excessive"):
+            self._overloaded_days.add(key)
+            return "homework.load.excessive"
+        following = next((item for item in stream if item.day > lesson.day and not item.dropped),
+                         None)
+        if (following is not None and following.day == lesson.day + timedelta(days=1)
+                and following.day not in self._outage_days
+                and self.chance("homework.not_ahead")):
+            return "homework.not_ahead"
+        return None
+
+    def _homework_minutes(self, lesson: Lesson, homework: str,
+                          homework_fault: str | None) -> int | None:
+        """The teacher's estimate: within the age norm for a full day of lessons (one
+        in ten homeworks has none), or, planted, the whole norm by itself and more."""
+        if homework == NO_HOMEWORK or lesson.school_class.grade < HOMEWORK_FROM_GRADE:
+            return None
+        norm = next(minutes for top, minutes in HOMEWORK_NORMS
+                    if lesson.school_class.grade <= top)
+        if homework_fault == "homework.load.excessive":
+            return norm + 5
+        digest = zlib.crc32(lesson.lesson_id.encode())
+        if digest % 10 == 0:
+            return None
+        return 5 + digest // 10 % max(1, norm // 8 - 4)
+
+    def _plant_homework(self, rule: str, lesson: Lesson, teacher_id: str) -> None:
+        if rule == "homework.load.excessive":
+            self.plant(rule, lesson.day, class_id=lesson.school_class.class_id,
+                       term_id=lesson.term.term_id)
+        else:
+            self.plant(rule, lesson.day, lesson_id=lesson.lesson_id,
+                       class_id=lesson.school_class.class_id,
+                       subject_id=lesson.slot.subject_id, subgroup=lesson.slot.subgroup,
+                       teacher_id=teacher_id, term_id=lesson.term.term_id)
 
     def _lesson_fault(self, lesson: Lesson, is_language: bool,
                       same_day: list[Lesson]) -> str | None:
@@ -742,7 +856,8 @@ class Simulation:
 
     # attendance ---------------------------------------------------------------
     def _attendance(self, lesson: Lesson, marks: dict[tuple[str, str], MarkState], *,
-                    late: bool, start: datetime, next_day: datetime, quiet: bool) -> set[str]:
+                    late: bool, start: datetime, next_day: datetime, quiet: bool,
+                    teacher_id: str) -> set[str]:
         subject_id = lesson.slot.subject_id
         absent: dict[str, str | None] = {}
         for student in self._students_of(lesson):
@@ -765,7 +880,7 @@ class Simulation:
             self.plant("absence.reason_missing", lesson.day, lesson_id=lesson.lesson_id,
                        student_id=reason_missing, class_id=lesson.school_class.class_id,
                        subject_id=subject_id, term_id=lesson.term.term_id,
-                       teacher_id=lesson.slot.teacher_id)
+                       teacher_id=teacher_id)  # who recorded the lesson (a substitute too)
         sheet_at = start + timedelta(minutes=self.rng.randint(3, 40))
         if late:  # (recorded in the ground truth with the lesson's other faults)
             sheet_at = next_day

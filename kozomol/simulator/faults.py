@@ -24,6 +24,8 @@ RULES = (
     "subgroup.wrong_teacher", "final_mark.late", "final_mark.insufficient_marks",
     "final_mark.inconsistent", "program.behind_plan", "absence.reason_missing",
     "personal_data.unverified",
+    "homework.grade_not_allowed", "homework.load.excessive", "homework.not_ahead",
+    "journal.not_visited",
 )
 
 #: Default share of eligible entities that get each fault. The eligible entity
@@ -42,6 +44,8 @@ DEFAULT_RATES: dict[str, float] = {
     "final_mark.late": 0.003, "final_mark.insufficient_marks": 0.002,
     "final_mark.inconsistent": 0.003, "program.behind_plan": 0.03,
     "absence.reason_missing": 0.01, "personal_data.unverified": 0.1,
+    "homework.grade_not_allowed": 0.01, "homework.load.excessive": 0.005,
+    "homework.not_ahead": 0.005, "journal.not_visited": 0.01,
 }
 
 PLACEHOLDER_TOPICS = ("—", "-", "--", "повтор", "то же", "тоже", "см. выше", "...", "〃",
@@ -116,6 +120,10 @@ def finding_key(rule: str, school_id: str, **entity: str | None) -> tuple[str, .
     parts: tuple[str, ...]
     if rule == "absence.reason_missing":
         parts = ("lesson_id", "student_id")
+    elif rule == "homework.load.excessive":
+        parts = ("class_id", "date")
+    elif rule == "journal.not_visited":
+        parts = ("class_id", "student_id")
     elif rule.startswith(("lesson.", "attendance.", "homework.", "substitution.", "topic.",
                           "subgroup.")):
         parts = ("lesson_id",)

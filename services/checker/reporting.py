@@ -18,7 +18,12 @@ from zoneinfo import ZoneInfo
 import orjson
 from sqlalchemy import Connection, Engine
 
-from services.checker.adapters import parameters_store, report_store, result_store
+from services.checker.adapters import (
+    facts_store,
+    parameters_store,
+    report_store,
+    result_store,
+)
 from services.checker.adapters.tables import outbox
 from services.checker.domain.analytics import (
     Filters,
@@ -35,11 +40,12 @@ from services.checker.domain.reports import (
     Scope,
     due_reports,
     fill_rate_report,
+    journal_visits_report,
     program_report,
     quarter_analysis,
     teacher_summary,
 )
-from services.checker.domain.rules import Parameters
+from services.checker.domain.rules import Parameters, visit_rows
 from services.checker.handlers import Settling
 from shared.events.envelope import Event, new_envelope
 from shared.messaging.outbox import add_to_outbox
@@ -141,6 +147,13 @@ def make_report(connection: Connection, school_id: str, kind: str, parameters: d
             report = marks_objectivity(
                 result_store.load_results(connection, school_id, [term.term_id])[term.term_id],
                 book, term, filters=filters)
+    elif kind == "journal_visits":
+        days = parameters.get("days") or Parameters.from_values(
+            parameters_store.load(connection, school_id)).journal_visit_days
+        visits = visit_rows(facts_store.load_kinds(connection, school_id, ("class", "visits")),
+                            int(days))
+        report = journal_visits_report(visits, book, days=int(days), class_id=class_id,
+                                       scope=who)
     else:
         raise ReportError(f"неизвестный вид отчёта: {kind}")
     if class_id is not None:

@@ -78,7 +78,17 @@ CATALOG: dict[str, Rule] = {rule.id: rule for rule in (
     Rule("absence.reason_missing", "4.3", W, CT,
          "Не указана причина отсутствия ученика на уроке {date}."),
     Rule("personal_data.unverified", "4.3", V, CT,
-         "Персональные данные класса не проверены после четверти, закончившейся {date}."),
+         "Персональные данные класса не проверены после {period_ended} {date}."),
+    Rule("homework.grade_not_allowed", "1.3", V, T,
+         "Домашнее задание к уроку {date} задано в классе, где домашние задания не задаются."),
+    Rule("homework.load.excessive", "1.3", V, D,
+         "Общий объём домашних заданий класса за {date} ({minutes} мин) превышает норму "
+         "для возраста обучающихся ({norm} мин)."),
+    Rule("homework.not_ahead", "3.7", W, T,
+         "Домашнее задание к уроку {date} размещено менее чем за {hours} ч до следующего "
+         "урока: обучающиеся не могут заранее спланировать время."),
+    Rule("journal.not_visited", "4.3", W, CT,
+         "Электронный журнал не посещали ({who}) с {date}."),
 )}
 
 
@@ -122,6 +132,27 @@ PARAMETER_DEFAULTS: dict[str, int] = {
     "long_absence_lessons": 3, "final_mark_days": 2, "min_marks_for_final": 3,
     "program_lag_lessons": 2, "absence_reason_days": 3, "personal_data_days": 7,
     "outage_grace_days": 3, "marked_from_grade": 2,
+    # clause 1.3: homework by age (sanitary norms used in Kyrgyz and Russian schools)
+    "homework_from_grade": 2, "homework_minutes_grades_2_3": 90,
+    "homework_minutes_grades_4_5": 120, "homework_minutes_grades_6_8": 150,
+    "homework_minutes_grades_9_11": 210,
+    # clause 3.7: homework posted ahead of the next lesson's day
+    "homework_notice_hours": 4,
+    # clause 4.3: journal visits by students and parents (a rule only when switched on)
+    "journal_visit_days": 14, "journal_visits_rule": 0,
+}
+#: Bounds of the numeric parameters that are not a count of days (0-365).
+PARAMETER_BOUNDS: dict[str, tuple[int, int]] = {
+    "homework_from_grade": (1, 12), "homework_minutes_grades_2_3": (0, 600),
+    "homework_minutes_grades_4_5": (0, 600), "homework_minutes_grades_6_8": (0, 600),
+    "homework_minutes_grades_9_11": (0, 600), "homework_notice_hours": (0, 168),
+    "journal_visit_days": (1, 365), "journal_visits_rule": (0, 1),
+}
+#: Parameters that take one of a few words: (default, allowed values). Clause 4.3 asks
+#: for personal data checked "по окончании каждой четверти" and "не реже одного раза в
+#: полгода"; a school chooses which period it checks by.
+CHOICE_DEFAULTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "personal_data_period": ("quarter", ("quarter", "half_year")),
 }
 #: Parameters that are lists of subject ids (the catalog says language subjects are
 #: exempt from ``topic.language`` "by configuration").
@@ -139,15 +170,21 @@ RULE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "final_mark.insufficient_marks": ("min_marks_for_final",),
     "program.behind_plan": ("program_lag_lessons",),
     "absence.reason_missing": ("absence_reason_days",),
-    "personal_data.unverified": ("personal_data_days",),
+    "personal_data.unverified": ("personal_data_days", "personal_data_period"),
     "topic.language": ("language_subjects",),
+    "homework.grade_not_allowed": ("homework_from_grade",),
+    "homework.load.excessive": ("homework_minutes_grades_2_3", "homework_minutes_grades_4_5",
+                                "homework_minutes_grades_6_8", "homework_minutes_grades_9_11"),
+    "homework.not_ahead": ("homework_notice_hours",),
+    "journal.not_visited": ("journal_visit_days", "journal_visits_rule"),
 }
 
 
-def parameter_defaults() -> dict[str, int | list[str]]:
+def parameter_defaults() -> dict[str, int | str | list[str]]:
     """Every parameter's default, as the API shows it."""
     return {**PARAMETER_DEFAULTS,
-            **{name: list(value) for name, value in SUBJECT_LIST_DEFAULTS.items()}}
+            **{name: list(value) for name, value in SUBJECT_LIST_DEFAULTS.items()},
+            **{name: default for name, (default, _) in CHOICE_DEFAULTS.items()}}
 
 
 def parameter_errors(values: object) -> dict[str, list[str]]:
@@ -160,8 +197,14 @@ def parameter_errors(values: object) -> dict[str, list[str]]:
             if not isinstance(value, list) or len(value) > MAX_SUBJECTS or not all(
                     isinstance(item, str) and SUBJECT_ID.match(item) for item in value):
                 errors[name] = [f"must be a list of at most {MAX_SUBJECTS} subject ids"]
+        elif name in CHOICE_DEFAULTS:
+            allowed = CHOICE_DEFAULTS[name][1]
+            if value not in allowed:
+                errors[name] = [f"must be one of {', '.join(allowed)}"]
         elif name not in PARAMETER_DEFAULTS:
             errors[name] = ["no such parameter"]
-        elif not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 365:
-            errors[name] = ["must be a whole number from 0 to 365"]
+        else:
+            low, high = PARAMETER_BOUNDS.get(name, (0, 365))
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                errors[name] = [f"must be a whole number from {low} to {high}"]
     return errors

@@ -187,6 +187,10 @@ class LessonRecordedData(ContractSchema):
     is_substitution = fields.Boolean(load_default=False)
     topic = _text(2000, load_default="", allow_none=True)
     homework = _text(4000, load_default="", allow_none=True)
+    #: The teacher's estimate of the time the homework takes, in minutes (optional:
+    #: clause 1.3 judges a class's daily homework load by age only where it is given).
+    homework_minutes = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                      validate=validate.Range(min=0, max=600))
 
 
 class LessonDeletedData(ContractSchema):
@@ -262,6 +266,23 @@ class PlatformOutageData(ContractSchema):
             raise ValidationError("must not be before started_at", "ended_at")
 
 
+class StudentVisitsSchema(ContractSchema):
+    student_id = _entity_id(required=True)
+    student_visits = fields.Integer(required=True, strict=True,
+                                    validate=validate.Range(min=0, max=10000))
+    parent_visits = fields.Integer(required=True, strict=True,
+                                   validate=validate.Range(min=0, max=10000))
+
+
+class JournalVisitsData(ContractSchema):
+    """One day's visits to the journal of one class: how many times each student and
+    their parents (together) opened it; counts only, no page content (clause 4.3)."""
+
+    class_id = _entity_id(required=True)
+    date = fields.Date(required=True)
+    visits = fields.List(fields.Nested(StudentVisitsSchema), required=True)
+
+
 class UnknownTypeData(ContractSchema):
     """Data of an event type this version does not know: any object."""
 
@@ -280,6 +301,7 @@ DATA_SCHEMAS: dict[str, type[Schema]] = {
     "exemption.recorded": ExemptionRecordedData,
     "personal_data.verified": PersonalDataVerifiedData,
     "platform.outage": PlatformOutageData,
+    "journal.visits": JournalVisitsData,
 }
 
 #: Event types whose data is personal (names, birth dates, parents' phones).

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from kozomol.simulator.delivery import arrange
 from kozomol.simulator.faults import FaultRates, PlantedFault
 from kozomol.simulator.run import SimulationSpec, collect_faults, judged_at, school_events
+from services.checker.adapters import parameters_store
 from services.checker.adapters.tables import finding_history, findings, inbox
 from services.checker.handlers import sweep
 from services.checker.main import bootstrap
@@ -74,9 +75,15 @@ def test_simulated_quarter_gives_exactly_the_planted_findings(
         unique = len({e["id"] for e in events})
         wait_for(lambda: processed(service) == unique, timeout=120)
         as_of = judged_at(SPEC)
+        with service.engine.begin() as connection:
+            # the school follows journal visits (clause 4.3: a rule only when switched
+            # on), so the journal.visits events the broker delivered are judged too
+            parameters_store.save(connection, "sch0001", {"journal_visits_rule": 1}, "test",
+                                  as_of)
         result = sweep(service.engine, lambda: as_of)
         assert result.schools == 1
         truth = {_key(fault) for fault in planted}
+        assert any(fault.rule == "journal.not_visited" for fault in planted)
         assert set(stored_keys(service, "open")) == truth
         assert len(truth) > 20
         # Each opened finding is announced once, as an event other services receive.

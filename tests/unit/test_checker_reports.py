@@ -176,7 +176,9 @@ def test_open_findings_per_row_are_the_planted_faults_of_those_lessons() -> None
 
 
 def test_teacher_summary_counts_are_the_planted_faults_per_teacher_and_rule() -> None:
-    _, planted = simulated()
+    _, everything = simulated()
+    # journal.not_visited is a rule only where the school switches it on (not here)
+    planted = [f for f in everything if f.rule != "journal.not_visited"]
     q1, q2 = quarter(1), quarter(2)
     rows = table(report("teacher_summary", term_id=q2.term_id))
     expected_now: Counter[tuple[str, str]] = Counter()
@@ -351,3 +353,50 @@ def test_the_cli_prints_a_report_as_tables(tmp_path: Path, monkeypatch: pytest.M
         assert result.exit_code == 2 and named in result.output, result.output
         assert "Traceback" not in result.output and result.exception is not None
         assert isinstance(result.exception, SystemExit)
+
+
+def test_homework_posted_ahead_shows_exactly_where_it_was_planted() -> None:
+    """Clause 3.7 (a recommendation): the fill-rate figure «Д/з заранее» is below 100 %
+    in the rows whose homework the simulator posted late in the evening before a lesson
+    the next day, and 100 % everywhere else."""
+    _, planted = simulated()
+    q1 = quarter(1)
+    made = report("fill_rate", date_from=q1.start.isoformat(), date_to=q1.end.isoformat())
+    late_evening = {(f.class_id, f.subject_id, f.teacher_id) for f in planted
+                    if f.rule == "homework.not_ahead"
+                    and q1.start <= date.fromisoformat(f.date) <= q1.end}
+    assert late_evening, "the simulator should plant some"
+    rows = table(made)
+    below = {(r["class_id"], r["subject_id"], r["teacher_id"]) for r in rows
+             if r["homework_ahead"] is not None and r["homework_ahead"] < 1}
+    assert below == late_evening
+    assert dict(made["summary"])["Д/з размещено заранее"].endswith("%")
+
+
+def test_journal_visits_list_per_class_who_has_not_visited() -> None:
+    """Clause 4.3: per class, the students (and parents) who have not opened the journal
+    for 14 days or more, with the class teacher who follows it up - exactly the ones
+    the simulator made stop visiting."""
+    _, planted = simulated()
+    idle = {(f.class_id, f.student_id): f.note for f in planted
+            if f.rule == "journal.not_visited"}
+    assert idle, "the simulator should plant some"
+    made = report("journal_visits")
+    rows = [row for t in made["tables"] for row in t["rows"]]
+    behind = {(r["class_id"], r["student_id"]): r["behind"] for r in rows if r["behind"]}
+    words = {"student": "ученик", "parents": "родители", "both": "ученик и родители"}
+    assert behind == {key: words[who] for key, who in idle.items()}
+    assert all(r["class_teacher"] and r["class_teacher"] != r["class_teacher_id"]
+               for r in rows)  # the class teacher's name
+    assert all(r["student_days"] >= 14 for r in rows if "ученик" in r["behind"])
+    # they stopped 20 days before the last report, so their last visit is 21 days or more
+    # before it; a school's own threshold above the longest silence lists nobody
+    longest = max(max(r["student_days"], r["parent_days"]) for r in rows if r["behind"])
+    assert min(max(r["student_days"], r["parent_days"]) for r in rows if r["behind"]) >= 21
+    assert not any(r["behind"] for t in report("journal_visits", days=longest + 1)["tables"]
+                   for r in t["rows"])
+    one_class = sorted(idle)[0][0]
+    narrowed = report("journal_visits", class_id=one_class)
+    assert [t["name"] for t in narrowed["tables"]] == [f"class_{one_class}"]
+    with pytest.raises(ReportError):
+        report("journal_visits", class_id="no-such-class")

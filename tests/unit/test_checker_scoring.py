@@ -11,7 +11,10 @@ from kozomol.simulator.delivery import arrange
 from kozomol.simulator.faults import RULES, FaultRates, PlantedFault
 from kozomol.simulator.run import SimulationSpec, collect_faults, judged_at, school_events
 from services.checker.domain.facts import SchoolFacts
-from services.checker.domain.rules import Finding, evaluate, identity
+from services.checker.domain.rules import Finding, Parameters, evaluate, identity
+
+#: The catalog's defaults, with the journal-visits rule (off by default) switched on.
+JUDGED_WITH = Parameters(journal_visits_rule=1)
 
 
 def judge(spec: SimulationSpec) -> tuple[set[str], set[str], Counter[str]]:
@@ -21,7 +24,7 @@ def judge(spec: SimulationSpec) -> tuple[set[str], set[str], Counter[str]]:
                          shuffle_window=300, duplicate_share=0.02):
         facts.apply(event["id"], event["type"], datetime.fromisoformat(event["occurred_at"]),
                     event["data"])
-    found = {identity(finding) for finding in evaluate(facts, judged_at(spec))}
+    found = {identity(finding) for finding in evaluate(facts, judged_at(spec), JUDGED_WITH)}
     truth = {identity(Finding(
         rule=f.rule, date=date.fromisoformat(f.date), class_id=f.class_id,
         subject_id=f.subject_id, subgroup=f.subgroup, student_id=f.student_id,

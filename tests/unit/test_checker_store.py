@@ -241,3 +241,73 @@ def test_a_scheduled_report_whose_figures_change_is_made_again(engine: Engine) -
     assert fill_rates[1]["replaces"] == first["report_id"]
     assert fill_rates[1]["version"] == 2
     assert fill_rates[1]["summary"] != first["summary"]
+
+
+def test_journal_visits_are_kept_per_student_across_batches(engine: Engine) -> None:
+    """Clause 4.3: the class teacher sees who has not opened the journal; the daily
+    counts of a class come as one event, stored per student and judged when the school
+    switched the rule on."""
+    from services.checker.adapters import parameters_store
+
+    school = School(engine)
+    school.basics()
+    for day in range(1, 16):  # one report per day, each its own batch
+        school.send("journal.visits", at(f"2026-09-{day:02d}", "23:59"), {
+            "class_id": "5a", "date": f"2026-09-{day:02d}",
+            "visits": [{"student_id": "st1", "student_visits": int(day == 1),
+                        "parent_visits": 1}]})
+    with engine.connect() as connection:
+        visits = facts_store.load_school(connection, "s1").visits["st1"]
+    assert (visits.first_reported, visits.last_reported, visits.last_student_visit,
+            visits.last_parent_visit) == tuple(
+        datetime.fromisoformat(d).date() for d in ("2026-09-01", "2026-09-15",
+                                                   "2026-09-01", "2026-09-15"))
+    sweep(engine, lambda: at("2026-09-16"))
+    assert stored(engine, "journal.not_visited") == []  # off unless the school says so
+    with engine.begin() as connection:
+        parameters_store.save(connection, "s1", {"journal_visits_rule": 1}, "deputy",
+                              at("2026-09-16"))
+    sweep(engine, lambda: at("2026-09-16", "13:00"))
+    [finding] = stored(engine, "journal.not_visited")
+    assert finding.student_id == "st1" and finding.teacher_id == "t1"
+    assert finding.message == "Электронный журнал не посещали (ученик) с 02.09.2026."
+    # the next day's report (still no visit) leaves the finding as it is
+    school.send("journal.visits", at("2026-09-16", "23:59"), {
+        "class_id": "5a", "date": "2026-09-16",
+        "visits": [{"student_id": "st1", "student_visits": 0, "parent_visits": 1}]})
+    sweep(engine, lambda: at("2026-09-17"))
+    assert announced(engine, "finding.updated") == []
+    [same] = stored(engine, "journal.not_visited")
+    assert (same.id, same.message) == (finding.id, finding.message)
+
+
+def test_the_homework_rules_reach_the_remarks_sheet(engine: Engine) -> None:
+    """Clauses 1.3 and 3.7 on a class journal's remarks sheet: the sweep stores the
+    findings with their Russian remark, and the sheet lists them with rule and clause."""
+    from services.gateway.domain.remarks import remarks_sheet
+    from shared.events.rules import CATALOG
+
+    school = School(engine)
+    school.basics()
+    # 07.09: 125 minutes of homework in grade 5 (norm 120), entered at 21:30 before a
+    # lesson the next day
+    school.send("lesson.recorded", at("2026-09-07", "21:30"), {
+        "lesson_id": "L1", "class_id": "5a", "subgroup": None, "subject_id": "math",
+        "date": "2026-09-07", "period": 1, "teacher_id": "t1", "scheduled_teacher_id": "t1",
+        "is_substitution": False, "topic": "Натуральные числа", "homework": "№ 1",
+        "homework_minutes": 125})
+    school.lesson("2026-09-08", at("2026-09-08", "15:00"))
+    sweep(engine, lambda: at("2026-09-10"))
+    with engine.connect() as connection:
+        rows = [dict(row._mapping) for row in connection.execute(select(findings).where(
+            findings.c.rule.in_(("homework.load.excessive", "homework.not_ahead"))))]
+    sheet = remarks_sheet([{**row, "clause": CATALOG[row["rule"]].clause,
+                            "detected_at": row["detected_at"].isoformat(),
+                            "date": row["date"].isoformat(), "history": []} for row in rows])
+    assert sorted((r.rule, r.clause, r.remark) for r in sheet) == [
+        ("homework.load.excessive", "1.3",
+         "Общий объём домашних заданий класса за 07.09.2026 (125 мин) превышает норму для "
+         "возраста обучающихся (120 мин)."),
+        ("homework.not_ahead", "3.7",
+         "Домашнее задание к уроку 07.09.2026 размещено менее чем за 4 ч до следующего "
+         "урока: обучающиеся не могут заранее спланировать время.")]

@@ -12,7 +12,7 @@ from services.checker.domain.facts import (
     EntityRef,
     SchoolFacts,
     dump_entity,
-    entity_of,
+    entities_of,
     load_entity,
 )
 from shared.db.inserts import conflict_insert
@@ -32,8 +32,7 @@ def ingest(connection: Connection, events: list[Event], *,
     """
     by_school: dict[str, list[tuple[Event, EntityRef]]] = defaultdict(list)
     for event in events:
-        ref = entity_of(event.type, event.id, event.data)
-        if ref is not None:
+        for ref in entities_of(event.type, event.id, event.data):
             by_school[event.school_id].append((event, ref))
     now = datetime.now(UTC)
     if settle_lag is not None:
@@ -59,7 +58,7 @@ def ingest(connection: Connection, events: list[Event], *,
                             facts.c.school_id == school_id, facts.c.kind == kind,
                             facts.c.entity_key.in_(keys[start:start + _CHUNK]))):
                     load_entity(school, (kind, row.entity_key), row.state)
-        for event, _ in items:
+        for event in {event.id: event for event, _ in items}.values():
             school.apply(event.id, event.type, event.occurred_at, event.data)
         rows = [{"school_id": school_id, "kind": kind, "entity_key": key,
                  "state": dump_entity(school, (kind, key))} for kind, key in refs]
@@ -92,6 +91,16 @@ def load_school(connection: Connection, school_id: str) -> SchoolFacts:
     for outage in connection.execute(select(facts.c.entity_key, facts.c.state).where(
             facts.c.school_id == EVERY_SCHOOL, facts.c.kind == "outage")):
         load_entity(school, ("outage", outage.entity_key), outage.state)
+    return school
+
+
+def load_kinds(connection: Connection, school_id: str, kinds: tuple[str, ...]) -> SchoolFacts:
+    """Only some kinds of a school's facts (a report that needs rosters and visits does
+    not load a year of lessons)."""
+    school = SchoolFacts(school_id)
+    for row in connection.execute(select(facts.c.kind, facts.c.entity_key, facts.c.state).where(
+            facts.c.school_id == school_id, facts.c.kind.in_(kinds))):
+        load_entity(school, (row.kind, row.entity_key), row.state)
     return school
 
 

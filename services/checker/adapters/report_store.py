@@ -100,7 +100,8 @@ def fill_rate_rows(connection: Connection, school_id: str, date_from: date, date
         func.sum(case((lesson_stats.c[flag], 1), else_=0))
         for flag in ("topic_on_time", "homework_on_time", "attendance_on_time")), *(
         func.sum(lesson_stats.c[count])
-        for count in ("marks", "marks_with_deadline", "marks_on_time"))).where(*where)
+        for count in ("marks", "marks_with_deadline", "marks_on_time", "homework_judged",
+                      "homework_ahead"))).where(*where)
     rows = {tuple(row[:3]): FillRateRow(*row[:3], *(int(v or 0) for v in row[3:]))
             for row in connection.execute(_in_scope(sums, scope).group_by(*key)).all()}
     counts = select(findings.c.class_id, findings.c.subject_id, findings.c.teacher_id,

@@ -118,6 +118,8 @@ lesson_stats = Table(
     Column("marks", Integer, nullable=False),
     Column("marks_with_deadline", Integer, nullable=False),
     Column("marks_on_time", Integer, nullable=False),
+    Column("homework_judged", Integer, nullable=False, server_default="0"),
+    Column("homework_ahead", Integer, nullable=False, server_default="0"),
     Index("ix_checker_lesson_stats_date", "school_id", "date"),
 )
 

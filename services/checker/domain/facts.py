@@ -91,6 +91,50 @@ class AttendanceFacts(Latest):
 
 
 @dataclass
+class VisitFacts:
+    """A student's visits to the journal (clause 4.3), as days: the first and the newest
+    day Kundoluk reported on, and the newest day the student, and their parents, came.
+    Minimums and maximums only, so the order of the daily reports does not matter."""
+
+    class_id: str = ""
+    first_reported: date | None = None
+    last_reported: date | None = None
+    last_student_visit: date | None = None
+    last_parent_visit: date | None = None
+
+    def offer(self, class_id: str, day: date, student_visits: int, parent_visits: int) -> None:
+        if self.last_reported is None or (day, class_id) > (self.last_reported, self.class_id):
+            self.class_id = class_id
+        self.first_reported = _min_day(self.first_reported, day)
+        self.last_reported = _max_day(self.last_reported, day)
+        if student_visits > 0:
+            self.last_student_visit = _max_day(self.last_student_visit, day)
+        if parent_visits > 0:
+            self.last_parent_visit = _max_day(self.last_parent_visit, day)
+
+    def dump(self) -> dict[str, Any]:
+        return {"class_id": self.class_id, **{
+            name: (getattr(self, name).isoformat() if getattr(self, name) else None)
+            for name in ("first_reported", "last_reported", "last_student_visit",
+                         "last_parent_visit")}}
+
+    @classmethod
+    def load(cls, state: dict[str, Any]) -> VisitFacts:
+        return cls(state.get("class_id", ""), *(
+            date.fromisoformat(state[name]) if state.get(name) else None
+            for name in ("first_reported", "last_reported", "last_student_visit",
+                         "last_parent_visit")))
+
+
+def _min_day(current: date | None, candidate: date) -> date:
+    return candidate if current is None or candidate < current else current
+
+
+def _max_day(current: date | None, candidate: date) -> date:
+    return candidate if current is None or candidate > current else current
+
+
+@dataclass
 class Term:
     term_id: str
     kind: str
@@ -113,6 +157,8 @@ class SchoolFacts:
     exemptions: dict[tuple[str, str, str, str], Latest] = field(default_factory=dict)
     #: (class, term) -> every moment its personal data were checked, in order
     verified: dict[tuple[str, str], list[datetime]] = field(default_factory=dict)
+    #: student -> their journal visits (``journal.visits``)
+    visits: dict[str, VisitFacts] = field(default_factory=dict)
 
     def apply(self, event_id: str, event_type: str, occurred_at: datetime,
               data: dict[str, Any]) -> None:
@@ -148,6 +194,12 @@ class SchoolFacts:
             if occurred_at not in checks:
                 checks.append(occurred_at)
                 checks.sort()
+        elif event_type == "journal.visits":
+            day = date.fromisoformat(str(data["date"]))
+            for entry in data.get("visits", []):
+                self.visits.setdefault(entry["student_id"], VisitFacts()).offer(
+                    data["class_id"], day, int(entry["student_visits"]),
+                    int(entry["parent_visits"]))
 
     def _lesson(self, stamp: Stamp, data: dict[str, Any]) -> None:
         lesson = self.lessons.setdefault(data["lesson_id"], LessonFacts())
@@ -200,6 +252,15 @@ def entity_of(event_type: str, event_id: str, data: dict[str, Any]) -> EntityRef
     return None
 
 
+def entities_of(event_type: str, event_id: str, data: dict[str, Any]) -> list[EntityRef]:
+    """Every stored entity an event changes: one, none, or (a class's daily journal
+    visits) one per student."""
+    if event_type == "journal.visits":
+        return [("visits", entry["student_id"]) for entry in data.get("visits", [])]
+    ref = entity_of(event_type, event_id, data)
+    return [] if ref is None else [ref]
+
+
 def _join(*parts: str | None) -> str:
     return "|".join("" if part is None else part for part in parts)
 
@@ -231,6 +292,9 @@ def dump_entity(facts: SchoolFacts, ref: EntityRef) -> dict[str, Any] | None:
         checks = facts.verified.get((class_id or "", term_id or ""))
         return {"first_at": _iso(checks[0]), "all": [_iso(at) for at in checks]} \
             if checks else None
+    if kind == "visits":
+        visits = facts.visits.get(key)
+        return visits.dump() if visits else None
     entity = _entity(facts, ref, create=False)
     if entity is None:
         return None
@@ -266,6 +330,9 @@ def load_entity(facts: SchoolFacts, ref: EntityRef, state: dict[str, Any]) -> No
         class_id, term_id = _split(key)
         facts.verified[(class_id or "", term_id or "")] = [
             datetime.fromisoformat(at) for at in state.get("all", [state["first_at"]])]
+        return
+    if kind == "visits":
+        facts.visits[key] = VisitFacts.load(state)
         return
     entity = _entity(facts, ref, create=True)
     assert entity is not None

@@ -29,11 +29,14 @@ from services.checker.domain.rules import (
     Calendar,
     Parameters,
     Term,
+    homework_notice,
+    next_lesson_days,
+    sets_homework,
 )
 from shared.events.rules import CATALOG
 
 KINDS = ("fill_rate", "quarter_analysis", "program_completion", "teacher_summary",
-         "academic_results", "marks_objectivity")
+         "academic_results", "marks_objectivity", "journal_visits")
 
 
 class ReportError(ValueError):
@@ -55,6 +58,10 @@ class LessonStat:
     marks: int = 0
     marks_with_deadline: int = 0
     marks_on_time: int = 0
+    #: clause 3.7: homework whose notice before the next lesson is judged (0 or 1), and
+    #: posted at least ``homework_notice_hours`` ahead of it (0 or 1)
+    homework_judged: int = 0
+    homework_ahead: int = 0
 
 
 def lesson_statistics(facts: SchoolFacts, params: Parameters | None = None) -> list[LessonStat]:
@@ -79,6 +86,17 @@ def lesson_statistics(facts: SchoolFacts, params: Parameters | None = None) -> l
             days = params.oral_mark_days if work_type == "oral" else params.written_mark_days
             on_time = _by(mark.first_at, calendar.deadline(day, day + timedelta(days=days)))
         marks[data["lesson_id"]].append((judged, on_time))
+    streams: dict[tuple[str, str, str | None], list[dict[str, Any]]] = defaultdict(list)
+    for lesson in facts.lessons.values():
+        if lesson.live and lesson.data is not None:
+            streams[(lesson.data["class_id"], lesson.data["subject_id"],
+                     lesson.data.get("subgroup"))].append(lesson.data)
+    following: dict[str, date] = {}
+    for stream in streams.values():
+        stream.sort(key=lambda d: (d["date"], d["period"], d["lesson_id"]))
+        following.update(next_lesson_days(stream))
+    grades = {cid: c.data["grade"] for cid, c in facts.classes.items() if c.data}
+    notice_wanted = timedelta(hours=params.homework_notice_hours)
     rows = []
     for lesson_id, lesson in facts.lessons.items():
         data = lesson.data
@@ -86,6 +104,10 @@ def lesson_statistics(facts: SchoolFacts, params: Parameters | None = None) -> l
             continue
         day = date.fromisoformat(data["date"])
         deadline = calendar.deadline(day, day)
+        notice = None
+        if sets_homework(data) and grades.get(data["class_id"], 99) >= params.homework_from_grade:
+            notice = homework_notice(calendar, lesson.first_homework_at, day,
+                                     following.get(lesson_id), deadline)
         sheet = facts.attendance.get(lesson_id)
         of_lesson = marks.get(lesson_id, [])
         rows.append(LessonStat(
@@ -95,7 +117,9 @@ def lesson_statistics(facts: SchoolFacts, params: Parameters | None = None) -> l
             homework_on_time=_by(lesson.first_homework_at, deadline),
             attendance_on_time=_by(sheet.first_at if sheet and sheet.live else None, deadline),
             marks=len(of_lesson), marks_with_deadline=sum(j for j, _ in of_lesson),
-            marks_on_time=sum(t for _, t in of_lesson)))
+            marks_on_time=sum(t for _, t in of_lesson),
+            homework_judged=int(notice is not None),
+            homework_ahead=int(notice is not None and notice >= notice_wanted)))
     rows.sort(key=lambda r: r.lesson_id)
     return rows
 
@@ -293,6 +317,10 @@ FILL_RATE_DEFINITIONS = {
     "topics_on_time": "доля уроков, тема которых внесена до конца дня урока "
                       "(срок сдвигается на время сбоя платформы)",
     "homework_on_time": "доля уроков, домашнее задание которых внесено до конца дня урока",
+    "homework_ahead": "доля домашних заданий, размещённых не позже чем за "
+                      "homework_notice_hours (4) ч до дня следующего урока по предмету "
+                      "(п. 3.7, рекомендация; задания, внесённые с опозданием, в день сбоя "
+                      "платформы или без следующего урока, не считаются)",
     "attendance_on_time": "доля уроков, посещаемость которых отмечена до конца дня урока",
     "marks_per_lesson": "текущие отметки за уроки периода, делённые на число уроков",
     "marks_on_time": "доля устных и письменных отметок, выставленных в срок "
@@ -307,6 +335,8 @@ FILL_RATE_COLUMNS = (
     Column("topics_on_time", "Темы в срок", FILL_RATE_DEFINITIONS["topics_on_time"],
            "percent"),
     Column("homework_on_time", "Д/з в срок", FILL_RATE_DEFINITIONS["homework_on_time"],
+           "percent"),
+    Column("homework_ahead", "Д/з заранее", FILL_RATE_DEFINITIONS["homework_ahead"],
            "percent"),
     Column("attendance_on_time", "Посещаемость в срок",
            FILL_RATE_DEFINITIONS["attendance_on_time"], "percent"),
@@ -331,6 +361,8 @@ class FillRateRow:
     marks: int = 0
     marks_with_deadline: int = 0
     marks_on_time: int = 0
+    homework_judged: int = 0
+    homework_ahead: int = 0
     open_findings: dict[str, int] = field(default_factory=dict)
     lesson_ids: list[str] = field(default_factory=list)
 
@@ -343,6 +375,7 @@ class FillRateRow:
             "lessons_held": self.lessons_held,
             "topics_on_time": self.share(self.topics_on_time),
             "homework_on_time": self.share(self.homework_on_time),
+            "homework_ahead": self.share(self.homework_ahead, self.homework_judged),
             "attendance_on_time": self.share(self.attendance_on_time),
             "marks_per_lesson": self.share(self.marks),
             "marks_on_time": self.share(self.marks_on_time, self.marks_with_deadline),
@@ -376,13 +409,15 @@ def fill_rate_report(rows: list[FillRateRow], book: SchoolBook, *, date_from: da
     total = FillRateRow("", "", "")
     for row in rows:
         for name in ("lessons_held", "topics_on_time", "homework_on_time", "attendance_on_time",
-                     "marks", "marks_with_deadline", "marks_on_time"):
+                     "marks", "marks_with_deadline", "marks_on_time", "homework_judged",
+                     "homework_ahead"):
             setattr(total, name, getattr(total, name) + getattr(row, name))
     figures = total.figures()
     summary = [("Период", f"{_ru(date_from)} – {_ru(date_to)}"),
                ("Проведено уроков", str(total.lessons_held)),
                ("Темы в срок", _percent(figures["topics_on_time"])),
                ("Д/з в срок", _percent(figures["homework_on_time"])),
+               ("Д/з размещено заранее", _percent(figures["homework_ahead"])),
                ("Посещаемость в срок", _percent(figures["attendance_on_time"])),
                ("Отметки в срок", _percent(figures["marks_on_time"]))]
     return Report("fill_rate", "Заполнение электронного журнала",
@@ -390,6 +425,66 @@ def fill_rate_report(rows: list[FillRateRow], book: SchoolBook, *, date_from: da
                   summary, [_fill_rate_table(rows, book, name="rows",
                                              title="Классы, предметы, учителя",
                                              with_lessons=with_lessons)])
+
+
+# Journal visits (clause 4.3) ----------------------------------------------------------
+JOURNAL_VISITS_COLUMNS = (
+    Column("class_id", "Класс"), Column("student", "Ученик"),
+    Column("last_student_visit", "Последнее посещение ученика",
+           "последний день, в который ученик открывал электронный журнал (по данным "
+           "Күндөлүк); пусто — ни разу за отчётный период"),
+    Column("last_parent_visit", "Последнее посещение родителей",
+           "последний день, в который журнал открывали родители (законные представители)"),
+    Column("student_days", "Дней без посещения (ученик)",
+           "дней от последнего посещения до последнего дня, за который Күндөлүк прислал "
+           "данные; без посещений — все дни отчётного периода"),
+    Column("parent_days", "Дней без посещения (родители)", "так же, для родителей"),
+    Column("behind", "Не посещали", "кто не открывал журнал заданное число дней и более"),
+    Column("class_teacher", "Классный руководитель",
+           "следит за посещаемостью журнала учениками и родителями (п. 4.3)"),
+)
+
+
+def journal_visits_report(rows: list[dict[str, Any]], book: SchoolBook, *, days: int,
+                          class_id: str | None = None, scope: Scope = WHOLE_SCHOOL) -> Report:
+    """Per class, who has not opened the journal for ``days`` days or more (clause 4.3:
+    class teachers «осуществляют контроль посещаемости ЭЖ родителями и обучающимися»).
+    ``rows``: :func:`services.checker.domain.rules.visit_rows`."""
+    shown = [row for row in rows if (class_id is None or row["class_id"] == class_id)
+             and scope.sees(row["class_id"], row["class_teacher_id"])]
+    if class_id is not None and not shown and scope.teacher_id is not None \
+            and not scope.sees(class_id, None):
+        raise ReportError("этот класс вне вашей области доступа")
+    by_class: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in shown:
+        by_class[row["class_id"]].append(row)
+    tables = []
+    for cid, items in sorted(by_class.items()):
+        teacher_id = items[0]["class_teacher_id"]
+        tables.append(Table(f"class_{cid}", f"Класс {cid}: посещение электронного журнала",
+                            JOURNAL_VISITS_COLUMNS, [{
+            "class_id": cid, "student": row["full_name"] or row["student_id"],
+            "student_id": row["student_id"],
+            "last_student_visit": _iso_or_none(row["last_student_visit"]),
+            "last_parent_visit": _iso_or_none(row["last_parent_visit"]),
+            "student_days": row["student_days"], "parent_days": row["parent_days"],
+            "behind": row["who"], "class_teacher": book.teacher(teacher_id),
+            "class_teacher_id": teacher_id}
+            for row in sorted(items, key=lambda r: (r["full_name"], r["student_id"]))]))
+    until = max((row["reported_to"] for row in shown), default=None)
+    summary = [("Не посещали журнал", f"{days} дн. и более"),
+               ("Данные Күндөлүк по", _ru(until) if until else "нет данных"),
+               ("Классов", str(len(by_class))),
+               ("Учеников, не посещавших журнал", str(sum(
+                   1 for row in shown if "ученик" in row["who"]))),
+               ("Учеников, чьи родители не посещали журнал", str(sum(
+                   1 for row in shown if "родители" in row["who"])))]
+    return Report("journal_visits", "Посещение электронного журнала учениками и родителями",
+                  {"days": days}, summary, tables)
+
+
+def _iso_or_none(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 # Program completion ---------------------------------------------------------------------

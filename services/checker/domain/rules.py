@@ -18,8 +18,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.checker.domain.facts import SchoolFacts, Stamp, Term
-from shared.events.rules import SUBJECT_LIST_DEFAULTS
+from services.checker.domain.facts import LessonFacts, SchoolFacts, Stamp, Term
+from shared.events.rules import CHOICE_DEFAULTS, SUBJECT_LIST_DEFAULTS
 
 VALID_MARKS = ("2", "3", "4", "5")
 WRITTEN_KINDS = frozenset({"written", "test", "control", "dictation", "essay", "lab",
@@ -51,6 +51,10 @@ NOT_A_LETTER = re.compile(r"[\W_]+")
 #: Languages of instruction whose topics are judged, and whether Kyrgyz letters belong.
 KYRGYZ_LETTERS_ALLOWED = {"ru": False, "ky": True}
 TERM_KINDS = frozenset({"quarter", "half_year"})
+#: Homework that says none was set (clause 3.6 counts it as entered; it sets no work).
+NO_HOMEWORK = re.compile(
+    r"^\s*(не\s+задано|не\s+задан[оа]?|без\s+задани[яй]|нет|—|-|берилген\s+жок|"
+    r"тапшырма\s+жок|жок)[\s.!]*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -70,14 +74,38 @@ class Parameters:
     personal_data_days: int = 7
     outage_grace_days: int = 3
     marked_from_grade: int = 2
+    homework_from_grade: int = 2
+    homework_minutes_grades_2_3: int = 90
+    homework_minutes_grades_4_5: int = 120
+    homework_minutes_grades_6_8: int = 150
+    homework_minutes_grades_9_11: int = 210
+    homework_notice_hours: int = 4
+    journal_visit_days: int = 14
+    journal_visits_rule: int = 0
+    personal_data_period: str = CHOICE_DEFAULTS["personal_data_period"][0]
     language_subjects: frozenset[str] = frozenset(SUBJECT_LIST_DEFAULTS["language_subjects"])
+
+    def homework_norm(self, grade: int) -> int | None:
+        """Minutes of homework a day for the grade (clause 1.3), None for grade 1."""
+        if grade <= 1:
+            return None
+        if grade <= 3:
+            return self.homework_minutes_grades_2_3
+        if grade <= 5:
+            return self.homework_minutes_grades_4_5
+        if grade <= 8:
+            return self.homework_minutes_grades_6_8
+        return self.homework_minutes_grades_9_11
 
     @classmethod
     def from_values(cls, values: dict[str, Any]) -> Parameters:
         """A school's parameters: its own values over the catalog's defaults."""
         known: dict[str, Any] = {name: int(value) for name, value in values.items()
                                  if name in cls.__dataclass_fields__
-                                 and name != "language_subjects"}
+                                 and name != "language_subjects" and name not in CHOICE_DEFAULTS}
+        for name, (_, allowed) in CHOICE_DEFAULTS.items():
+            if values.get(name) in allowed:
+                known[name] = values[name]
         if isinstance(values.get("language_subjects"), list):
             known["language_subjects"] = frozenset(str(v) for v in values["language_subjects"])
         return cls(**known)
@@ -165,7 +193,8 @@ def evaluate(facts: SchoolFacts, now: datetime, params: Parameters = Parameters(
     context = _Context(facts, now, params)
     findings: list[Finding] = []
     for check in (context.lesson_rules, context.mark_rules, context.density, context.final_marks,
-                  context.program, context.absences, context.personal_data):
+                  context.program, context.absences, context.personal_data,
+                  context.homework_load, context.journal_visits):
         findings.extend(check())
     return findings
 
@@ -202,6 +231,7 @@ class _Context:
         for ordered in (*self.streams.values(), *self.day_lessons.values(),
                         *self.class_lessons.values()):
             ordered.sort(key=_timetable_order)
+        self._next_days: dict[str, date] | None = None
         self.current_marks = [(mid, m) for mid, m in sorted(self.live_marks.items())
                               if m["kind"] == "current"]
         self.marks_by_lesson: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -257,6 +287,7 @@ class _Context:
                         cleared and self.now > deadline):
                     yield Finding(rule, **base, evidence={
                         **_times(first_at, deadline), **({"cleared": True} if cleared else {})})
+            yield from self._homework(lesson_id, lesson, data, base, deadline)
             sheet = self.facts.attendance.get(lesson_id)
             if late_or_missing(sheet.first_at if sheet else None, deadline, self.now):
                 yield Finding("attendance.late", **base,
@@ -292,6 +323,67 @@ class _Context:
                                   subgroup=data.get("subgroup"), teacher_id=data["teacher_id"],
                                   lesson_id=data["lesson_id"], evidence={"topic": data["topic"]})
                 seen.add(normal)
+
+    def _homework(self, lesson_id: str, lesson: LessonFacts, data: dict[str, Any],
+                  base: dict[str, Any], deadline: datetime) -> Iterator[Finding]:
+        """Clause 1.3 (no homework below ``homework_from_grade``) and 3.7 (posted ahead)."""
+        if not sets_homework(data):
+            return
+        if self.grades.get(data["class_id"], 99) < self.params.homework_from_grade:
+            yield Finding("homework.grade_not_allowed", **base,
+                          evidence={"homework": data["homework"]})
+            return
+        entered = lesson.first_homework_at
+        due = self.next_lesson_day(data)
+        notice = homework_notice(self.calendar, entered, date.fromisoformat(data["date"]),
+                                 due, deadline)
+        if notice is not None and due is not None and entered is not None and \
+                notice < timedelta(hours=self.params.homework_notice_hours):
+            yield Finding("homework.not_ahead", **base, evidence={
+                "entered_at": entered.isoformat(), "due": due.isoformat(),
+                "hours": self.params.homework_notice_hours,
+                "notice_hours": round(notice.total_seconds() / 3600, 2)})
+
+    def next_lesson_day(self, data: dict[str, Any]) -> date | None:
+        """The day of the stream's next lesson on a later day: when the homework is due."""
+        if self._next_days is None:
+            self._next_days = {}
+            for lessons in self.streams.values():
+                self._next_days.update(next_lesson_days(lessons))
+        return self._next_days.get(data["lesson_id"])
+
+    def homework_load(self) -> Iterator[Finding]:
+        """Clause 1.3: a class's homework set on one day, by the teachers' estimates,
+        within the norm for its grade. Subgroups: the largest subgroup's load of a
+        subject counts (a student is in one). Homework without an estimate is not
+        guessed: it is counted in the evidence as ``unestimated``."""
+        for class_id, lessons in sorted(self.class_lessons.items()):
+            norm = self.params.homework_norm(self.grades.get(class_id, 0))
+            if norm is None:
+                continue
+            for day, minutes, unestimated, lesson_ids in daily_homework(lessons):
+                if minutes > norm:
+                    yield Finding("homework.load.excessive", date=day, class_id=class_id,
+                                  evidence={"minutes": minutes, "norm": norm,
+                                            "unestimated": unestimated, "lessons": lesson_ids})
+
+    def journal_visits(self) -> Iterator[Finding]:
+        """Clause 4.3 (a rule only when the school switches it on): a student of the
+        class, or their parents, with no visit for ``journal_visit_days`` days up to the
+        newest day Kundoluk reported for the class."""
+        if not self.params.journal_visits_rule:
+            return
+        for row in visit_rows(self.facts, self.params.journal_visit_days):
+            if row["who"]:
+                # Dated from the first day without a visit, and without the count of
+                # days: a finding that stays the same while the silence lasts (a daily
+                # report would otherwise update it every day).
+                yield Finding("journal.not_visited", date=row["idle_since"],
+                              class_id=row["class_id"], student_id=row["student_id"],
+                              teacher_id=row["class_teacher_id"],
+                              evidence={"who": row["who"], "last_visit": _iso_day(
+                                  row["idle_since"] - timedelta(days=1)
+                                  if row["idle_since"] > row["reported_from"] else None)})
 
     def _plan_on(self, class_id: str, subject_id: str, subgroup: str | None,
                  day: date) -> dict[str, Any] | None:
@@ -622,21 +714,148 @@ class _Context:
 
     def personal_data(self) -> Iterator[Finding]:
         calendar = self.calendar
-        for term in calendar.terms:
-            if term.kind != "quarter":
-                continue
+        half_year = self.params.personal_data_period == "half_year"
+        for term, accepted in self._personal_data_periods():
             deadline = calendar.deadline(term.end, term.end + timedelta(
                 days=self.params.personal_data_days))
             # «по окончании каждой четверти»: a check entered before the quarter's
             # last day is not the check of that quarter.
             opens = datetime.combine(term.end, time(0, 0), tzinfo=calendar.zone)
             for class_id, roster in sorted(self.facts.classes.items()):
-                verified = next((at for at in self.facts.verified.get((class_id, term.term_id), [])
-                                 if at >= opens), None)
+                verified = min((at for term_id in accepted
+                                for at in self.facts.verified.get((class_id, term_id), [])
+                                if at >= opens), default=None)
                 if late_or_missing(verified, deadline, self.now):
                     yield Finding("personal_data.unverified", date=term.end, class_id=class_id,
                                   teacher_id=(roster.data or {}).get("homeroom_teacher_id"),
-                                  term_id=term.term_id, evidence=_times(verified, deadline))
+                                  term_id=term.term_id, evidence={
+                                      **_times(verified, deadline),
+                                      "period_ended": "полугодия, закончившегося" if half_year
+                                      else "четверти, закончившейся"})
+
+    def _personal_data_periods(self) -> list[tuple[Term, set[str]]]:
+        """The periods personal data are checked after, each with the term ids a check
+        may name: every quarter; or, «не реже одного раза в полгода», every half-year
+        (the calendar's half-years, else its 2nd and 4th quarters), where a check entered
+        for the quarter that ends the half-year counts too."""
+        quarters = [t for t in self.calendar.terms if t.kind == "quarter"]
+        if self.params.personal_data_period != "half_year":
+            return [(t, {t.term_id}) for t in quarters]
+        halves = [t for t in self.calendar.terms if t.kind == "half_year"]
+        if not halves:
+            halves = [t for t in quarters if t.number in (2, 4)]
+        return [(half, {half.term_id} | {q.term_id for q in quarters if q.end == half.end})
+                for half in halves]
+
+
+def homework_notice(calendar: Calendar, entered: datetime | None, day: date,
+                    due: date | None, deadline: datetime) -> timedelta | None:
+    """Clause 3.7: how long before the day of the stream's next lesson (``due``) the
+    homework of a lesson on ``day`` was posted; None when that is not judged: no
+    homework yet, homework entered late (``homework.late``'s), no later lesson yet, or
+    an outage of Kundoluk that day (the teacher could not post it earlier)."""
+    if entered is None or entered > deadline or due is None:
+        return None
+    day_start = datetime.combine(day, time(0, 0), tzinfo=calendar.zone)
+    if any(started <= entered and ended >= day_start for started, ended in calendar.outages):
+        return None
+    return datetime.combine(due, time(0, 0), tzinfo=calendar.zone) - entered
+
+
+def next_lesson_days(lessons: list[dict[str, Any]]) -> dict[str, date]:
+    """lesson id -> the day of the next lesson on a later day, of one stream's lessons
+    (class, subject, subgroup) in timetable order."""
+    following: dict[str, date] = {}
+    later: date | None = None
+    for index in range(len(lessons) - 1, -1, -1):
+        data = lessons[index]
+        day = date.fromisoformat(data["date"])
+        if index + 1 < len(lessons) and lessons[index + 1]["date"] > data["date"]:
+            later = date.fromisoformat(lessons[index + 1]["date"])
+        if later is not None and later > day:
+            following[data["lesson_id"]] = later
+    return following
+
+
+def sets_homework(lesson: dict[str, Any]) -> bool:
+    """The lesson sets homework: some text, and not one saying none was set."""
+    text = (lesson.get("homework") or "").strip()
+    return bool(text) and not NO_HOMEWORK.match(text)
+
+
+def daily_homework(lessons: list[dict[str, Any]]
+                   ) -> Iterator[tuple[date, int, int, list[str]]]:
+    """Per day of a class's lessons: (day, estimated minutes of the homework set that day,
+    homework set without an estimate, the lessons setting it). A subject taught in
+    subgroups counts with its largest subgroup's minutes."""
+    by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for lesson in lessons:
+        if sets_homework(lesson):
+            by_day[lesson["date"]].append(lesson)
+    for day, items in sorted(by_day.items()):
+        whole = sum(int(d.get("homework_minutes") or 0) for d in items
+                    if d.get("subgroup") is None)
+        grouped: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for d in items:
+            if d.get("subgroup") is not None:
+                grouped[d["subject_id"]][d["subgroup"]] += int(d.get("homework_minutes") or 0)
+        minutes = whole + sum(max(groups.values()) for groups in grouped.values())
+        unestimated = sum(1 for d in items if d.get("homework_minutes") is None)
+        yield date.fromisoformat(day), minutes, unestimated, [d["lesson_id"] for d in items]
+
+
+def visit_rows(facts: SchoolFacts, days: int) -> list[dict[str, Any]]:
+    """Per student of each class Kundoluk reports visits for (clause 4.3): days since
+    the student's, and their parents', last visit, counted to the newest reported day
+    (from the first reported day when they never came), and who is behind."""
+    reported_to: dict[str, date] = {}
+    reported_from: dict[str, date] = {}
+    for reported in facts.visits.values():
+        if reported.last_reported and reported.first_reported:
+            cid = reported.class_id
+            reported_to[cid] = max(reported_to.get(cid, reported.last_reported),
+                                   reported.last_reported)
+            reported_from[cid] = min(reported_from.get(cid, reported.first_reported),
+                                     reported.first_reported)
+    rows: list[dict[str, Any]] = []
+    for class_id, roster in sorted(facts.classes.items()):
+        if class_id not in reported_to or roster.data is None:
+            continue
+        until, since = reported_to[class_id], reported_from[class_id]
+        for student in roster.data.get("students", []):
+            sid = student["student_id"]
+            visits = facts.visits.get(sid)
+            student_days = _idle(visits.last_student_visit if visits else None, since, until)
+            parent_days = _idle(visits.last_parent_visit if visits else None, since, until)
+            behind = [who for who, idle_days in (("ученик", student_days),
+                                                  ("родители", parent_days))
+                      if idle_days >= days]
+            lasts = [last for who, last in (
+                ("ученик", visits.last_student_visit if visits else None),
+                ("родители", visits.last_parent_visit if visits else None)) if who in behind]
+            idle_since = since if any(last is None for last in lasts) or not lasts else \
+                max(last for last in lasts if last is not None) + timedelta(days=1)
+            rows.append({"class_id": class_id, "student_id": sid, "idle_since": idle_since,
+                         "reported_from": since,
+                         "full_name": student.get("full_name", ""),
+                         "class_teacher_id": roster.data.get("homeroom_teacher_id"),
+                         "reported_to": until,
+                         "last_student_visit": visits.last_student_visit if visits else None,
+                         "last_parent_visit": visits.last_parent_visit if visits else None,
+                         "student_days": student_days, "parent_days": parent_days,
+                         "days": max(student_days if "ученик" in behind else 0,
+                                     parent_days if "родители" in behind else 0),
+                         "who": " и ".join(behind)})
+    return rows
+
+
+def _iso_day(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _idle(last: date | None, since: date, until: date) -> int:
+    """Days without a visit up to ``until``: since the last one, or all reported days."""
+    return (until - last).days if last else (until - since).days + 1
 
 
 def _timetable_order(lesson: dict[str, Any]) -> tuple[str, int, str]:
@@ -654,6 +873,8 @@ _IDENTITY = {
     "marks.density.low": ("class_id", "subject_id", "subgroup", "date"),
     "program.behind_plan": ("class_id", "subject_id", "subgroup", "term_id"),
     "personal_data.unverified": ("class_id", "term_id"),
+    "homework.load.excessive": ("class_id", "date"),
+    "journal.not_visited": ("class_id", "student_id"),
 }
 
 

@@ -72,6 +72,11 @@ class MarksObjectivityParameters(Schema):
     teacher_id = fields.String(validate=ENTITY)
 
 
+class JournalVisitsParameters(Schema):
+    class_id = fields.String(validate=ENTITY)
+    days = fields.Integer(strict=True, validate=validate.Range(min=1, max=365))
+
+
 PARAMETERS: dict[str, type[Schema]] = {
     "fill_rate": FillRateParameters,
     "quarter_analysis": QuarterAnalysisParameters,
@@ -79,6 +84,7 @@ PARAMETERS: dict[str, type[Schema]] = {
     "teacher_summary": TeacherSummaryParameters,
     "academic_results": AcademicResultsParameters,
     "marks_objectivity": MarksObjectivityParameters,
+    "journal_visits": JournalVisitsParameters,
 }
 
 

@@ -134,7 +134,9 @@ def openapi_document() -> dict[str, Any]:
             "type": "object", "required": ["parameters"], "properties": {
                 "school_id": {"type": "string"},
                 "parameters": {"type": "object", "additionalProperties": {"oneOf": [
-                    {"type": "integer", "minimum": 0, "maximum": 365},
+                    # bounds per parameter: 0-365 days, 0-600 minutes (docs/rules.md)
+                    {"type": "integer", "minimum": 0, "maximum": 600},
+                    {"type": "string", "enum": ["quarter", "half_year"]},
                     {"type": "array", "items": {"type": "string"}, "maxItems": 100}]}}}}}}},
         "responses": {"202": _json({"type": "object"}, "Sent to the checker"),
                       "422": _ERROR, "503": _ERROR, **admin_errors}}})
@@ -181,13 +183,14 @@ def openapi_document() -> dict[str, Any]:
     spec.path("/api/v1/reports", operations={
         "post": {"summary": "Ask the checker for a report (fill_rate, quarter_analysis, "
                             "program_completion, teacher_summary, academic_results, "
-                            "marks_objectivity); see docs/reports.md",
+                            "marks_objectivity, journal_visits); see docs/reports.md",
                  "security": _BEARER, "parameters": [wait],
                  "requestBody": {"required": True, "content": {"application/json": {
                      "schema": {"type": "object", "required": ["kind"], "properties": {
                          "kind": {"enum": ["fill_rate", "quarter_analysis",
                                            "program_completion", "teacher_summary",
-                                           "academic_results", "marks_objectivity"]},
+                                           "academic_results", "marks_objectivity",
+                                           "journal_visits"]},
                          "school_id": {"type": "string"},
                          "parameters": {"type": "object"}}}}}},
                  "responses": {"200": {"description": "The report (it came within wait)"},

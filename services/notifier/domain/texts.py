@@ -109,6 +109,9 @@ ACTIONS: dict[str, dict[str, str]] = {
         "program": "нагоните программу по КТП",
         "reason": "укажите причину отсутствия",
         "personal": "проверьте персональные данные класса",
+        "homework": "пересмотрите объём домашнего задания",
+        "ahead": "размещайте домашнее задание заранее",
+        "visits": "напомните ученикам и родителям заходить в журнал",
     },
     "ky": {
         "enter": "жетишпеген жазууну киргизиңиз",
@@ -122,6 +125,9 @@ ACTIONS: dict[str, dict[str, str]] = {
         "program": "КТП боюнча программаны жеткириңиз",
         "reason": "келбөөнүн себебин көрсөтүңүз",
         "personal": "класстын жеке маалыматтарын текшериңиз",
+        "homework": "үй тапшырманын көлөмүн кайра карап чыгыңыз",
+        "ahead": "үй тапшырманы алдын ала жайгаштырыңыз",
+        "visits": "окуучуларга жана ата-энелерге журналга кирүүнү эскертиңиз",
     },
 }
 RULE_ACTIONS = {
@@ -134,6 +140,8 @@ RULE_ACTIONS = {
     "final_mark.insufficient_marks": "final", "final_mark.inconsistent": "final",
     "program.behind_plan": "program", "absence.reason_missing": "reason",
     "personal_data.unverified": "personal",
+    "homework.grade_not_allowed": "homework", "homework.load.excessive": "homework",
+    "homework.not_ahead": "ahead", "journal.not_visited": "visits",
 }
 
 
