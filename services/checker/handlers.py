@@ -10,8 +10,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from services.checker.adapters import facts_store, findings_store, parameters_store, report_store
+from services.checker.adapters import (
+    deadlines_store,
+    facts_store,
+    findings_store,
+    parameters_store,
+    report_store,
+)
 from services.checker.adapters.tables import outbox
+from services.checker.domain.deadlines import next_change
 from services.checker.domain.reports import final_mark_counts, lesson_statistics, school_book
 from services.checker.domain.rules import Parameters, evaluate
 from shared.events.envelope import Event, new_envelope
@@ -105,6 +112,7 @@ class Settling:
 @dataclass
 class SweepResult:
     held: int = 0  # settling schools left for later
+    busy: int = 0  # schools another checker was folding or sweeping: left for the next tick
     schools: int = 0
     findings: int = 0
     opened: int = 0
@@ -112,26 +120,35 @@ class SweepResult:
 
 
 def sweep(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(UTC), *,
-          school_ids: list[str] | None = None, dirty_only: bool = False,
+          school_ids: list[str] | None = None, dirty_only: bool = False, due: bool = False,
           params: Parameters | None = None, settling: Settling | None = None) -> SweepResult:
     """Evaluate every rule for the schools at the clock's time; one transaction per school.
 
+    ``dirty_only``: the schools whose facts changed; with ``due`` also those whose
+    next deadline (the deadline index each sweep writes) has passed, quiet or not.
     With ``settling``, schools still receiving their history are left for a later
-    sweep (they stay dirty).
+    sweep (they stay dirty and due). A school another checker holds is left for
+    the next tick too.
     """
     now = clock()
     with engine.connect() as connection:
         chosen = school_ids or facts_store.schools(connection, dirty_only=dirty_only)
+        if due and not school_ids:
+            chosen = sorted(set(chosen) | set(deadlines_store.due(connection, now)))
         held = settling.schools(connection) if settling else set()
     result = SweepResult(held=len(set(chosen) & held))
     chosen = [school_id for school_id in chosen if school_id not in held]
     for school_id in chosen:
         started = datetime.now(UTC)
         with engine.begin() as connection:
+            if not facts_store.lock_school(connection, school_id, wait=False):
+                result.busy += 1
+                continue
             facts = facts_store.load_school(connection, school_id)
             school_params = params or Parameters.from_values(
                 parameters_store.load(connection, school_id))
             current = evaluate(facts, now, school_params)
+            deadlines_store.keep(connection, school_id, next_change(facts, now, school_params))
             change = findings_store.reconcile(connection, school_id, current, now)
             announce(connection, school_id, change, now)
             report_store.save_statistics(connection, school_id,

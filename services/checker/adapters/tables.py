@@ -156,3 +156,14 @@ report_basis = Table(
     Column("basis", JSON, nullable=False),
     Column("plans", JSON, nullable=False),  # apart: only some reports need them
 )
+
+#: Per school, the first moment its findings can change by time alone (a deadline
+#: passing), written by each sweep of the school: the sweeper judges the schools whose
+#: moment has come, quiet or not (issue 20).
+deadlines = Table(
+    "checker_deadlines",
+    metadata,
+    Column("school_id", String(64), primary_key=True),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Index("ix_checker_deadlines_due_at", "due_at"),
+)

@@ -23,12 +23,13 @@ from datetime import date, datetime, time, timedelta
 from services.checker.domain.facts import SchoolFacts
 from services.checker.domain.rules import Calendar, Parameters
 
+DEFAULTS = Parameters()
 #: ``now > deadline`` first holds this long after the deadline.
 AFTER = timedelta(microseconds=1)
 
 
 def next_change(facts: SchoolFacts, now: datetime,
-                params: Parameters = Parameters()) -> datetime | None:
+                params: Parameters = DEFAULTS) -> datetime | None:
     """The first moment after ``now`` at which the school's findings may change by time
     alone; None when no such moment remains (or nothing can be judged)."""
     if facts.calendar.data is None:
