@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -113,6 +114,7 @@ class Settling:
 class SweepResult:
     held: int = 0  # settling schools left for later
     busy: int = 0  # schools another checker was folding or sweeping: left for the next tick
+    prepared: int = 0  # quiet schools whose findings had been judged ahead for the moment
     schools: int = 0
     findings: int = 0
     opened: int = 0
@@ -144,17 +146,28 @@ def sweep(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(U
             if not facts_store.lock_school(connection, school_id, wait=False):
                 result.busy += 1
                 continue
-            facts = facts_store.load_school(connection, school_id)
-            school_params = params or Parameters.from_values(
-                parameters_store.load(connection, school_id))
-            current = evaluate(facts, now, school_params)
-            deadlines_store.keep(connection, school_id, next_change(facts, now, school_params))
-            change = findings_store.reconcile(connection, school_id, current, now)
-            announce(connection, school_id, change, now)
-            report_store.save_statistics(connection, school_id,
-                                         lesson_statistics(facts, school_params),
-                                         final_mark_counts(facts), school_book(facts))
-            facts_store.clean(connection, school_id, started)
+            ahead = deadlines_store.prepared(connection, school_id, now) \
+                if due and not facts_store.is_dirty(connection, school_id) else None
+            if ahead is not None:
+                # Quiet since judged ahead: its findings from this moment are known.
+                current, valid_until = ahead
+                change = findings_store.reconcile(connection, school_id, current, now)
+                announce(connection, school_id, change, now)
+                deadlines_store.keep(connection, school_id, valid_until)
+                result.prepared += 1
+            else:
+                facts = facts_store.load_school(connection, school_id)
+                school_params = params or Parameters.from_values(
+                    parameters_store.load(connection, school_id))
+                current = evaluate(facts, now, school_params)
+                deadlines_store.keep(connection, school_id,
+                                     next_change(facts, now, school_params))
+                change = findings_store.reconcile(connection, school_id, current, now)
+                announce(connection, school_id, change, now)
+                report_store.save_statistics(connection, school_id,
+                                             lesson_statistics(facts, school_params),
+                                             final_mark_counts(facts), school_book(facts))
+                facts_store.clean(connection, school_id, started)
         result.schools += 1
         result.findings += len(current)
         result.opened += len(change.opened)
@@ -163,6 +176,45 @@ def sweep(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(U
         log.info("sweep", extra={"schools": result.schools, "opened": result.opened,
                                  "withdrawn": result.withdrawn, "held_settling": result.held})
     return result
+
+
+#: How long before a quiet school's next moment its findings for it are judged ahead.
+PREPARE_HORIZON = timedelta(hours=3)
+
+
+def prepare_ahead(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(UTC), *,
+                  horizon: timedelta = PREPARE_HORIZON, budget: float | None = None,
+                  params: Parameters | None = None) -> int:
+    """Judge quiet schools ahead of their next moment, soonest first, for at most
+    ``budget`` seconds; returns how many were prepared.
+
+    Most deadlines of every school fall at the same local midnight: judged ahead,
+    the tick at that moment only reconciles the findings known for it, so the work
+    at the moment is proportional to what changes, not to the schools' sizes. A
+    school whose facts change meanwhile is dirty and judged whole instead.
+    """
+    started = time.monotonic()
+    now = clock()
+    with engine.connect() as connection:
+        chosen = deadlines_store.to_prepare(connection, now + horizon)
+    count = 0
+    for school_id in chosen:
+        if budget is not None and time.monotonic() - started > budget:
+            break
+        with engine.begin() as connection:
+            if not facts_store.lock_school(connection, school_id, wait=False) \
+                    or facts_store.is_dirty(connection, school_id):
+                continue
+            moment = deadlines_store.due_at(connection, school_id)
+            if moment is None:
+                continue
+            facts = facts_store.load_school(connection, school_id)
+            school_params = params or Parameters.from_values(
+                parameters_store.load(connection, school_id))
+            deadlines_store.prepare(connection, school_id, evaluate(facts, moment, school_params),
+                                    next_change(facts, moment, school_params))
+        count += 1
+    return count
 
 
 def refresh_statistics(engine: Engine, *, only_if_stale: bool = False) -> bool:

@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from services.checker.adapters.tables import inbox, outbox
 from services.checker.handlers import (
     Settling,
+    prepare_ahead,
     refresh_statistics,
     sweep,
     take_events,
@@ -73,6 +74,9 @@ class Sweeper:
                 sweep(self.service.engine, self.clock, dirty_only=not full, due=not full,
                       settling=self.settling)
                 make_scheduled(self.service.engine, self.clock, settling=self.settling)
+                # With the rest of the tick, judge quiet schools ahead of their deadlines.
+                prepare_ahead(self.service.engine, self.clock,
+                              budget=self.settings.sweep_interval / 2)
                 if full:
                     last_full = time.monotonic()
             except DBAPIError:

@@ -116,6 +116,11 @@ def load_school(connection: Connection, school_id: str) -> SchoolFacts:
     return school
 
 
+def is_dirty(connection: Connection, school_id: str) -> bool:
+    return connection.execute(select(dirty_schools.c.school_id).where(
+        dirty_schools.c.school_id == school_id)).first() is not None
+
+
 def schools(connection: Connection, *, dirty_only: bool) -> list[str]:
     """The schools to judge (never the every-school pseudo id of nationwide outages)."""
     if dirty_only:

@@ -22,6 +22,8 @@ def upgrade() -> None:
         "checker_deadlines",
         sa.Column("school_id", sa.String(64), primary_key=True),
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("prepared", sa.JSON, nullable=True),
+        sa.Column("prepared_next", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_index("ix_checker_deadlines_due_at", "checker_deadlines", ["due_at"])
 
