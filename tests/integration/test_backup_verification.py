@@ -90,3 +90,47 @@ def test_the_reading_check_agrees_with_the_trial_restore_on_a_good_archive(
     quick, full = verify(ctx, key, trial_restore=False), verify(ctx, key)
     assert quick.ok and full.ok
     assert quick.events == full.events > 1000
+
+
+def test_scheduled_backups_are_made_per_school_each_with_the_nationwide_events(
+        production_settings: Settings, migrated: Callable[[Settings], Settings],
+        tmp_path: Path) -> None:
+    from sqlalchemy import func
+
+    from services.backup.adapters import journal_store
+    from services.backup.main import Scheduler
+    from shared.events.envelope import Event
+
+    settings = replace(backup_settings(migrated(production_settings), tmp_path),
+                       backup_schedule="0 2 * * *", backup_half_year_schedule="")
+    context = context_for(settings)
+    try:
+        fill_journal(context.engine, small_school_events()[:300])
+        with context.engine.begin() as connection:
+            journal_store.append(connection, [
+                Event.from_envelope({
+                    "id": "evt_other_1", "type": "teacher.profile", "school_id": "sch0002",
+                    "occurred_at": "2026-09-01T08:00:00+06:00",
+                    "data": {"teacher_id": "t9", "full_name": "Асанова Айгуль"}}),
+                Event.from_envelope({
+                    "id": "evt_nationwide_1", "type": "platform.outage", "school_id": "*",
+                    "occurred_at": "2026-09-02T12:00:00+06:00",
+                    "data": {"started_at": "2026-09-02T09:00:00+06:00",
+                             "ended_at": "2026-09-02T11:00:00+06:00"}})])
+        made = Scheduler(context, settings).tick()
+        with context.engine.connect() as connection:
+            rows = {row.scope: row for row in connection.execute(
+                select(backups).where(backups.c.id.in_(made)))}
+            assert connection.execute(select(func.count()).select_from(backups)).scalar() == 2
+        assert set(rows) == {"sch0001", "sch0002"}
+        assert {row.status for row in rows.values()} == {"verified"}
+        assert (rows["sch0001"].events, rows["sch0002"].events) == (301, 2)
+        assert rows["sch0002"].key.startswith("backups/sch0002/")
+        assert Scheduler(context, settings).tick() == []  # each school's slot is taken
+        whole = replace(settings, backup_scope="all", backup_schedule="30 2 * * *")
+        (one,) = Scheduler(context, whole).tick()
+        with context.engine.connect() as connection:
+            row = connection.execute(select(backups).where(backups.c.id == one)).one()
+        assert (row.scope, row.events) == ("*", 302)
+    finally:
+        context.engine.dispose()

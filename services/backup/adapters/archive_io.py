@@ -73,9 +73,11 @@ class _HashingFile:
 
 
 def journal_entries(connection: Connection, scope: str) -> Iterator[JournalEntry]:
+    """The scope's entries in sequence order; a school's include the events for every
+    school (nationwide outages), so that its backup restores alone."""
     query = select(journal).order_by(journal.c.seq).execution_options(yield_per=BATCH)
     if scope != ALL_SCHOOLS:
-        query = query.where(journal.c.school_id == scope)
+        query = query.where(journal.c.school_id.in_([scope, ALL_SCHOOLS]))
     for row in connection.execute(query):
         yield JournalEntry(row.seq, row.event_id, row.school_id, row.type, row.occurred_at,
                            row.recorded_at, bytes(row.body), row.prev_hash, row.hash)
@@ -238,6 +240,12 @@ def unpack(body: bytes, key: bytes, folder: Path) -> Unpacked:
     if manifest is None:
         raise ArchiveDamaged("the archive has no manifest")
     return Unpacked(manifest, target, checksums)
+
+
+def journal_schools(connection: Connection) -> list[str]:
+    """Every school the journal holds entries of (not the every-school id)."""
+    return sorted(school for school in connection.execute(
+        select(journal.c.school_id).distinct()).scalars() if school != ALL_SCHOOLS)
 
 
 def journal_is_empty(connection: Connection) -> bool:
