@@ -12,7 +12,9 @@ their history before the chosen school day into the checker's database once
    and folded by the checkers (sustained: all of the day's events over the time
    until the last one is folded), and the checkers' cost per event (CPU seconds
    per event) for the first and the last fifth of the day's events;
-2. moves the checkers' clock to just before the day's end and measures the lag,
+2. moves the checkers' clock to the late evening for two ticks (in which quiet
+   schools are judged ahead; ``--no-ahead`` skips this), then to just before the
+   day's end, and measures the lag,
    in real seconds, from the moment the day's deadlines pass (topics, homework,
    attendance: end of the lesson day) to the moment each finding is stored
    (p50, p99), with the sweeper's tick of ``--sweep-interval`` seconds;
@@ -221,6 +223,9 @@ def run_step(checkers: int, args: argparse.Namespace, base_env: dict[str, str], 
         rules = findings.c.rule.in_(DAY_RULES)
         known = count(engine, findings, rules)
         midnight = day_start + timedelta(days=1)
+        if args.ahead:  # the late evening: the ticks judge the quiet schools ahead
+            offset.value = (midnight - timedelta(hours=2)).timestamp() - time.time()
+            time.sleep(2 * args.sweep_interval + 2)
         offset.value = (midnight - timedelta(seconds=5)).timestamp() - time.time()
         passes_at = time.time() + 5
         seen: dict[str, float] = {}
@@ -265,6 +270,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--checkers", default="1,2,4")
     parser.add_argument("--sweep-interval", type=float, default=20.0)
     parser.add_argument("--gateway-workers", type=int, default=2)
+    parser.add_argument("--ahead", action=argparse.BooleanOptionalAction, default=True,
+                        help="give the checkers two quiet ticks before midnight, in which "
+                             "they judge the schools ahead (--no-ahead: judged whole at "
+                             "midnight)")
     parser.add_argument("--broker-url", default=os.environ.get(
         "KOZOMOL_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"))
     parser.add_argument("--postgres-url", default=os.environ.get(
