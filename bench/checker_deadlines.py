@@ -2,7 +2,8 @@
 moment, or judged ahead and only reconciled at the moment.
 
 Folds a simulated school's history up to a school day's evening into a fresh
-database, sweeps it (which writes its next deadline: that day's end), then times
+database, sweeps it (which writes its next deadline, usually that day's end),
+then times
 
 - judging ahead (``prepare_ahead``: load the facts, evaluate at the coming moment);
 - the tick at the moment with the findings judged ahead (``sweep(due=True)``);
@@ -22,6 +23,7 @@ from datetime import datetime, timedelta
 import psycopg
 
 from kozomol.simulator.run import SimulationSpec, school_events
+from services.checker.adapters import deadlines_store
 from services.checker.adapters.tables import inbox
 from services.checker.handlers import prepare_ahead, sweep, take_events
 from shared.db.engine import make_engine
@@ -72,10 +74,14 @@ def run(url: str, copy_url: str, name: str, copy: str, *, parallels: int, day: i
         admin.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"')
     engine, whole = make_engine(url), make_engine(copy_url)
 
+    with engine.connect() as connection:
+        moment = deadlines_store.due_at(connection, "sch0001")
+    assert moment is not None
+    print(f"its next moment: {moment.astimezone(evening.tzinfo)}")
     t0 = time.perf_counter()
     assert prepare_ahead(engine, lambda: evening) == 1
     ahead_s = time.perf_counter() - t0
-    at = midnight + timedelta(seconds=1)
+    at = moment + timedelta(seconds=1)
     t0 = time.perf_counter()
     tick = sweep(engine, lambda: at, dirty_only=True, due=True)
     tick_s = time.perf_counter() - t0
@@ -85,7 +91,7 @@ def run(url: str, copy_url: str, name: str, copy: str, *, parallels: int, day: i
     full_s = time.perf_counter() - t0
     assert full.prepared == 0 and full.schools == 1
     assert (tick.opened, tick.withdrawn) == (full.opened, full.withdrawn)
-    print(f"at the deadline: {tick.opened} findings opened, {tick.withdrawn} withdrawn")
+    print(f"at the moment: {tick.opened} findings opened, {tick.withdrawn} withdrawn")
     print(f"judged ahead (before the moment):      {ahead_s:6.2f} s")
     print(f"tick at the moment, judged ahead:      {tick_s:6.2f} s")
     print(f"tick at the moment, judged whole:      {full_s:6.2f} s "

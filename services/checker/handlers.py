@@ -180,6 +180,8 @@ def sweep(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(U
 
 #: How long before a quiet school's next moment its findings for it are judged ahead.
 PREPARE_HORIZON = timedelta(hours=3)
+#: Moments closer than this are judged ahead together (the school is due at the last).
+TOGETHER = timedelta(seconds=1)
 
 
 def prepare_ahead(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(UTC), *,
@@ -211,8 +213,13 @@ def prepare_ahead(engine: Engine, clock: Callable[[], datetime] = lambda: dateti
             facts = facts_store.load_school(connection, school_id)
             school_params = params or Parameters.from_values(
                 parameters_store.load(connection, school_id))
-            deadlines_store.prepare(connection, school_id, evaluate(facts, moment, school_params),
-                                    next_change(facts, moment, school_params))
+            # Moments a breath apart (a new local day, and the deadlines just after it)
+            # pass within one tick: judge them together, at the last.
+            following = next_change(facts, moment, school_params)
+            while following is not None and following - moment <= TOGETHER:
+                moment, following = following, next_change(facts, following, school_params)
+            deadlines_store.prepare(connection, school_id, moment,
+                                    evaluate(facts, moment, school_params), following)
         count += 1
     return count
 

@@ -50,11 +50,12 @@ def due_at(connection: Connection, school_id: str) -> datetime | None:
     return None if found is None else _aware(found)
 
 
-def prepare(connection: Connection, school_id: str, findings: list[Finding],
-            valid_until: datetime | None) -> None:
-    """Store the findings that hold from the school's moment until ``valid_until``."""
+def prepare(connection: Connection, school_id: str, moment: datetime,
+            findings: list[Finding], valid_until: datetime | None) -> None:
+    """Store the findings that hold from ``moment`` (the school's moment, or one a
+    breath after it, which it then becomes) until ``valid_until``."""
     connection.execute(update(deadlines).where(deadlines.c.school_id == school_id).values(
-        prepared=[_encoded(finding) for finding in findings],
+        due_at=moment.astimezone(UTC), prepared=[_encoded(finding) for finding in findings],
         prepared_next=None if valid_until is None else valid_until.astimezone(UTC)))
 
 
