@@ -73,11 +73,11 @@ class _HashingFile:
 
 
 def journal_entries(connection: Connection, scope: str) -> Iterator[JournalEntry]:
-    """The scope's entries in sequence order; a school's include the events for every
-    school (nationwide outages), so that its backup restores alone."""
     query = select(journal).order_by(journal.c.seq).execution_options(yield_per=BATCH)
     if scope != ALL_SCHOOLS:
-        query = query.where(journal.c.school_id.in_([scope, ALL_SCHOOLS]))
+        # A school's backup holds the events for every school too (a nationwide
+        # outage, school_id "*"): restored alone, the school keeps its grace.
+        query = query.where(journal.c.school_id.in_((scope, ALL_SCHOOLS)))
     for row in connection.execute(query):
         yield JournalEntry(row.seq, row.event_id, row.school_id, row.type, row.occurred_at,
                            row.recorded_at, bytes(row.body), row.prev_hash, row.hash)
