@@ -5,8 +5,10 @@ for all four quarters, appends its events to the backup service's journal
 record in a fresh PostgreSQL database, then times:
 
 - backup: journal → members (events, chain, derived tables) → tar → zstd → AES-GCM → store;
-- verify: decrypt, unpack, member checksums, trial restore into a scratch SQLite
-  database and re-derivation of every journal and table member;
+- verify by reading (after every backup): decrypt, unpack, member checksums, every
+  journal line parsed and the chain checked, count and head compared;
+- verify by trial restore (once per retention cycle): the same, then a restore into a
+  scratch SQLite database and re-derivation of every journal and table member;
 - restore: into a second, empty PostgreSQL database (chain checked while loading).
 
 It prints events/s and MB/s (MB of journal bodies, the events.jsonl member)
@@ -133,7 +135,14 @@ def run(spec: SimulationSpec, source_db: str, target_db: str, scratch: Path) -> 
     uncompressed = sum(members.values())
     mb = raw_bytes / 1e6
 
-    print("verify …", flush=True)
+    print("verify by reading (the usual check after a backup) …", flush=True)
+    t0 = time.perf_counter()
+    read = verify(ctx, outcome.key or "", trial_restore=False)
+    read_s = time.perf_counter() - t0
+    assert read.ok, read.problems
+    read_peak = peak_mb()
+
+    print("verify by trial restore (once per retention cycle) …", flush=True)
     t0 = time.perf_counter()
     checked = verify(ctx, outcome.key or "")
     verify_s = time.perf_counter() - t0
@@ -163,9 +172,14 @@ def run(spec: SimulationSpec, source_db: str, target_db: str, scratch: Path) -> 
     print(f"school year: {count:,} events, journal bodies {mb:,.1f} MB, all members "
           f"{uncompressed / 1e6:,.1f} MB, archive {outcome.bytes / 1e6:,.1f} MB "
           f"({uncompressed / outcome.bytes:.1f}x smaller)")
-    print(f"{'step':<10} {'seconds':>8} {'events/s':>10} {'MB/s':>8}")
-    for name, seconds in (("backup", backup_s), ("verify", verify_s), ("restore", restore_s)):
-        print(f"{name:<10} {seconds:>8.1f} {count / seconds:>10,.0f} {mb / seconds:>8.1f}")
+    print(f"{'step':<24} {'seconds':>8} {'events/s':>10} {'MB/s':>8}")
+    for name, seconds in (("backup", backup_s), ("verify (read)", read_s),
+                          ("verify (trial restore)", verify_s), ("restore", restore_s)):
+        print(f"{name:<24} {seconds:>8.1f} {count / seconds:>10,.0f} {mb / seconds:>8.1f}")
+    print(f"backup + verify: {backup_s + read_s:.1f} s by reading, "
+          f"{backup_s + verify_s:.1f} s with the trial restore "
+          f"({(backup_s + verify_s) / (backup_s + read_s):.1f}x)")
+    print(f"peak memory after backup and the reading check: {read_peak:,.0f} MB")
     print(f"yardsticks on the {len(body) / 1e6:,.1f} MB of bodies: SHA-256 "
           f"{len(body) / 1e6 / sha_s:,.0f} MB/s, zstd-6 {len(body) / 1e6 / zstd_s:,.0f} MB/s, "
           f"AES-256-GCM {len(packed) / 1e6 / aes_s:,.0f} MB/s")

@@ -95,6 +95,7 @@ class Settings:
     notifier_webhook_url: str = ""          # empty: no outgoing webhook
     notifier_webhook_secret: str = ""
     notifier_console_url: str = "http://127.0.0.1:8080"
+    backup_scope: str = "schools"  # scheduled backups: one per school, or "all" in one
 
     def __post_init__(self) -> None:
         # Paths are resolved once, here, against the working directory the settings
@@ -207,6 +208,7 @@ def load_settings() -> Settings:
                 backup_keep_monthly=env.int("BACKUP_KEEP_MONTHLY", 12),
                 backup_check_interval=env.float("BACKUP_CHECK_INTERVAL", 60.0),
                 **_notifier_settings(env),
+                backup_scope=env.str("BACKUP_SCOPE", "schools"),
             )
         env.seal()
     except EnvError as exc:
@@ -309,6 +311,8 @@ def _validate_backup(settings: Settings) -> None:
         ZoneInfo(settings.backup_timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise SettingsError("KOZOMOL_BACKUP_TIMEZONE must be an IANA time zone") from exc
+    if settings.backup_scope not in ("schools", "all"):
+        raise SettingsError("KOZOMOL_BACKUP_SCOPE must be schools or all")
     if settings.backup_keep_daily < 1 or settings.backup_keep_monthly < 0:
         raise SettingsError("KOZOMOL_BACKUP_KEEP_DAILY must be at least 1 and "
                             "KOZOMOL_BACKUP_KEEP_MONTHLY at least 0")

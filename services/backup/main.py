@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine
 
-from services.backup.adapters.archive_io import journal_is_empty
+from services.backup.adapters.archive_io import journal_is_empty, journal_schools
 from services.backup.adapters.crypto import new_key, parse_key
 from services.backup.adapters.tables import command_outbox, inbox, outbox
 from services.backup.domain.archive import ALL_SCHOOLS
@@ -114,12 +114,16 @@ class Scheduler:
                 due = []  # nothing to back up yet; the slot stays due
             else:
                 due = due_slots(schedules(self.settings), now, self.settings.backup_timezone)
+            scopes = journal_schools(connection) if due and \
+                self.settings.backup_scope == "schools" else [ALL_SCHOOLS]
         for kind, slot, _ in due:
-            backup_id = claim_slot(self.context.engine, ALL_SCHOOLS, kind, slot, now)
-            if backup_id is not None:
-                log.info("scheduled backup", extra={"slot": slot, "backup_id": backup_id})
-                make_backup(self.context, backup_id)
-                made.append(backup_id)
+            for scope in scopes:  # the slot is claimed per scope: one backup each
+                backup_id = claim_slot(self.context.engine, scope, kind, slot, now)
+                if backup_id is not None:
+                    log.info("scheduled backup", extra={"slot": slot, "scope": scope,
+                                                        "backup_id": backup_id})
+                    make_backup(self.context, backup_id)
+                    made.append(backup_id)
         for backup_id in claim_requested(self.context.engine):
             make_backup(self.context, backup_id)
             made.append(backup_id)

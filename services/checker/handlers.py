@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from services.checker.adapters import (
+    deadlines_store,
     facts_store,
     findings_store,
     parameters_store,
@@ -18,6 +20,7 @@ from services.checker.adapters import (
     result_store,
 )
 from services.checker.adapters.tables import outbox
+from services.checker.domain.deadlines import next_change
 from services.checker.domain.reports import final_mark_counts, lesson_statistics, school_book
 from services.checker.domain.results import student_results
 from services.checker.domain.rules import Parameters, evaluate
@@ -112,6 +115,8 @@ class Settling:
 @dataclass
 class SweepResult:
     held: int = 0  # settling schools left for later
+    busy: int = 0  # schools another checker was folding or sweeping: left for the next tick
+    prepared: int = 0  # quiet schools whose findings had been judged ahead for the moment
     schools: int = 0
     findings: int = 0
     opened: int = 0
@@ -119,34 +124,54 @@ class SweepResult:
 
 
 def sweep(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(UTC), *,
-          school_ids: list[str] | None = None, dirty_only: bool = False,
+          school_ids: list[str] | None = None, dirty_only: bool = False, due: bool = False,
           params: Parameters | None = None, settling: Settling | None = None) -> SweepResult:
     """Evaluate every rule for the schools at the clock's time; one transaction per school.
 
+    ``dirty_only``: the schools whose facts changed; with ``due`` also those whose
+    next deadline (the deadline index each sweep writes) has passed, quiet or not.
     With ``settling``, schools still receiving their history are left for a later
-    sweep (they stay dirty).
+    sweep (they stay dirty and due). A school another checker holds is left for
+    the next tick too.
     """
     now = clock()
     with engine.connect() as connection:
         chosen = school_ids or facts_store.schools(connection, dirty_only=dirty_only)
+        if due and not school_ids:
+            chosen = sorted(set(chosen) | set(deadlines_store.due(connection, now)))
         held = settling.schools(connection) if settling else set()
     result = SweepResult(held=len(set(chosen) & held))
     chosen = [school_id for school_id in chosen if school_id not in held]
     for school_id in chosen:
         started = datetime.now(UTC)
         with engine.begin() as connection:
-            facts = facts_store.load_school(connection, school_id)
-            school_params = params or Parameters.from_values(
-                parameters_store.load(connection, school_id))
-            current = evaluate(facts, now, school_params)
-            change = findings_store.reconcile(connection, school_id, current, now)
-            announce(connection, school_id, change, now)
-            report_store.save_statistics(connection, school_id,
-                                         lesson_statistics(facts, school_params),
-                                         final_mark_counts(facts), school_book(facts))
-            result_store.save_results(connection, school_id,
-                                      student_results(facts, now, school_params))
-            facts_store.clean(connection, school_id, started)
+            if not facts_store.lock_school(connection, school_id, wait=False):
+                result.busy += 1
+                continue
+            ahead = deadlines_store.prepared(connection, school_id, now) \
+                if due and not facts_store.is_dirty(connection, school_id) else None
+            if ahead is not None:
+                # Quiet since judged ahead: its findings from this moment are known.
+                current, valid_until = ahead
+                change = findings_store.reconcile(connection, school_id, current, now)
+                announce(connection, school_id, change, now)
+                deadlines_store.keep(connection, school_id, valid_until)
+                result.prepared += 1
+            else:
+                facts = facts_store.load_school(connection, school_id)
+                school_params = params or Parameters.from_values(
+                    parameters_store.load(connection, school_id))
+                current = evaluate(facts, now, school_params)
+                deadlines_store.keep(connection, school_id,
+                                     next_change(facts, now, school_params))
+                change = findings_store.reconcile(connection, school_id, current, now)
+                announce(connection, school_id, change, now)
+                report_store.save_statistics(connection, school_id,
+                                             lesson_statistics(facts, school_params),
+                                             final_mark_counts(facts), school_book(facts))
+                result_store.save_results(connection, school_id,
+                                          student_results(facts, now, school_params))
+                facts_store.clean(connection, school_id, started)
         result.schools += 1
         result.findings += len(current)
         result.opened += len(change.opened)
@@ -155,6 +180,52 @@ def sweep(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(U
         log.info("sweep", extra={"schools": result.schools, "opened": result.opened,
                                  "withdrawn": result.withdrawn, "held_settling": result.held})
     return result
+
+
+#: How long before a quiet school's next moment its findings for it are judged ahead.
+PREPARE_HORIZON = timedelta(hours=3)
+#: Moments closer than this are judged ahead together (the school is due at the last).
+TOGETHER = timedelta(seconds=1)
+
+
+def prepare_ahead(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(UTC), *,
+                  horizon: timedelta = PREPARE_HORIZON, budget: float | None = None,
+                  params: Parameters | None = None) -> int:
+    """Judge quiet schools ahead of their next moment, soonest first, for at most
+    ``budget`` seconds; returns how many were prepared.
+
+    Most deadlines of every school fall at the same local midnight: judged ahead,
+    the tick at that moment only reconciles the findings known for it, so the work
+    at the moment is proportional to what changes, not to the schools' sizes. A
+    school whose facts change meanwhile is dirty and judged whole instead.
+    """
+    started = time.monotonic()
+    now = clock()
+    with engine.connect() as connection:
+        chosen = deadlines_store.to_prepare(connection, now + horizon)
+    count = 0
+    for school_id in chosen:
+        if budget is not None and time.monotonic() - started > budget:
+            break
+        with engine.begin() as connection:
+            if not facts_store.lock_school(connection, school_id, wait=False) \
+                    or facts_store.is_dirty(connection, school_id):
+                continue
+            moment = deadlines_store.due_at(connection, school_id)
+            if moment is None:
+                continue
+            facts = facts_store.load_school(connection, school_id)
+            school_params = params or Parameters.from_values(
+                parameters_store.load(connection, school_id))
+            # Moments a breath apart (a new local day, and the deadlines just after it)
+            # pass within one tick: judge them together, at the last.
+            following = next_change(facts, moment, school_params)
+            while following is not None and following - moment <= TOGETHER:
+                moment, following = following, next_change(facts, following, school_params)
+            deadlines_store.prepare(connection, school_id, moment,
+                                    evaluate(facts, moment, school_params), following)
+        count += 1
+    return count
 
 
 def refresh_statistics(engine: Engine, *, only_if_stale: bool = False) -> bool:

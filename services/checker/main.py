@@ -3,9 +3,12 @@
 The consumer folds each batch of events into the checker's facts and answers
 commands (finding status changes, parameters, report requests); a sweeper
 thread evaluates the rules: every ``KOZOMOL_SWEEP_INTERVAL`` seconds for the
-schools whose facts changed, and for every school when the interval
-``KOZOMOL_FULL_SWEEP_INTERVAL`` has passed (deadlines pass with time alone),
-then makes the scheduled reports that are due.
+schools whose facts changed or whose next deadline passed (the deadline index
+each sweep writes: deadlines are judged as they fall due, quiet school or not),
+and for every school when the interval ``KOZOMOL_FULL_SWEEP_INTERVAL`` has
+passed (the safety net), then makes the scheduled reports that are due.
+Several checkers run side by side on one queue: per-school advisory locks in
+PostgreSQL keep each school's folding and sweeping one at a time.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from services.checker.adapters.tables import inbox, outbox
 from services.checker.handlers import (
     Settling,
+    prepare_ahead,
     refresh_statistics,
     sweep,
     take_events,
@@ -65,9 +69,14 @@ class Sweeper:
             full = time.monotonic() - last_full >= self.settings.full_sweep_interval
             try:
                 refresh_statistics(self.service.engine, only_if_stale=True)
-                sweep(self.service.engine, self.clock, dirty_only=not full,
+                # Each tick: the schools that changed and those whose next deadline
+                # passed; the full sweep stays as the safety net.
+                sweep(self.service.engine, self.clock, dirty_only=not full, due=not full,
                       settling=self.settling)
                 make_scheduled(self.service.engine, self.clock, settling=self.settling)
+                # With the rest of the tick, judge quiet schools ahead of their deadlines.
+                prepare_ahead(self.service.engine, self.clock,
+                              budget=self.settings.sweep_interval / 2)
                 if full:
                     last_full = time.monotonic()
             except DBAPIError:

@@ -242,6 +242,12 @@ def unpack(body: bytes, key: bytes, folder: Path) -> Unpacked:
     return Unpacked(manifest, target, checksums)
 
 
+def journal_schools(connection: Connection) -> list[str]:
+    """Every school the journal holds entries of (not the every-school id)."""
+    return sorted(school for school in connection.execute(
+        select(journal.c.school_id).distinct()).scalars() if school != ALL_SCHOOLS)
+
+
 def journal_is_empty(connection: Connection) -> bool:
     return not connection.execute(select(func.count()).select_from(journal)).scalar_one()
 

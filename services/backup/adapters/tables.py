@@ -72,6 +72,8 @@ backups = Table(
     Column("head_hash", String(64), nullable=True),
     Column("verified_at", DateTime(timezone=True), nullable=True),
     Column("error", Text, nullable=True),
+    #: proved by a full trial restore (one per retention cycle and scope)
+    Column("restored_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("scope", "slot", name="uq_backup_backups_slot"),
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, select, text
 
 from services.checker.adapters.tables import catching_up, dirty_schools, facts
 from services.checker.domain.facts import (
@@ -19,6 +19,8 @@ from shared.db.inserts import conflict_insert
 from shared.events.envelope import Event
 
 _CHUNK = 400
+#: The first key of the checker's per-school advisory locks (the second: the school's hash).
+_LOCK_SPACE = 20
 #: The contract's school id of an event for every school (a nationwide outage).
 EVERY_SCHOOL = "*"
 
@@ -34,6 +36,10 @@ def ingest(connection: Connection, events: list[Event], *,
     for event in events:
         for ref in entities_of(event.type, event.id, event.data):
             by_school[event.school_id].append((event, ref))
+    # Several checkers fold batches side by side: each school's read-modify-write of its
+    # entities is one at a time (in one order, so two batches cannot wait for each other).
+    for school_id in sorted({event.school_id for event in events}):
+        lock_school(connection, school_id, wait=True)
     now = datetime.now(UTC)
     if settle_lag is not None:
         behind = {event.school_id for event in events
@@ -73,6 +79,21 @@ def ingest(connection: Connection, events: list[Event], *,
             mark_dirty(connection, school_id, now)
 
 
+def lock_school(connection: Connection, school_id: str, *, wait: bool) -> bool:
+    """Hold the school until the transaction ends, against the other checkers' folding
+    and sweeping (a PostgreSQL advisory lock; SQLite has one writer anyway).
+
+    Without ``wait``, returns False at once when another holds it.
+    """
+    if connection.dialect.name != "postgresql":
+        return True
+    function = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+    got = connection.execute(
+        text(f"SELECT {function}(:space, hashtext(:school))"),
+        {"space": _LOCK_SPACE, "school": school_id}).scalar()
+    return wait or bool(got)
+
+
 def mark_dirty(connection: Connection, school_id: str, now: datetime) -> None:
     """The school is to be evaluated at the next sweep."""
     statement = conflict_insert(connection, dirty_schools).values(school_id=school_id, since=now)
@@ -102,6 +123,9 @@ def load_kinds(connection: Connection, school_id: str, kinds: tuple[str, ...]) -
             facts.c.school_id == school_id, facts.c.kind.in_(kinds))):
         load_entity(school, (row.kind, row.entity_key), row.state)
     return school
+def is_dirty(connection: Connection, school_id: str) -> bool:
+    return connection.execute(select(dirty_schools.c.school_id).where(
+        dirty_schools.c.school_id == school_id)).first() is not None
 
 
 def schools(connection: Connection, *, dirty_only: bool) -> list[str]:

@@ -171,3 +171,18 @@ result_stats = Table(
     Column("grade", Integer, nullable=False),
     Column("results", JSON, nullable=False),
 )
+
+#: Per school, the first moment its findings can change by time alone (a deadline
+#: passing), written by each sweep of the school: the sweeper judges the schools whose
+#: moment has come, quiet or not (issue 20). ``prepared``: the findings that hold from
+#: that moment, judged ahead while the school was quiet, valid until ``prepared_next``
+#: unless the school's facts change (then it is dirty and judged whole).
+deadlines = Table(
+    "checker_deadlines",
+    metadata,
+    Column("school_id", String(64), primary_key=True),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("prepared", JSON(none_as_null=True), nullable=True),
+    Column("prepared_next", DateTime(timezone=True), nullable=True),
+    Index("ix_checker_deadlines_due_at", "due_at"),
+)
