@@ -70,6 +70,6 @@ def test_the_demo_runs_a_small_school_end_to_end(tmp_path: Path) -> None:
     # The messages the notifier would have sent that day, as e-mails and a table.
     with (output / "messages.csv").open(encoding="utf-8") as handle:
         messages = list(csv.DictReader(handle))
-    assert {row["kind"] for row in messages} >= {"reminder", "digest"}
+    assert "reminder" in {row["kind"] for row in messages}
     assert sum(summary["messages"].values()) == len(messages)
     assert len(list((output / "messages").glob("*.eml"))) == len(messages)
