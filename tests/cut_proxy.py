@@ -18,8 +18,8 @@ from types import TracebackType
 class CutProxy:
     def __init__(self, upstream_host: str, upstream_port: int) -> None:
         self.upstream = (upstream_host, upstream_port)
-        self._listener = self._listen(0)
-        self.port = int(self._listener.getsockname()[1])
+        self._listener: socket.socket | None = self._listen(0)
+        self.port = int(self._listener.getsockname()[1]) if self._listener else 0
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
         self._stopped = threading.Event()
@@ -98,12 +98,12 @@ class CutProxy:
             try:
                 while True:
                     for key, _ in selector.select(timeout=1.0):
-                        sock = key.fileobj
-                        assert isinstance(sock, socket.socket)
-                        data = sock.recv(65536)
+                        readable = key.fileobj
+                        assert isinstance(readable, socket.socket)
+                        data = readable.recv(65536)
                         if not data:
                             return
-                        peers[sock].sendall(data)
+                        peers[readable].sendall(data)
                     if self._stopped.is_set():
                         return
             except (OSError, ValueError):
