@@ -31,6 +31,7 @@ from kombu.mixins import ConsumerMixin
 
 from shared import metrics
 from shared.events.envelope import Event
+from shared.messaging import crash_points
 from shared.messaging.outages import is_outage
 from shared.messaging.topology import Topology
 
@@ -202,6 +203,7 @@ class EventConsumer(ConsumerMixin):
                     self._hold(messages[index:], None)
                     return
         else:
+            crash_points.reached(crash_points.AFTER_COMMIT_BEFORE_ACK)
             for message, event in zip(messages, events, strict=True):
                 self._done(message, event)
         self._recovered()
@@ -217,6 +219,7 @@ class EventConsumer(ConsumerMixin):
                                                  "event_type": event.type})
             self._failed(message)
         else:
+            crash_points.reached(crash_points.AFTER_COMMIT_BEFORE_ACK)
             self._done(message, event)
         return True
 
