@@ -129,10 +129,9 @@ class ConfirmingPublisher:
         try:
             self._ready_channel()
             assert self._connection is not None
+            # A blocked connection is still a reachable broker: the intake answers from
+            # the outbox meanwhile, so readiness does not depend on the alarm.
             self._connection.connection.send_heartbeat()
-            self._refuse_while_blocked()
-        except PublishError:
-            raise
         except (OSError, amqp.exceptions.AMQPError) as exc:
             self._drop()
             raise PublishError(f"broker unavailable: {exc.__class__.__name__}") from exc

@@ -73,6 +73,9 @@ def test_a_memory_alarm_sends_webhooks_to_the_outbox_and_it_drains_after(
     assert {a.json["stored_in"] for a in answers} == {"outbox"}
     # The relay tried meanwhile (every 0.2 s) and could not drain while the alarm lasts.
     assert gateway.relay.depth() == 20
+    # Still ready: the broker is reachable and the intake answers (from the outbox), so a
+    # load balancer must not take every gateway out during an alarm.
+    assert client.get("/readyz").status_code == 200
     # Re-sent during the alarm: recognised as a duplicate, not taken twice.
     assert post(during[0]).json["duplicates"] == 1
 
