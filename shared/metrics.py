@@ -42,6 +42,11 @@ EVENTS_REFUSED = Counter(
 EVENT_FAILURES = Counter(
     "kozomol_event_failures_total", "Failed attempts to process a message", ["service"]
 )
+CONSUMER_OUTAGES = Counter(
+    "kozomol_consumer_outages_total",
+    "Times a consumer held its deliveries because its database or file store was away",
+    ["service"],
+)
 EVENTS_DEAD_LETTERED = Counter(
     "kozomol_events_dead_lettered_total", "Messages moved to the dead-letter queue", ["service"]
 )

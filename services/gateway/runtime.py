@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from flask import Flask
 from sqlalchemy import Engine
 
+from services.gateway.adapters.received_spool import ReceivedSpool, SpoolReconciler
 from services.gateway.adapters.tables import outbox
 from services.gateway.domain.signature import secret_key
 from services.gateway.handlers.intake import Intake
@@ -31,6 +32,8 @@ class Gateway:
     publishers: ThreadPublishers
     intake: Intake
     relay: OutboxRelay
+    #: moves ids accepted while the database was away into the table (start with the relay)
+    reconciler: SpoolReconciler
     signing_keys: tuple[bytes, ...]
     clock: Callable[[], float] = time.time
     companions: list[Companion] = field(default_factory=list)
@@ -44,6 +47,7 @@ class Gateway:
             for companion in self.companions:
                 companion.stop()
             self.relay.stop()
+            self.reconciler.stop()
             self.publishers.close()
             self.engine.dispose()
 
@@ -58,14 +62,16 @@ def bootstrap(
         connect_timeout=settings.broker_connect_timeout,
         confirm_timeout=settings.publish_timeout,
     ))
+    spool = ReceivedSpool(settings.data_dir / "gateway-received-spool")
     return Gateway(
         settings=settings,
         engine=engine,
         topology=topology,
         publishers=publishers,
-        intake=Intake(engine, publishers, topology),
+        intake=Intake(engine, publishers, topology, spool),
         relay=OutboxRelay(engine, outbox, publishers, topology.events.name,
                           interval=settings.outbox_relay_interval),
+        reconciler=SpoolReconciler(spool, engine),
         signing_keys=tuple(secret_key(secret) for secret in settings.webhook_secrets),
         clock=clock,
     )

@@ -24,6 +24,7 @@ def wsgi_app(settings: Settings) -> Flask:
     """Build a gateway application with its relay and read-model consumer (one per process)."""
     gateway = bootstrap(settings)
     gateway.relay.start()
+    gateway.reconciler.start()
     read_model = bootstrap_read_model(settings)
     read_model.start()
     gateway.companions.append(read_model)

@@ -34,6 +34,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # A database behind a partition must fail a connect in bounded time, not hang a
+    # consumer (whose broker heartbeats would stop) or a request.
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    connect_args.setdefault("connect_timeout", 10)
+    kwargs["connect_args"] = connect_args
     kwargs.setdefault("pool_size", 5)
     kwargs.setdefault("max_overflow", 5)
     return create_engine(_psycopg3(url), **kwargs)

@@ -8,6 +8,13 @@ retried alone, so one poison message cannot hold back the others. A message
 that keeps failing is dead-lettered after ``delivery_limit`` deliveries: by the
 broker itself on quorum queues (which also counts deliveries to consumers that
 died), by this loop on classic queues and the in-memory broker.
+
+Only failures of the message itself count. When the batch fails because the
+database or the file store is away (``outages.is_outage``), its deliveries are
+held unacked and the batch is tried again with a growing pause, until it
+commits: nothing is requeued, so no delivery limit is spent, and the prefetch
+window keeps the broker from sending more meanwhile. The loop keeps draining
+the connection while it waits, so heartbeats go on (pika#1104's trap avoided).
 """
 
 from __future__ import annotations
@@ -24,12 +31,18 @@ from kombu.mixins import ConsumerMixin
 
 from shared import metrics
 from shared.events.envelope import Event
+from shared.messaging import crash_points
+from shared.messaging.outages import is_outage
 from shared.messaging.topology import Topology
 
 log = logging.getLogger(__name__)
 
 #: Processes a batch of events in one transaction; raises if it cannot.
 BatchProcessor = Callable[[Sequence[Event]], int]
+
+#: Pauses between attempts while a dependency is away: first, then doubled up to the last.
+OUTAGE_FIRST_PAUSE = 0.25
+OUTAGE_LONGEST_PAUSE = 5.0
 
 
 class EventConsumer(ConsumerMixin):
@@ -58,6 +71,10 @@ class EventConsumer(ConsumerMixin):
         self._first_pending_at = 0.0
         self._failures: dict[str, int] = {}
         self._channel: Any = None
+        #: set while a dependency is away: when to try the held deliveries again
+        self._retry_at: float | None = None
+        self._pause = OUTAGE_FIRST_PAUSE
+        self.outage_started_at: float | None = None
 
     # kombu's ConsumerMixin hooks -------------------------------------------
     @property
@@ -85,6 +102,7 @@ class EventConsumer(ConsumerMixin):
     def on_consume_ready(self, connection: Any, channel: Any, consumers: Any, **_: Any) -> None:
         # Deliveries buffered on a previous channel died with it; the broker re-sends them.
         self._pending.clear()
+        self._retry_at = None
         self._channel = channel
         self.topology.declare(connection)
         self.ready.set()
@@ -104,7 +122,16 @@ class EventConsumer(ConsumerMixin):
                          "error": exc.__class__.__name__})
         self._failed(message)
 
+    @property
+    def holding(self) -> bool:
+        """A dependency is away: deliveries are held, unacked, until it is back."""
+        return self._retry_at is not None
+
     def on_iteration(self) -> None:
+        if self._retry_at is not None:
+            if self._pending and time.monotonic() >= self._retry_at:
+                self._flush()
+            return
         if self._pending and (
             len(self._pending) >= self.batch_size
             or time.monotonic() - self._first_pending_at >= self.max_wait
@@ -135,11 +162,15 @@ class EventConsumer(ConsumerMixin):
         if not self._pending:
             self._first_pending_at = time.monotonic()
         self._pending.append(message)
-        if len(self._pending) >= self.batch_size:
+        if len(self._pending) >= self.batch_size and self._retry_at is None:
             self._flush()
 
     def _flush(self) -> None:
-        batch, self._pending = self._pending, []
+        # Held deliveries can pile up to the prefetch window: one batch at a time.
+        batch = self._pending[:self.batch_size]
+        self._pending = self._pending[self.batch_size:]
+        if self._pending:
+            self._first_pending_at = 0.0  # the rest is due at once
         events: list[Event] = []
         undecodable: list[Message] = []
         decoded: list[Message] = []
@@ -151,31 +182,68 @@ class EventConsumer(ConsumerMixin):
                 decoded.append(message)
             except ValueError:
                 undecodable.append(message)
-        if decoded:
-            try:
-                self.process(events)
-            except Exception:
-                log.exception("batch failed; retrying its messages one by one",
-                              extra={"service": self.service, "size": len(decoded)})
-                for message, event in zip(decoded, events, strict=True):
-                    self._process_alone(message, event)
-            else:
-                for message, event in zip(decoded, events, strict=True):
-                    self._done(message, event)
         for message in undecodable:
             log.error("message is not an event envelope",
                       extra={"service": self.service, "message_id": _message_id(message)})
             self._failed(message)
+        if decoded:
+            self._process_batch(decoded, events)
 
-    def _process_alone(self, message: Message, event: Event) -> None:
+    def _process_batch(self, messages: list[Message], events: list[Event]) -> None:
+        try:
+            self.process(events)
+        except Exception as exc:
+            if is_outage(exc):
+                self._hold(messages, exc)
+                return
+            log.exception("batch failed; retrying its messages one by one",
+                          extra={"service": self.service, "size": len(messages)})
+            for index, (message, event) in enumerate(zip(messages, events, strict=True)):
+                if not self._process_alone(message, event):
+                    self._hold(messages[index:], None)
+                    return
+        else:
+            crash_points.reached(crash_points.AFTER_COMMIT_BEFORE_ACK)
+            for message, event in zip(messages, events, strict=True):
+                self._done(message, event)
+        self._recovered()
+
+    def _process_alone(self, message: Message, event: Event) -> bool:
+        """Process one event; False when a dependency is away (the event is not settled)."""
         try:
             self.process([event])
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):
+                return False
             log.exception("event failed", extra={"service": self.service, "event_id": event.id,
                                                  "event_type": event.type})
             self._failed(message)
         else:
+            crash_points.reached(crash_points.AFTER_COMMIT_BEFORE_ACK)
             self._done(message, event)
+        return True
+
+    def _hold(self, messages: list[Message], exc: BaseException | None) -> None:
+        """Keep ``messages`` unacked, first in line, and try them again after a pause."""
+        self._pending = [*messages, *self._pending]
+        now = time.monotonic()
+        if self.outage_started_at is None:
+            self.outage_started_at = now
+            log.warning("a dependency is away; holding deliveries until it is back",
+                        extra={"service": self.service, "held": len(self._pending),
+                               "error": repr(exc)[:300] if exc else None})
+            metrics.CONSUMER_OUTAGES.labels(self.service).inc()
+        else:
+            self._pause = min(self._pause * 2, OUTAGE_LONGEST_PAUSE)
+        self._retry_at = now + self._pause
+
+    def _recovered(self) -> None:
+        if self.outage_started_at is not None:
+            log.warning("dependency back; consuming again",
+                        extra={"service": self.service,
+                               "outage_s": round(time.monotonic() - self.outage_started_at, 1)})
+        self._retry_at = self.outage_started_at = None
+        self._pause = OUTAGE_FIRST_PAUSE
 
     def _done(self, message: Message, event: Event) -> None:
         message.ack()

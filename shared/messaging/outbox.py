@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 
 from shared import metrics
+from shared.messaging import crash_points
 from shared.messaging.publisher import OutgoingMessage, Publisher, PublishError
 from shared.pacing import Pace
 
@@ -105,11 +106,13 @@ class OutboxRelay:
             rows = connection.execute(query).all()
             if not rows:
                 return 0
+            crash_points.reached(crash_points.AFTER_COMMIT_BEFORE_PUBLISH)
             self._publisher().publish([
                 OutgoingMessage(self._exchange, row.routing_key, bytes(row.body), row.event_id,
                                 {"school_id": row.school_id})
                 for row in rows
             ])
+            crash_points.reached(crash_points.AFTER_PUBLISH_BEFORE_MARKING_SENT)
             connection.execute(delete(outbox).where(outbox.c.seq.in_([row.seq for row in rows])))
         metrics.OUTBOX_RELAYED.inc(len(rows))
         log.info("relayed events from the outbox", extra={"events": len(rows)})

@@ -9,6 +9,15 @@ keeps the events (the gateway's outbox). Re-sending a partly confirmed batch
 creates duplicates, which the consumers' inboxes absorb.
 
 One publisher owns one connection and must stay on one thread (py-amqp#462).
+
+A broker under a resource alarm (memory, disk) stops reading from publishing
+connections and tells them so (``connection.blocked``) right after their first
+publish. Waiting for confirms then would stall every request for the alarm's
+whole length (celery#10386, issue 19): the publisher fails at once instead,
+keeps the blocked connection to hear ``connection.unblocked``, and fails every
+later call at once until it does, so the gateway answers from its outbox.
+A connection that broke is dropped without the closing handshake, which a
+blocked or dead peer would never answer.
 """
 
 from __future__ import annotations
@@ -73,12 +82,19 @@ class ConfirmingPublisher:
         self._next_tag = 1
         self._unconfirmed: set[int] = set()
         self._failed: list[str] = []
+        self._blocked = False
+
+    @property
+    def blocked(self) -> bool:
+        """The broker said it blocks this connection (a resource alarm) and has not unblocked."""
+        return self._blocked
 
     def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         if not messages:
             return
         try:
             channel = self._ready_channel()
+            self._refuse_while_blocked()
             self._unconfirmed.clear()
             self._failed.clear()
             for message in messages:
@@ -99,10 +115,11 @@ class ConfirmingPublisher:
                 self._next_tag += 1
             self._await_confirms()
         except PublishError:
-            self.close()
+            if not self._blocked:
+                self._drop()
             raise
         except (TimeoutError, OSError, amqp.exceptions.AMQPError) as exc:
-            self.close()
+            self._drop()
             raise PublishError(f"broker unavailable: {exc.__class__.__name__}") from exc
         if self._failed:
             raise PublishError(f"{len(self._failed)} message(s) nacked or unroutable")
@@ -112,17 +129,46 @@ class ConfirmingPublisher:
         try:
             self._ready_channel()
             assert self._connection is not None
+            # A blocked connection is still a reachable broker: the intake answers from
+            # the outbox meanwhile, so readiness does not depend on the alarm.
             self._connection.connection.send_heartbeat()
         except (OSError, amqp.exceptions.AMQPError) as exc:
-            self.close()
+            self._drop()
             raise PublishError(f"broker unavailable: {exc.__class__.__name__}") from exc
 
     def close(self) -> None:
+        if self._blocked:
+            self._drop()  # a blocked broker would not answer the closing handshake
+            return
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None:
             # Closing a connection the broker already dropped may fail in any way.
             with contextlib.suppress(Exception):
                 connection.release()
+
+    def _drop(self) -> None:
+        """Forget the connection at once: close its socket, no closing handshake."""
+        connection, self._connection, self._channel = self._connection, None, None
+        self._blocked = False
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.collect()
+
+    def _refuse_while_blocked(self) -> None:
+        if not self._blocked:
+            return
+        assert self._connection is not None
+        # Read what the broker sent meanwhile: connection.unblocked, late confirms.
+        with contextlib.suppress(TimeoutError):
+            self._connection.connection.drain_events(timeout=0.001)
+        if self._blocked:
+            raise PublishError("broker blocks publishing (resource alarm)")
+
+    def _on_blocked(self, _reason: str | None = None) -> None:
+        self._blocked = True
+
+    def _on_unblocked(self) -> None:
+        self._blocked = False
 
     def _ready_channel(self) -> Any:
         if self._channel is not None:
@@ -132,7 +178,9 @@ class ConfirmingPublisher:
             connect_timeout=self._connect_timeout,
             heartbeat=30,
             transport_options={"read_timeout": self._confirm_timeout,
-                               "write_timeout": self._confirm_timeout},
+                               "write_timeout": self._confirm_timeout,
+                               "on_blocked": self._on_blocked,
+                               "on_unblocked": self._on_unblocked},
         )
         connection.connect()
         try:
@@ -140,7 +188,8 @@ class ConfirmingPublisher:
             channel = connection.channel()
             channel.confirm_select()
         except BaseException:
-            connection.release()
+            with contextlib.suppress(Exception):
+                connection.collect()
             raise
         channel.events["basic_ack"].add(self._on_ack)
         channel.events["basic_nack"].add(self._on_nack)
@@ -152,6 +201,9 @@ class ConfirmingPublisher:
         assert self._connection is not None
         deadline = time.monotonic() + self._confirm_timeout
         while self._unconfirmed:
+            if self._blocked:
+                raise PublishError(f"broker blocks publishing (resource alarm); "
+                                   f"{len(self._unconfirmed)} message(s) unconfirmed")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise PublishError(f"{len(self._unconfirmed)} message(s) unconfirmed in time")

@@ -5,6 +5,11 @@ committed to the gateway's outbox in the same transaction that records its id.
 The ids are recorded first (one INSERT … ON CONFLICT for the whole batch),
 which both tells duplicates apart and makes a concurrent delivery of the same
 event wait for this one to finish.
+
+Without the database, events go straight to the broker and their ids to the
+received-ids spool (``adapters/received_spool.py``); the spool is moved into
+the table before the next delivery is checked, so a re-send after the outage
+is answered as a duplicate.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import orjson
 from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.exc import DBAPIError
 
+from services.gateway.adapters.received_spool import ReceivedSpool
 from services.gateway.adapters.tables import outbox, quarantine, received_events
 from services.gateway.domain.intake import Rejection
 from shared import metrics
@@ -45,11 +51,13 @@ class IntakeOutcome:
 
 class Intake:
     def __init__(
-        self, engine: Engine, publisher: Callable[[], Publisher], topology: Topology
+        self, engine: Engine, publisher: Callable[[], Publisher], topology: Topology,
+        spool: ReceivedSpool | None = None,
     ) -> None:
         self._engine = engine
         self._publisher = publisher
         self._exchange = topology.events.name
+        self._spool = spool
 
     def message(self, event: dict[str, Any]) -> OutgoingMessage:
         return OutgoingMessage(
@@ -71,6 +79,8 @@ class Intake:
             else:
                 first[event["id"]] = event
         try:
+            if self._spool is not None and self._spool.pending:
+                self._spool.reconcile(self._engine)  # the record complete before checking
             self._take_recorded(first, rejected, webhook_id, outcome)
         except DBAPIError as exc:
             # Without our database, the broker alone can still make events durable;
@@ -86,6 +96,7 @@ class Intake:
                 raise IntakeUnavailable("broker and database unavailable") from publish_exc
             outcome.accepted = list(first)
             outcome.stored_in = "broker"
+            self._spool_ids(list(first.values()))
         self._count(first, outcome)
         return outcome
 
@@ -122,6 +133,15 @@ class Intake:
                             extra={"events": len(new_events), "error": str(exc)})
                 self._to_outbox(connection, new_events, now)
                 outcome.stored_in = "outbox"
+
+    def _spool_ids(self, events: list[dict[str, Any]]) -> None:
+        if self._spool is None:
+            return
+        try:
+            self._spool.append(events, datetime.now(UTC))
+        except OSError:
+            # The events are durable on the broker; only a later duplicate answer is at risk.
+            log.exception("accepted ids could not be spooled", extra={"events": len(events)})
 
     def _publish(self, events: list[dict[str, Any]]) -> None:
         started = time.perf_counter()
