@@ -17,7 +17,7 @@ from kombu import Connection
 from sqlalchemy import insert, select, update
 
 from services.gateway.adapters import users
-from services.gateway.adapters.tables import api_tokens, backups_view, sessions
+from services.gateway.adapters.tables import api_tokens, backups_view, names_view, sessions
 from services.gateway.adapters.tables import users as users_table
 from services.gateway.adapters.tokens import create_token
 from services.gateway.domain.access import Role
@@ -35,7 +35,7 @@ def console(production_settings: Settings, gateway_client: Any) -> tuple[Any, An
     return gateway_client(replace(production_settings, console_account_failures=3))
 
 
-def _finding(finding_id: str, school: str, teacher: str, rule: str = "R01",
+def _finding(finding_id: str, school: str, teacher: str, rule: str = "lesson.topic.late",
              status: str = "open") -> Event:
     data = {"id": finding_id, "school_id": school, "rule": rule, "clause": "4.1",
             "severity": "minor", "responsible": "teacher", "status": status,
@@ -49,9 +49,15 @@ def _finding(finding_id: str, school: str, teacher: str, rule: str = "R01",
 def seed(gateway: Any) -> None:
     with gateway.engine.begin() as connection:
         apply_finding_events(connection, [
-            _finding("f1", "a", "t1"), _finding("f2", "a", "t1", rule="R02"),
+            _finding("f1", "a", "t1"), _finding("f2", "a", "t1", rule="homework.late"),
             _finding("f3", "a", "t2"), _finding("f4", "a", "t2", status="fixed"),
             _finding("fb", "b", "t1")])
+        connection.execute(insert(names_view), [
+            {"school_id": "a", "kind": kind, "entity_id": entity, "name": name, "stamp": "1"}
+            for kind, entity, name in (("school", "a", "Школа-гимназия № 48"),
+                                       ("teacher", "t1", "Асанова Айгуль"),
+                                       ("teacher", "t2", "Бекова Нурия"),
+                                       ("class", "5a", "5 «А»"))])
         connection.execute(insert(backups_view).values(
             id="bk-a", scope="a", kind="daily", status="verified",
             requested_at=datetime(2026, 11, 30, 2, tzinfo=UTC),
@@ -107,8 +113,9 @@ def test_a_deputy_sees_the_apis_figures_waives_a_finding_and_logs_out(
     by_rule: dict[str, int] = {}
     for item in api:
         by_rule[item["rule"]] = by_rule.get(item["rule"], 0) + 1
-    shown = dict(re.findall(r'data-rule="(\w+)">.*?<td class="num">(\d+)</td>', text, re.S))
-    assert {rule: int(count) for rule, count in shown.items()} == by_rule == {"R01": 2, "R02": 1}
+    shown = dict(re.findall(r'data-rule="([\w.]+)">.*?<td class="num">(\d+)</td>', text, re.S))
+    assert {rule: int(count) for rule, count in shown.items()} == by_rule == \
+        {"lesson.topic.late": 2, "homework.late": 1}
     assert re.search(r'id="open-total">3<', text)
     ranked = re.findall(r'data-teacher="(\w+)".*?class="count">(\d+)<', text, re.S)
     assert ranked == [("t1", "2"), ("t2", "1")]

@@ -59,6 +59,8 @@ HEADS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.DEPUTY, Role.AUDITOR})
 STATUS_RU = {"open": "открыто", "fixed": "исправлено", "waived": "снято",
              "withdrawn": "отозвано"}
 ALL_SCHOOLS = "*"
+BACKUP_STATUS_RU = {"requested": "запрошена", "completed": "создана", "failed": "не удалась",
+                    "verified": "проверена", "damaged": "повреждена"}
 
 
 def install(app: Any) -> None:
@@ -243,7 +245,9 @@ def dashboard() -> Any:
     return render_template("console/dashboard.html", school_id=school_id,
                            school_name=names.school if names else "все школы",
                            by_rule=by_rule, total=sum(count for *_, count in by_rule),
-                           behind=behind, backup=backup)
+                           behind=behind, backup=backup,
+                           backup_status=BACKUP_STATUS_RU.get(backup.status, backup.status)
+                           if backup else None)
 
 
 @blueprint.get("/teachers/<teacher_id>")
