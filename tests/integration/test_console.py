@@ -276,3 +276,45 @@ def test_static_assets_are_served_by_the_product_and_pages_stay_out_of_openapi(
     css.close()
     paths = client.get("/openapi.json").json["paths"]
     assert not [path for path in paths if path.startswith("/console")]
+
+
+def test_the_users_commands_show_the_code_once_and_disable_revokes_tokens(
+    production_settings: Settings, migrated: Any, gateway_client: Any
+) -> None:
+    from click.testing import CliRunner
+
+    from kozomol.cli import main
+
+    gateway, client = gateway_client(production_settings)
+    runner = CliRunner(env={"KOZOMOL_DATABASE_URL": production_settings.database_url,
+                            "KOZOMOL_BROKER_URL": production_settings.broker_url,
+                            "KOZOMOL_DATA_DIR": str(production_settings.data_dir),
+                            "KOZOMOL_WEBHOOK_SECRETS": production_settings.webhook_secrets[0]})
+    made = runner.invoke(main, ["users", "create", "--login", "aliyeva", "--name",
+                                "Алиева Гульнара", "--role", "deputy", "--school", "a"],
+                         catch_exceptions=False)
+    assert made.exit_code == 0, made.output
+    code = made.stdout.strip().split("code=", 1)[1]
+    assert runner.invoke(main, ["users", "create", "--login", "x", "--name", "X", "--role",
+                                "teacher", "--school", "a"]).exit_code != 0  # no --teacher
+    token = runner.invoke(main, ["tokens", "create", "--role", "deputy", "--school", "a",
+                                 "--user", "aliyeva"], catch_exceptions=False)
+    assert token.exit_code == 0, token.output
+    bearer = {"Authorization": f"Bearer {token.stdout.strip()}"}
+    form = client.get(f"/console/set-password?code={code}")
+    assert client.post("/console/set-password", data={
+        "code": code, "password": PASSWORD, "password_again": PASSWORD,
+        "csrf_token": csrf_of(form.data)}).status_code == 302
+    listed = runner.invoke(main, ["users", "list"], catch_exceptions=False).stdout
+    assert "aliyeva" in listed and "Алиева Гульнара" in listed and code not in listed
+    with gateway.engine.connect() as connection:
+        stored = connection.execute(select(users_table)).one()
+    assert code not in str(tuple(stored)) and PASSWORD not in str(tuple(stored))
+
+    assert log_in(client, "aliyeva").status_code == 302
+    assert client.get("/api/v1/findings", headers=bearer).status_code == 200
+    disabled = runner.invoke(main, ["users", "disable", "aliyeva"], catch_exceptions=False)
+    assert "1 API token(s) revoked" in disabled.stdout
+    assert client.get("/console/").status_code == 302
+    assert client.get("/api/v1/findings", headers=bearer).status_code == 401
+    assert "disabled" in runner.invoke(main, ["users", "list"]).stdout
