@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from kombu import Connection
 from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
@@ -55,8 +56,13 @@ def browser() -> Iterator[Browser]:
 
 
 def shot(page: Page, name: str) -> None:
+    """Keep a screenshot, and check the page with axe-core: no serious violations."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    violations = Axe().run(page).response["violations"]
+    serious = [(v["id"], v["impact"], len(v["nodes"])) for v in violations
+               if v["impact"] in ("serious", "critical")]
+    assert serious == [], f"{name}: {serious}"
 
 
 def log_in(page: Page, base: str, login: str) -> None:
