@@ -60,7 +60,8 @@ def run(url: str, scratch: Path, count: int, repeat: int) -> None:
     for service in SERVICES:
         upgrade(url, service, SERVICES)
     settings = replace(load_settings(), database_url=url, data_dir=scratch,
-                       webhook_secrets=(new_webhook_secret(),), namespace=f"bench{secrets.token_hex(3)}")
+                       webhook_secrets=(new_webhook_secret(),),
+                       namespace=f"bench{secrets.token_hex(3)}")
     gateway = bootstrap(settings)
     rule_ids = list(CATALOG)
     start = date(2026, 9, 1)
