@@ -8,6 +8,7 @@ Not API operations: none of these routes is in ``/openapi.json``.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,10 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -45,6 +48,7 @@ from services.gateway.web.findings import (
 )
 from shared.events import rules
 
+log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent.parent
 blueprint = Blueprint("console", __name__, url_prefix="/console",
                       template_folder=str(HERE / "templates"),
@@ -63,12 +67,32 @@ BACKUP_STATUS_RU = {"requested": "запрошена", "completed": "созда�
                     "verified": "проверена", "damaged": "повреждена"}
 
 
+class ConsoleSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie, for the console's paths only, its key read when first needed.
+
+    The key lives in the gateway's database; the gateway must start and take webhooks
+    while that database is down, so it is not read at start-up, and requests other than
+    the console's (webhook, API: no cookies) get no session at all.
+    """
+
+    def open_session(self, app: Any, request: Any) -> SecureCookieSession | None:
+        if not request.path.startswith(blueprint.url_prefix or "/console"):
+            return None
+        if not app.secret_key:
+            try:
+                with gateway_of(app).engine.connect() as connection:
+                    app.secret_key = users.signing_key(connection)
+            except DBAPIError:
+                log.exception("cannot read the console's signing key")
+                return None
+        return super().open_session(app, request)
+
+
 def install(app: Any) -> None:
-    """Cookie settings, the signing key kept in the database, CSRF for the console only."""
-    gateway = gateway_of(app)
-    settings = gateway.settings
-    with gateway.engine.connect() as connection:
-        app.secret_key = users.signing_key(connection)
+    """Cookie settings, sessions signed with a key kept in the database, CSRF for the
+    console only."""
+    settings = gateway_of(app).settings
+    app.session_interface = ConsoleSessions()
     app.config.update(
         SESSION_COOKIE_NAME="kozomol_console", SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=settings.console_secure_cookie,
@@ -80,7 +104,10 @@ def install(app: Any) -> None:
 
 
 @blueprint.before_request
-def _authenticate() -> BaseResponse | None:
+def _authenticate() -> Any:
+    if not current_app.secret_key and request.endpoint != "console.static":
+        return render_template("console/error.html", title="Консоль недоступна",
+                               message="База данных шлюза недоступна. Попробуйте позже."), 503
     if request.method == "POST":
         csrf.protect()
     if request.endpoint in OPEN_TO_ALL:
