@@ -318,3 +318,18 @@ def test_the_users_commands_show_the_code_once_and_disable_revokes_tokens(
     assert client.get("/console/").status_code == 302
     assert client.get("/api/v1/findings", headers=bearer).status_code == 401
     assert "disabled" in runner.invoke(main, ["users", "list"]).stdout
+
+
+def test_with_the_database_down_the_console_says_so_and_the_api_takes_no_cookie(
+    production_settings: Settings, migrated: Any
+) -> None:
+    from tests.integration.test_intake_unavailable import NO_DATABASE, bootstrapped
+
+    gateway, client = bootstrapped(production_settings, migrated, database_url=NO_DATABASE)
+    try:
+        down = client.get("/console/login")
+        assert down.status_code == 503
+        assert "База данных шлюза недоступна" in down.data.decode()
+        assert "Set-Cookie" not in client.get("/healthz").headers
+    finally:
+        gateway.close()
