@@ -13,6 +13,7 @@ fi
 
 # The printer's fonts (its PDF tests need them).
 bash "$(dirname "$0")/install-fonts.sh"
+bash "$(dirname "$0")/install-browser.sh"
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   echo "starting PostgreSQL" >&2

@@ -271,6 +271,130 @@ def db_upgrade(service: tuple[str, ...]) -> None:
 
 
 @main.group()
+def users() -> None:
+    """Staff accounts of the web console (/console)."""
+
+
+ROLES = ["admin", "director", "deputy", "class_teacher", "teacher", "auditor"]
+
+
+def _setup_link(code: str) -> str:
+    settings = _settings()
+    return f"http://{settings.http_host}:{settings.http_port}/console/set-password?code={code}"
+
+
+def _user_action(login: str, action: str) -> None:
+    """invite / reset / disable one account, recorded in the access log."""
+    from datetime import UTC, datetime
+
+    from services.gateway.adapters import audit
+    from services.gateway.adapters import users as accounts
+
+    engine = _gateway_engine(_settings())
+    try:
+        with engine.begin() as connection:
+            user = accounts.find_user(connection, login)
+            if user is None:
+                raise click.ClickException(f"no staff account {login}")
+            code = None
+            if action == "invite":
+                code = accounts.issue_setup_code(connection, user.id)
+            elif action == "reset":
+                code = accounts.reset_password(connection, user.id)
+            else:
+                revoked = accounts.disable(connection, user.id)
+                click.echo(f"disabled {login}: sessions ended, {revoked} API token(s) revoked")
+            audit.record(connection, at=datetime.now(UTC), action=f"user.{action}",
+                         resource=f"cli kozomol users {action}",
+                         target={"user_id": user.id, "role": user.role.value,
+                                 "school_id": user.school_id or "*"}, school_id=user.school_id)
+    finally:
+        engine.dispose()
+    if code is not None:
+        _print_code(code)
+
+
+def _print_code(code: str) -> None:
+    """The one-time code goes to the terminal only (never to a log)."""
+    click.echo(_setup_link(code))
+    click.echo(f"one-time code (valid 7 days): {code}", err=True)
+
+
+@users.command("create")
+@click.option("--login", required=True)
+@click.option("--name", "full_name", required=True, help="Full name, as pages show it.")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--school", "school_id", default=None, help="School id (every role but admin).")
+@click.option("--teacher", "teacher_id", default=None,
+              help="For teachers and class teachers: the teacher they are.")
+def users_create(login: str, full_name: str, role: str, school_id: str | None,
+                 teacher_id: str | None) -> None:
+    """Create an account and print its one-time link to set the password."""
+    from datetime import UTC, datetime
+
+    from services.gateway.adapters import audit
+    from services.gateway.adapters import users as accounts
+    from services.gateway.domain.access import Role
+
+    engine = _gateway_engine(_settings())
+    try:
+        with engine.begin() as connection:
+            user, code = accounts.create_user(connection, login, full_name, Role(role),
+                                              school_id=school_id, teacher_id=teacher_id)
+            audit.record(connection, at=datetime.now(UTC), action="user.created",
+                         resource="cli kozomol users create",
+                         target={"user_id": user.id, "role": role,
+                                 "school_id": school_id or "*"}, school_id=school_id)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+    _print_code(code)
+
+
+@users.command("invite")
+@click.argument("login")
+def users_invite(login: str) -> None:
+    """A new one-time link for an account (the earlier one stops working)."""
+    _user_action(login, "invite")
+
+
+@users.command("reset")
+@click.argument("login")
+def users_reset(login: str) -> None:
+    """Clear the password, end the sessions, print a one-time link to set a new one."""
+    _user_action(login, "reset")
+
+
+@users.command("disable")
+@click.argument("login")
+def users_disable(login: str) -> None:
+    """Clause 3.2: end all the account's sessions and revoke its API tokens at once."""
+    _user_action(login, "disable")
+
+
+@users.command("list")
+@click.option("--school", "school_id", default=None)
+def users_list(school_id: str | None) -> None:
+    """Accounts (never their passwords or codes)."""
+    from tabulate import tabulate
+
+    from services.gateway.adapters import users as accounts
+
+    engine = _gateway_engine(_settings())
+    try:
+        with engine.connect() as connection:
+            rows = accounts.list_users(connection, school_id)
+    finally:
+        engine.dispose()
+    click.echo(tabulate(
+        [(row["login"], row["full_name"], row["role"], row["school_id"] or "*",
+          row["teacher_id"] or "", "yes" if row["has_password"] else "no",
+          "disabled" if row["disabled_at"] else "active") for row in rows],
+        headers=["login", "name", "role", "school", "teacher", "password", "state"]))
+
+
+@main.group()
 def tokens() -> None:
     """API tokens for administrators."""
 
@@ -295,8 +419,11 @@ def _gateway_engine(settings: Settings) -> Engine:
               help="For teacher tokens: the teacher's id (they see their own findings).")
 @click.option("--expires-in-days", "lifetime_days", type=int, default=None,
               help="How long the token is valid (default KOZOMOL_TOKEN_LIFETIME_DAYS, 90).")
+@click.option("--user", "user_login", default=None,
+              help="The staff account (login) it is issued to: disabling it revokes the token.")
 def tokens_create(role: str, school_id: str | None, label: str | None,
-                  teacher_id: str | None, lifetime_days: int | None) -> None:
+                  teacher_id: str | None, lifetime_days: int | None,
+                  user_login: str | None = None) -> None:
     """Print a new token; it is stored hashed and cannot be shown again."""
     from datetime import UTC, datetime
 
@@ -317,8 +444,16 @@ def tokens_create(role: str, school_id: str | None, label: str | None,
                 raise click.ClickException("; ".join(refusals))
             for warning in warnings:
                 click.echo(f"предупреждение: {warning}", err=True)
+            user_id = None
+            if user_login is not None:
+                from services.gateway.adapters.users import find_user
+
+                owner = find_user(connection, user_login)
+                if owner is None:
+                    raise click.ClickException(f"no staff account {user_login}")
+                user_id = owner.id
             issued = create_token(connection, Role(role), school_id, label, teacher_id,
-                                  lifetime_days=lifetime)
+                                  lifetime_days=lifetime, user_id=user_id)
             audit.record(connection, at=datetime.now(UTC), action="token.issued",
                          resource="cli kozomol tokens create",
                          target={"token_id": issued.id, "role": role,

@@ -54,6 +54,13 @@ class Settings:
     auth_failure_limit: str = "30/minute"
     token_lifetime_days: int = 90  # a new token's default expiry; settable per token
     audit_retention_days: int = 1095  # how long the personal-data access log is kept
+    #: the web console's session cookie: Secure off only for the plain-http embedded default
+    console_secure_cookie: bool = False
+    console_idle_minutes: int = 30
+    console_absolute_hours: int = 12
+    #: failed logins allowed per account and per address within 15 minutes
+    console_account_failures: int = 5
+    console_address_failures: int = 20
     outbox_relay_interval: float = 1.0
     http_host: str = "127.0.0.1"
     http_port: int = 8080
@@ -187,6 +194,11 @@ def load_settings() -> Settings:
                 auth_failure_limit=env.str("AUTH_FAILURE_LIMIT", "30/minute"),
                 token_lifetime_days=env.int("TOKEN_LIFETIME_DAYS", 90),
                 audit_retention_days=env.int("AUDIT_RETENTION_DAYS", 1095),
+                console_secure_cookie=env.bool("CONSOLE_SECURE_COOKIE", False),
+                console_idle_minutes=env.int("CONSOLE_IDLE_MINUTES", 30),
+                console_absolute_hours=env.int("CONSOLE_ABSOLUTE_HOURS", 12),
+                console_account_failures=env.int("CONSOLE_ACCOUNT_FAILURES", 5),
+                console_address_failures=env.int("CONSOLE_ADDRESS_FAILURES", 20),
                 outbox_relay_interval=env.float("OUTBOX_RELAY_INTERVAL", 1.0),
                 http_host=env.str("HTTP_HOST", "127.0.0.1"),
                 http_port=env.int("HTTP_PORT", 8080),

@@ -15,6 +15,7 @@ from services.gateway.web import (
     admin,
     audit,
     backups,
+    console,
     findings,
     notifications,
     ops,
@@ -68,6 +69,7 @@ def create_app(gateway: Gateway) -> Flask:
     app.register_blueprint(audit.blueprint)
     app.register_blueprint(notifications.blueprint)
     app.register_blueprint(ops.blueprint)
+    console.install(app)
     register_error_handlers(app)
     return app
 

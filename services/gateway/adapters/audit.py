@@ -18,7 +18,9 @@ from sqlalchemy import Connection, delete, insert, select
 from services.gateway.adapters.tables import audit
 
 #: What a line says happened.
-ACTIONS = ("read", "export", "write", "auth.failed", "token.issued", "token.revoked")
+ACTIONS = ("read", "export", "write", "auth.failed", "token.issued", "token.revoked",
+           # staff accounts of the console (issue 16)
+           "user.created", "user.invite", "user.reset", "user.disable")
 MAX_TARGET_TEXT = 200
 
 

@@ -63,6 +63,52 @@ api_tokens = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Column("expires_at", DateTime(timezone=True), nullable=True),  # None: refused
+    Column("user_id", String(32), nullable=True),  # the staff account it was issued to
+)
+
+#: Staff accounts of the web console (issue 16): Argon2id hashes, one-time setup codes.
+users = Table(
+    "gateway_users",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("login", String(100), nullable=False, unique=True),
+    Column("full_name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("school_id", String(64), nullable=True),
+    Column("teacher_id", String(64), nullable=True),
+    Column("password_hash", Text, nullable=True),
+    Column("setup_code_hash", String(64), nullable=True, unique=True),
+    Column("setup_expires_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True), nullable=True),
+)
+
+#: Console sessions; the cookie holds the id, the table only its SHA-256.
+sessions = Table(
+    "gateway_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", String(32), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+)
+
+#: Failed console logins, by account and by address (throttling).
+login_failures = Table(
+    "gateway_login_failures",
+    metadata,
+    Column("id", _BIGINT, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_gateway_login_failures_key", "key", "at"),
+)
+
+console_key = Table(
+    "gateway_console_key",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("secret", String(128), nullable=False),
 )
 
 #: The personal-data access log: who read or exported what, when, from where;

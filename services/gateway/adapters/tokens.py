@@ -39,6 +39,7 @@ def _hash(token: str) -> str:
 def create_token(
     connection: Connection, role: Role, school_id: str | None, label: str | None = None,
     teacher_id: str | None = None, *, lifetime_days: int = DEFAULT_LIFETIME_DAYS,
+    user_id: str | None = None,
 ) -> IssuedToken:
     if role is Role.ADMIN and school_id is not None:
         raise ValueError("an admin token covers every school; give no school")
@@ -55,6 +56,7 @@ def create_token(
     connection.execute(insert(api_tokens).values(
         id=token_id, token_hash=_hash(token), role=role.value, school_id=school_id,
         label=label, teacher_id=teacher_id, created_at=now, expires_at=expires_at,
+        user_id=user_id,
     ))
     return IssuedToken(token_id, token, role, school_id, expires_at)
 

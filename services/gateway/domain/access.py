@@ -63,6 +63,12 @@ class Principal:
         if self.role is Role.AUDITOR:
             raise AccessDenied("auditor tokens are read-only")
 
+    def may_see_teacher(self, school_id: str | None, teacher_id: str) -> bool:
+        """A teacher (and a class teacher) sees their own page; the school's heads any."""
+        if self.role in (Role.TEACHER, Role.CLASS_TEACHER):
+            return self.sees_school(school_id) and teacher_id == self.teacher_id
+        return self.sees_school(school_id)
+
     def may_issue(self, role: Role, school_id: str | None) -> bool:
         allowed = TOKEN_ISSUERS.get(self.role, frozenset())
         if role not in allowed:

@@ -32,7 +32,9 @@ HEADINGS = ("Время (UTC)", "Токен", "Роль", "Школа", "Дей�
             "Адрес")
 ACTIONS_RU = {"read": "просмотр", "export": "выгрузка", "write": "изменение",
               "auth.failed": "неудачный вход", "token.issued": "выдан токен",
-              "token.revoked": "отозван токен"}
+              "token.revoked": "отозван токен", "user.created": "создан пользователь",
+              "user.invite": "приглашение", "user.reset": "сброс пароля",
+              "user.disable": "пользователь отключён"}
 
 
 @blueprint.get("/audit")

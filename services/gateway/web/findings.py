@@ -157,18 +157,46 @@ def change_finding(finding_id: str) -> Response:
         return api_error(422, "invalid_body", "нужен объект JSON",
                          {"_schema": ["expected {status, comment}"]})
     status, comment = body.get("status"), body.get("comment")
+    problem = finding_change_problem(status, comment)
+    if problem is not None:
+        return api_error(422, "invalid_body", *problem)
+    command_id = send_finding_change(row["school_id"], finding_id, str(status), comment,
+                                     _actor(who))
+    if command_id is None:
+        return broker_unavailable()
+    return accepted({"id": finding_id, "requested_status": status}, command_id)
+
+
+def finding_change_problem(status: Any, comment: Any) -> tuple[str, dict[str, list[str]]] | None:
+    """What is wrong with a requested status change (message, field errors), or None.
+
+    The API's PATCH and the console's form both ask this."""
     if status not in STATUS_CHANGES:
-        return api_error(422, "invalid_body", "неизвестный статус",
-                         {"status": [f"must be one of {', '.join(STATUS_CHANGES)}"]})
+        return "неизвестный статус", {"status": [f"must be one of {', '.join(STATUS_CHANGES)}"]}
     if comment is not None and not isinstance(comment, str):
-        return api_error(422, "invalid_body", "comment должен быть текстом", {"comment": ["text"]})
+        return "comment должен быть текстом", {"comment": ["text"]}
     if status == "waived" and not (comment or "").strip():
-        return api_error(422, "invalid_body", "чтобы снять замечание, нужно обоснование (comment)",
-                         {"comment": ["required when waiving"]})
-    return _command(row["school_id"], "checker.finding.update", "finding.update",
-                    {"finding_id": finding_id, "status": status, "comment": comment,
-                     "actor": _actor(who)},
-                    {"id": finding_id, "requested_status": status})
+        return ("чтобы снять замечание, нужно обоснование (comment)",
+                {"comment": ["required when waiving"]})
+    return None
+
+
+def send_finding_change(school_id: str, finding_id: str, status: str, comment: str | None,
+                        actor: str) -> str | None:
+    """The command the checker (which owns findings) applies; None if the broker is away."""
+    return send_command(school_id, "checker.finding.update", "finding.update",
+                        {"finding_id": finding_id, "status": status, "comment": comment,
+                         "actor": actor})
+
+
+def visible_finding(finding_id: str) -> Any:
+    """The finding if the current principal (token or console user) may see it."""
+    return _visible(finding_id)
+
+
+def scoped(query: Any, who: Principal) -> Any:
+    """A findings query limited to what the principal may see."""
+    return _scoped(query, who)
 
 
 def _actor(who: Principal) -> str:
