@@ -30,9 +30,11 @@ from shared.settings import Settings
 class ApiJSON(DefaultJSONProvider):
     """JSON bodies of the API: whole numbers beyond 64 bits are no JSON it takes.
 
-    Python reads integers of any size, but neither the databases nor the broker's
-    JSON writer take them; refusing them where the body is read turns what would be
-    a 500 deep in a handler into the ordinary "not a JSON object" answer.
+    Python reads integers of any size, but the JSON writer the services publish
+    with (orjson) takes only 64-bit ones (signed, or unsigned up to 2**64 - 1, as
+    the webhook intake reads them too); refusing the others where the body is read
+    turns what would be a 500 deep in a handler into the ordinary "not a JSON
+    object" answer.
     """
 
     ensure_ascii = False
@@ -45,7 +47,7 @@ class ApiJSON(DefaultJSONProvider):
 
 def _int64(text: str) -> int:
     value = int(text)
-    if not -(2 ** 63) <= value < 2 ** 63:
+    if not -(2 ** 63) <= value < 2 ** 64:
         raise ValueError("integer beyond 64 bits")
     return value
 
