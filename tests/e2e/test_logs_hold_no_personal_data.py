@@ -69,7 +69,9 @@ def test_a_full_run_writes_no_name_or_phone_into_the_log(tmp_path: Path) -> None
     class_id = next(e["data"]["class_id"] for e in events if e["type"] == "class.roster")
     secret, port = new_webhook_secret(), free_port()
     env = kozomol_env(data_dir=str(tmp_path / "var"), http_port=str(port),
-                      webhook_secrets=secret, sweep_interval="1", log_level="INFO")
+                      webhook_secrets=secret, sweep_interval="1", log_level="INFO",
+                      # a replayed quarter settles first; judged seconds after it is in
+                      settle_window="3")
     processes = Processes(tmp_path / "logs")
     serve = processes.start("serve", ["serve"], env)
     base = f"http://127.0.0.1:{port}"
