@@ -16,7 +16,6 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-
 from marshmallow import Schema, fields, validate
 
 from shared.events.messages import COMMANDS, MESSAGES
@@ -83,7 +82,7 @@ def _message_components() -> dict[str, Any]:
     spec = APISpec("Kozomol internal messages", "1", openapi_version="3.1.0",
                    plugins=[MarshmallowPlugin()])
     spec.components.schema("MessageEnvelope", schema=MessageEnvelopeSchema)
-    for cls in dict.fromkeys(MESSAGES.values()):
+    for cls in {cls.__name__: cls for cls in MESSAGES.values()}.values():
         spec.components.schema(cls.__name__, schema=schema_of(cls))
     return dict(spec.to_dict()["components"]["schemas"])
 

@@ -17,10 +17,10 @@ older message as it did when it read the dict by hand.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 import secrets
 from collections.abc import Mapping
-import datetime as dt
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Self
@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Self
 from marshmallow import validate
 
 from shared.events import print_kinds
-from shared.events.typed import checked, data_errors, from_data, required, to_data
+from shared.events.typed import data_errors, from_data, required, to_data
 
 #: The scope of a backup (and of a journal entry) that covers every school.
 ALL_SCHOOLS = "*"
@@ -73,11 +73,11 @@ class Finding(MessageData):
     ``.updated``) and as the API shows it."""
 
     id: str
-    rule: str
-    clause: str
-    severity: str
-    responsible: str
-    status: str = checked(validate.OneOf(FINDING_STATUSES))
+    rule: str = required("")
+    clause: str = required("")
+    severity: str = required("")
+    responsible: str = required("")
+    status: str = required("", validate=validate.OneOf(FINDING_STATUSES))
     school_id: str = required("")
     class_id: str | None = required(None, nullable=True)
     subject_id: str | None = required(None, nullable=True)
@@ -89,8 +89,8 @@ class Finding(MessageData):
     term_id: str | None = required(None, nullable=True)
     message: str = required("")
     evidence: dict[str, Any] = required(default_factory=dict)
-    date: dt.date = required()
-    detected_at: datetime = required()
+    date: dt.date
+    detected_at: datetime | None = required(None)
     history: list[FindingStep] = required(default_factory=list)
 
 
@@ -126,7 +126,7 @@ class ReportReady(MessageData):
     scope: dict[str, Any] | None = required(None, nullable=True)
     #: who asked, or ``schedule`` for the checker's own
     requested_by: str | None = required(None)
-    generated_at: datetime = required()
+    generated_at: datetime | None = required(None)
     #: a new version of a scheduled report names the one it replaces
     replaces: str | None = None
     version: int | None = None
@@ -257,7 +257,7 @@ class FindingUpdate(MessageData):
     """``finding.update`` (to the checker): a person marks a finding fixed, waived or open."""
 
     finding_id: str
-    status: str = checked(validate.OneOf(("open", "fixed", "waived")), "")
+    status: str = required("", validate=validate.OneOf(("open", "fixed", "waived")))
     comment: str | None = required(None, nullable=True)
     actor: str = required("api")
 

@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import dataclasses
 import types
-import typing
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from functools import cache
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 T = TypeVar("T")
 
@@ -45,24 +43,21 @@ def required(default: Any = dataclasses.MISSING, *,
                                        "validate": validate})
 
 
-def checked(validator: validate.Validator, default: Any = dataclasses.MISSING, *,
-            default_factory: Callable[[], Any] | Any = dataclasses.MISSING) -> Any:
-    """A field with a validator of its values (an id pattern, a list of choices)."""
-    has_default = default is not dataclasses.MISSING or default_factory is not dataclasses.MISSING
-    return dataclasses.field(default=default, default_factory=default_factory,
-                             metadata={"required": not has_default, "validate": validator})
-
-
 # Publishing: the marshmallow schema of a dataclass ---------------------------------------
-@cache
+_SCHEMAS: dict[type, type[Schema]] = {}
+_INSTANCES: dict[type, Schema] = {}
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
 def schema_of(cls: type) -> type[Schema]:
     """The marshmallow schema class of message data ``cls`` (named after it)."""
-    hints = get_type_hints(cls)
-    attributes: dict[str, Any] = {
-        f.name: _field(hints[f.name], f) for f in dataclasses.fields(cls)}
-    schema: type[Schema] = MessageSchema.from_dict(attributes, name=cls.__name__)
-    schema.__doc__ = cls.__doc__
-    return schema
+    if cls not in _SCHEMAS:
+        attributes: dict[str, Any] = {
+            f.name: _field(_hints(cls)[f.name], f) for f in dataclasses.fields(cls)}
+        schema: type[Schema] = MessageSchema.from_dict(attributes, name=cls.__name__)
+        schema.__doc__ = cls.__doc__
+        _SCHEMAS[cls] = schema
+    return _SCHEMAS[cls]
 
 
 class MessageSchema(Schema):
@@ -132,9 +127,10 @@ def data_errors(cls: type, data: object) -> dict[str, Any]:
     return errors
 
 
-@cache
 def _instance(cls: type) -> Schema:
-    return schema_of(cls)()
+    if cls not in _INSTANCES:
+        _INSTANCES[cls] = schema_of(cls)()
+    return _INSTANCES[cls]
 
 
 # Consuming: the typed object of a message's data -----------------------------------------
@@ -162,9 +158,10 @@ def from_data(cls: type[T], data: Mapping[str, Any]) -> T:
     return cls(**values)
 
 
-@cache
 def _hints(cls: type) -> dict[str, Any]:
-    return get_type_hints(cls)
+    if cls not in _HINTS:
+        _HINTS[cls] = get_type_hints(cls)
+    return _HINTS[cls]
 
 
 def _coerce(hint: Any, value: Any) -> Any:
