@@ -112,9 +112,11 @@ def _ask_for_everything(kozomol: EmbeddedKozomol, school_id: str, year: str) -> 
             "kind": "quarter_analysis", "parameters": {"class_id": "no-such-class"}})
         assert failed.status_code in (200, 202), failed.text
         for parameters in ({"class_id": findings[0]["class_id"]}, {"class_id": "no-such"}):
-            printed = client.post("/api/v1/print-jobs",
+            printed = client.post("/api/v1/print-jobs", params={"wait": 30},
                                   json={"kind": "class_journal", "parameters": parameters})
             assert printed.status_code in (200, 202), printed.text
+            location = printed.headers["Location"]  # one at a time: a heavy command
+            _until(lambda: client.get(location).json()["status"] != "pending", timeout=120)
         backup = client.post("/api/v1/backups", json={})
         assert backup.status_code == 202, backup.text
         archive = client.post("/api/v1/archive/year-end", json={"academic_year": year})
