@@ -247,7 +247,7 @@ class Printer:
                                                 printed=self._printed(copy)),
                            file_names.remarks_sheet_file(journal.class_name,
                                                          journal.academic_year, blank))
-        year = parameters.get("year") or parameters.get("academic_year")
+        year = parameters.get("year")
         if year and (copy.roster or {}).get("academic_year") != year:
             raise NotPrintable(f"класс {parameters['class_id']} не учится в {year} году")
         return self._journal(copy, parameters.get("term_id"))

@@ -115,8 +115,8 @@ def _ask_for_everything(kozomol: EmbeddedKozomol, school_id: str, year: str) -> 
             printed = client.post("/api/v1/print-jobs", params={"wait": 30},
                                   json={"kind": "class_journal", "parameters": parameters})
             assert printed.status_code in (200, 202), printed.text
-            location = printed.headers["Location"]  # one at a time: a heavy command
-            _until(lambda: client.get(location).json()["status"] != "pending", timeout=120)
+            _until(lambda job=printed.headers["Location"]:  # one at a time: a heavy command
+                   client.get(job).json()["status"] != "pending", timeout=120)
         backup = client.post("/api/v1/backups", json={})
         assert backup.status_code == 202, backup.text
         archive = client.post("/api/v1/archive/year-end", json={"academic_year": year})

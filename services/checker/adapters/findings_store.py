@@ -120,8 +120,9 @@ def _utc(moment: datetime) -> datetime:
 
 
 def _item(row: Any, history: list[FindingStep]) -> FindingMessage:
-    return FindingMessage(**{name: row[name] for name in FINDING_PLAIN_FIELDS}, date=row["date"],
-                   detected_at=_utc(row["detected_at"]), history=history)
+    return FindingMessage(**{name: row[name] for name in FINDING_PLAIN_FIELDS},
+                          date=row["date"], detected_at=_utc(row["detected_at"]),
+                          history=history)
 
 
 def _description(finding: Finding) -> dict[str, Any]:
