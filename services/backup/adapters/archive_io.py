@@ -30,7 +30,6 @@ from services.backup.adapters.crypto import (
 )
 from services.backup.adapters.tables import journal, journal_head
 from services.backup.domain.archive import (
-    ALL_SCHOOLS,
     CHAIN,
     CHAIN_COLUMNS,
     EVENTS,
@@ -49,6 +48,7 @@ from services.backup.domain.archive import (
     parse_journal,
 )
 from services.backup.domain.derived import TableFolder, table_rows
+from shared.events.messages import ALL_SCHOOLS
 from shared.storage import FileStore, check_key
 
 BATCH = 2000
