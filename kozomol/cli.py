@@ -430,9 +430,9 @@ def tokens_create(role: str, school_id: str | None, label: str | None,
     from sqlalchemy.exc import DBAPIError
 
     from services.gateway.adapters import audit
-    from services.gateway.adapters.names import token_subject_problems
     from services.gateway.adapters.tokens import create_token
     from services.gateway.domain.access import Role
+    from services.gateway.queries.names import token_subject_problems
 
     settings = _settings()
     lifetime = settings.token_lifetime_days if lifetime_days is None else lifetime_days
@@ -478,7 +478,8 @@ def tokens_revoke(token_id: str) -> None:
     from datetime import UTC, datetime
 
     from services.gateway.adapters import audit
-    from services.gateway.adapters.tokens import find, revoke
+    from services.gateway.adapters.tokens import revoke
+    from services.gateway.queries.tokens import find
 
     engine = _gateway_engine(_settings())
     with engine.begin() as connection:

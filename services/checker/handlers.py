@@ -24,6 +24,7 @@ from services.checker.domain.deadlines import next_change
 from services.checker.domain.reports import final_mark_counts, lesson_statistics, school_book
 from services.checker.domain.results import student_results
 from services.checker.domain.rules import Parameters, evaluate, school_view
+from shared.db.engine import is_postgresql
 from shared.events.envelope import Event, new_envelope
 from shared.events.messages import FindingUpdate, RuleParametersUpdate
 from shared.events.rules import parameter_errors
@@ -240,7 +241,7 @@ def refresh_statistics(engine: Engine, *, only_if_stale: bool = False) -> bool:
     facts grow. Autovacuum normally prevents that; where it is off, or slower
     than a fast replay, the checker does it itself. Returns whether it ran.
     """
-    if engine.dialect.name != "postgresql":
+    if not is_postgresql(engine):
         return False
     with engine.begin() as connection:
         if only_if_stale:

@@ -55,6 +55,7 @@ from services.printer.render.documents import (
     render_student_report,
 )
 from services.printer.render.journal import render_journal, render_remarks_sheet
+from shared.db.engine import is_postgresql
 from shared.db.inserts import conflict_insert
 from shared.events import print_kinds
 from shared.events.envelope import Event, new_envelope
@@ -159,7 +160,7 @@ class Printer:
             parameters=parameters if isinstance(parameters, dict) else {}, status=PENDING,
             created_at=now))
         claim = select(jobs.c.status).where(jobs.c.job_id == job_id)
-        if connection.dialect.name == "postgresql":
+        if is_postgresql(connection):
             claim = claim.with_for_update()
         if connection.execute(claim).scalar_one() in (COMPLETED, FAILED):
             return  # done already (a re-sent command): never twice

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from services.printer.adapters.tables import inbox, outbox
 from services.printer.handlers import Printer, Progress, take_events
+from shared.db.engine import is_postgresql
 from shared.events.envelope import new_envelope
 from shared.messaging.outbox import OutboxRelay, add_to_outbox
 from shared.messaging.publisher import ThreadPublishers, make_publisher
@@ -57,7 +58,7 @@ def bootstrap(settings: Settings,
                         by_type={PRINT_COMMAND: printer.print_requests,
                                  "report.ready": printer.keep_reports})
     service = bootstrap_consumer(settings, NAME, inbox, handlers)
-    if service.engine.dialect.name == "postgresql":
+    if is_postgresql(service.engine):
         printer.progress = progress_announcer(service.engine)
     topology = topology_for(settings)
     publishers = ThreadPublishers(lambda: make_publisher(

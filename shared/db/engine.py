@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 
@@ -67,5 +67,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def is_postgresql(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
+def is_postgresql(bind: Engine | Connection) -> bool:
+    """Whether an engine or connection talks to PostgreSQL (else: SQLite, the embedded
+    default), for the few statements the two write differently."""
+    return bind.dialect.name == "postgresql"
+
+
+def ping(engine: Engine) -> None:
+    """Ask the database for nothing; raises (``DBAPIError``) when it does not answer."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))

@@ -8,11 +8,13 @@ from typing import Any
 from sqlalchemy import Column, Connection, Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
+from shared.db.engine import is_postgresql
+
 
 def conflict_insert(bind: Connection | Engine, table: Table) -> Any:
     """``INSERT INTO table`` of the bind's dialect, which has ``on_conflict_do_nothing``,
     ``on_conflict_do_update`` and ``excluded`` (the generic ``insert`` has none)."""
-    insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if is_postgresql(bind) else sqlite.insert
     return insert(table)
 
 

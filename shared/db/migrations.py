@@ -25,19 +25,3 @@ def alembic_config(database_url: str, services: tuple[str, ...]) -> Config:
 def upgrade(database_url: str, service: str, all_services: tuple[str, ...]) -> None:
     """Bring ``service``'s tables in ``database_url`` to the newest revision."""
     command.upgrade(alembic_config(database_url, all_services), f"{service}@head")
-
-
-def current_heads(database_url: str, all_services: tuple[str, ...]) -> set[str]:
-    from alembic.runtime.migration import MigrationContext
-
-    from shared.db.engine import make_engine
-
-    engine = make_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            context = MigrationContext.configure(
-                connection, opts={"version_table": "kozomol_schema_version"}
-            )
-            return set(context.get_current_heads())
-    finally:
-        engine.dispose()

@@ -304,11 +304,6 @@ DATA_SCHEMAS: dict[str, type[Schema]] = {
     "journal.visits": JournalVisitsData,
 }
 
-#: Event types whose data is personal (names, birth dates, parents' phones).
-#: (``school.calendar`` names the director and deputies: staff in their role, not personal.)
-PERSONAL_DATA_TYPES = frozenset({"student.profile", "class.roster", "teacher.profile"})
-
-
 class EnvelopeSchema(ContractSchema):
     id = fields.String(required=True, validate=EVENT_ID)
     type = fields.String(

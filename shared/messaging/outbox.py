@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 
 from shared import metrics
+from shared.db.engine import is_postgresql
 from shared.messaging import crash_points
 from shared.messaging.publisher import OutgoingMessage, Publisher, PublishError
 from shared.pacing import Pace
@@ -100,7 +101,7 @@ class OutboxRelay:
         """Relay one batch; returns how many events were sent."""
         outbox = self._outbox
         query = select(outbox).order_by(outbox.c.seq).limit(self._batch_size)
-        if self._engine.dialect.name == "postgresql":
+        if is_postgresql(self._engine):
             query = query.with_for_update(skip_locked=True)
         with self._engine.begin() as connection:
             rows = connection.execute(query).all()

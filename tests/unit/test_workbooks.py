@@ -9,7 +9,7 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from services.gateway.adapters.names import Names
+from services.gateway.queries.names import Names
 from services.gateway.web.downloads import csv_body, xlsx_body
 from services.gateway.web.reports import _sheets
 

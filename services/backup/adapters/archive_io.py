@@ -48,6 +48,7 @@ from services.backup.domain.archive import (
     parse_journal,
 )
 from services.backup.domain.derived import TableFolder, table_rows
+from shared.db.engine import is_postgresql
 from shared.events.messages import ALL_SCHOOLS
 from shared.storage import FileStore, check_key
 
@@ -256,7 +257,7 @@ def bulk_insert(connection: Connection, table: Table, rows: list[dict[str, objec
     """PostgreSQL: COPY (several times faster than INSERT for a restore); else executemany."""
     if not rows:
         return
-    if connection.dialect.name != "postgresql":
+    if not is_postgresql(connection):
         connection.execute(insert(table), rows)
         return
     raw = connection.connection.driver_connection

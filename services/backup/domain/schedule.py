@@ -24,10 +24,6 @@ class Schedule:
     cron: str
 
 
-def valid_cron(expression: str) -> bool:
-    return bool(croniter.is_valid(expression))
-
-
 def latest_slot(schedule: Schedule, now: datetime, timezone: str) -> tuple[str, datetime]:
     """The most recent tick at or before ``now``: (slot name, its time)."""
     local = now.astimezone(ZoneInfo(timezone))

@@ -15,6 +15,7 @@ from services.checker.domain.facts import (
     entities_of,
     load_entity,
 )
+from shared.db.engine import is_postgresql
 from shared.db.inserts import conflict_insert
 from shared.events.envelope import Event
 
@@ -85,7 +86,7 @@ def lock_school(connection: Connection, school_id: str, *, wait: bool) -> bool:
 
     Without ``wait``, returns False at once when another holds it.
     """
-    if connection.dialect.name != "postgresql":
+    if not is_postgresql(connection):
         return True
     function = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
     got = connection.execute(

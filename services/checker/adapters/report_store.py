@@ -36,6 +36,7 @@ from services.checker.domain.reports import (
     Scope,
 )
 from services.checker.domain.rules import Term
+from shared.db.engine import is_postgresql
 from shared.db.inserts import conflict_insert
 
 _FIELDS = tuple(LessonStat.__dataclass_fields__)
@@ -116,7 +117,7 @@ def fill_rate_rows(connection: Connection, school_id: str, date_from: date, date
             row.open_findings[rule] = int(count)
     if with_lessons:  # one joined string per row: a year has tens of thousands of lessons
         joined = (func.string_agg(lesson_stats.c.lesson_id, ",")
-                  if connection.dialect.name == "postgresql"
+                  if is_postgresql(connection)
                   else func.group_concat(lesson_stats.c.lesson_id, ","))
         ids = select(*key, joined).where(*where).group_by(*key)
         for c, subject, teacher, text in connection.execute(_in_scope(ids, scope)).all():

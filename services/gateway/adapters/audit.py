@@ -9,11 +9,10 @@ log itself must not become a second copy of the personal data.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert
 
 from services.gateway.adapters.tables import audit
 
@@ -40,30 +39,6 @@ def prune(connection: Connection, now: datetime, retention_days: int) -> int:
     result = connection.execute(delete(audit).where(
         audit.c.at < now - timedelta(days=retention_days)))
     return int(result.rowcount or 0)
-
-
-def lines(connection: Connection, *, school_id: str | None, token_id: str | None = None,
-          action: str | None = None, since: datetime | None = None,
-          until: datetime | None = None, before_id: int | None = None,
-          limit: int | None = None) -> Iterator[dict[str, Any]]:
-    """The newest lines first, filtered; ``school_id`` None means every school."""
-    query = select(audit).order_by(audit.c.id.desc())
-    if school_id is not None:
-        query = query.where(audit.c.school_id == school_id)
-    if token_id:
-        query = query.where(audit.c.token_id == token_id)
-    if action:
-        query = query.where(audit.c.action == action)
-    if since is not None:
-        query = query.where(audit.c.at >= since)
-    if until is not None:
-        query = query.where(audit.c.at < until)
-    if before_id is not None:
-        query = query.where(audit.c.id < before_id)
-    if limit is not None:
-        query = query.limit(limit)
-    for row in connection.execute(query):
-        yield dict(row._mapping)
 
 
 def _bounded(target: dict[str, Any]) -> dict[str, str]:

@@ -11,7 +11,6 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -76,22 +75,8 @@ def authenticate(connection: Connection, token: str,
                      teacher_id=row.teacher_id)
 
 
-def list_tokens(connection: Connection, school_id: str | None) -> list[dict[str, Any]]:
-    query = select(api_tokens.c.id, api_tokens.c.role, api_tokens.c.school_id,
-                   api_tokens.c.label, api_tokens.c.created_at, api_tokens.c.revoked_at,
-                   api_tokens.c.expires_at)
-    if school_id is not None:
-        query = query.where(api_tokens.c.school_id == school_id)
-    return [dict(row._mapping) for row in connection.execute(query.order_by(api_tokens.c.id))]
-
-
 def revoke(connection: Connection, token_id: str) -> None:
     connection.execute(
         update(api_tokens).where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
         .values(revoked_at=datetime.now(UTC))
     )
-
-
-def find(connection: Connection, token_id: str) -> dict[str, Any] | None:
-    row = connection.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
-    return dict(row._mapping) if row else None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from services.gateway.adapters.tables import archive_view, backups_view
 from shared.db.inserts import conflict_insert
@@ -74,3 +75,12 @@ def apply_archive_events(connection: Connection, events: list[Event]) -> None:
             pages=entry.pages, sha256=entry.sha256, pdf_key=entry.pdf_key,
             registered_at=entry.registered_at, responsible=entry.responsible,
         ).on_conflict_do_nothing(index_elements=["job_id"]))
+
+
+def record_backup_request(engine: Engine, *, backup_id: str, scope: str, requested_by: str,
+                   now: datetime) -> None:
+    """A backup the API asked for, ``requested`` until the backup service announces it."""
+    with engine.begin() as connection:
+        connection.execute(insert(backups_view).values(
+            id=backup_id, scope=scope, kind="manual", status="requested",
+            requested_by=requested_by, requested_at=now))

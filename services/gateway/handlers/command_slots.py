@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine
 
 from services.gateway.adapters import command_slots
 from shared.events.envelope import Event
@@ -30,3 +32,17 @@ def and_free_slots(handler: Handler) -> Handler:
         handler(connection, events)
         free_slots(connection, events)
     return both
+
+
+def hold(engine: Engine, school_id: str, kind: str, request_id: str,
+         now: datetime) -> str | None:
+    """Take the school's slot of this kind for ``request_id`` in its own transaction: None
+    when taken, else the id of the request that holds it."""
+    with engine.begin() as connection:
+        return command_slots.take(connection, school_id, kind, request_id, now)
+
+
+def release(engine: Engine, request_id: str) -> None:
+    """The request's command did not reach the broker: its slot is free again."""
+    with engine.begin() as connection:
+        command_slots.release(connection, [request_id])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, insert
 
+from services.gateway.adapters import command_slots
 from services.gateway.adapters.tables import reports_view
 from shared.db.inserts import conflict_insert
 from shared.events.envelope import Event
@@ -35,3 +37,21 @@ def apply_report_events(connection: Connection, events: list[Event]) -> None:
             scope=scope, requested_by=requested_by or "schedule",
             requested_at=values.get("generated_at") or event.occurred_at, **values,
         ).on_conflict_do_update(index_elements=["id"], set_=values))
+
+
+def record_report_request(engine: Engine, *, report_id: str, school_id: str, kind: str,
+                   parameters: dict[str, Any], scope: dict[str, Any] | None,
+                   requested_by: str, now: datetime) -> str | None:
+    """Record an API request as ``pending`` and take the school's slot for its kind, in
+    one transaction: None when recorded, else the id of the request holding the slot
+    (nothing recorded)."""
+    with engine.begin() as connection:
+        holder = command_slots.take(connection, school_id, f"report:{kind}", report_id, now)
+        if holder is not None:
+            return holder
+        connection.execute(insert(reports_view).values(
+            id=report_id, school_id=school_id, kind=kind, status="pending",
+            parameters=parameters, scope=scope, requested_by=requested_by,
+            requested_at=now))
+    return None
+

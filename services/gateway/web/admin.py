@@ -13,16 +13,16 @@ from typing import Any
 
 import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import select
+from werkzeug.exceptions import BadRequest
 
-from services.gateway.adapters import tokens
-from services.gateway.adapters.names import token_subject_problems
-from services.gateway.adapters.tables import quarantine, received_events
+from services.gateway.adapters.tokens import MAX_LIFETIME_DAYS
 from services.gateway.domain.access import INTAKE_READERS, TOKEN_ISSUERS, Role
+from services.gateway.handlers import access_log
+from services.gateway.queries import intake, tokens
 from services.gateway.runtime import gateway_of
-from services.gateway.web.auth import principal, record_token_event, requires_token
+from services.gateway.web.auth import asker, principal, requires_token
 from services.gateway.web.errors import api_error
-from services.gateway.web.formats import iso_utc
+from services.gateway.web.formats import iso_utc, listing_limit
 
 blueprint = Blueprint("admin", __name__, url_prefix="/api/v1")
 
@@ -33,15 +33,6 @@ CURSOR_ID = re.compile(r"[0-9]{1,18}")
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 500
-
-
-class BadRequest(ValueError):
-    pass
-
-
-@blueprint.errorhandler(BadRequest)
-def _bad_request(exc: BadRequest) -> Response:
-    return api_error(400, "bad_request", str(exc))
 
 
 @blueprint.get("/me")
@@ -57,16 +48,12 @@ def list_quarantine() -> Response:
     who = principal()
     who.require(INTAKE_READERS)
     school_id = who.school_filter(request.args.get("school_id"))
-    limit = _limit()
-    query = select(quarantine).order_by(quarantine.c.id.desc()).limit(limit + 1)
-    if school_id is not None:
-        query = query.where(quarantine.c.school_id == school_id)
-    if cursor := request.args.get("cursor"):
-        query = query.where(quarantine.c.id < _decode_cursor(cursor))
-    with gateway_of(current_app).engine.connect() as connection:
-        rows = connection.execute(query).all()
-    items = [_quarantine_item(row._mapping) for row in rows[:limit]]
-    next_cursor = _encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    limit = listing_limit(DEFAULT_PAGE, MAX_PAGE)
+    cursor = request.args.get("cursor")
+    rows = intake.quarantine_page(gateway_of(current_app).engine, school_id,
+                                  _decode_cursor(cursor) if cursor else None, limit)
+    items = [_quarantine_item(row) for row in rows[:limit]]
+    next_cursor = _encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
     return jsonify({"items": items, "next_cursor": next_cursor})
 
 
@@ -77,11 +64,10 @@ def get_quarantine(item_id: int) -> Response:
     who.require(INTAKE_READERS)
     if not 0 < item_id <= MAX_ROW_ID:  # beyond a 64-bit key there is no such row
         return api_error(404, "not_found", "no such quarantined item")
-    with gateway_of(current_app).engine.connect() as connection:
-        row = connection.execute(select(quarantine).where(quarantine.c.id == item_id)).first()
-    if row is None or not who.sees_school(row.school_id):
+    row = intake.quarantined(gateway_of(current_app).engine, item_id)
+    if row is None or not who.sees_school(row["school_id"]):
         return api_error(404, "not_found", "no such quarantined item")
-    return jsonify(_quarantine_item(row._mapping))
+    return jsonify(_quarantine_item(row))
 
 
 @blueprint.get("/received-events/<event_id>")
@@ -89,15 +75,12 @@ def get_quarantine(item_id: int) -> Response:
 def get_received_event(event_id: str) -> Response:
     who = principal()
     who.require(INTAKE_READERS)
-    with gateway_of(current_app).engine.connect() as connection:
-        row = connection.execute(
-            select(received_events).where(received_events.c.event_id == event_id)
-        ).first()
-    if row is None or not who.sees_school(row.school_id):
+    row = intake.received_event(gateway_of(current_app).engine, event_id)
+    if row is None or not who.sees_school(row["school_id"]):
         return api_error(404, "not_found", "no such event was received")
     return jsonify({
-        "id": row.event_id, "school_id": row.school_id, "type": row.type,
-        "received_at": iso_utc(row.received_at), "stored_in": row.stored_in,
+        "id": row["event_id"], "school_id": row["school_id"], "type": row["type"],
+        "received_at": iso_utc(row["received_at"]), "stored_in": row["stored_in"],
     })
 
 
@@ -107,8 +90,7 @@ def list_tokens() -> Response:
     who = principal()
     who.require(frozenset(TOKEN_ISSUERS))
     school_id = who.school_filter(request.args.get("school_id"))
-    with gateway_of(current_app).engine.connect() as connection:
-        rows = tokens.list_tokens(connection, school_id)
+    rows = tokens.listing(gateway_of(current_app).engine, school_id)
     return jsonify({"items": [_token_item(row) for row in rows], "next_cursor": None})
 
 
@@ -148,25 +130,22 @@ def create_token() -> Response:
     gateway = gateway_of(current_app)
     lifetime = body.get("expires_in_days", gateway.settings.token_lifetime_days)
     if (not isinstance(lifetime, int) or isinstance(lifetime, bool)
-            or not 1 <= lifetime <= tokens.MAX_LIFETIME_DAYS):
+            or not 1 <= lifetime <= MAX_LIFETIME_DAYS):
         return api_error(422, "invalid_body", "expires_in_days must be a whole number of days",
                          {"expires_in_days": [f"must be an integer from 1 to "
-                                              f"{tokens.MAX_LIFETIME_DAYS}"]})
-    with gateway.engine.begin() as connection:
-        # an unknown teacher is refused; a school not heard from yet only warned about
-        refusals, warnings = token_subject_problems(
-            connection, school_id, teacher_id if isinstance(teacher_id, str) else None)
-        if refusals:
-            return api_error(422, "unknown_teacher", "; ".join(refusals),
-                             {"teacher_id": refusals})
-        issued = tokens.create_token(connection, role, school_id, label[:200] if label else None,
-                                     teacher_id if isinstance(teacher_id, str) else None,
-                                     lifetime_days=lifetime)
-        record_token_event(connection, "token.issued", issued.id, issued.role.value,
-                           issued.school_id)
+                                              f"{MAX_LIFETIME_DAYS}"]})
+    # an unknown teacher is refused; a school not heard from yet only warned about
+    outcome = access_log.issue_token(
+        gateway.engine, asker(), role, school_id, label=label[:200] if label else None,
+        teacher_id=teacher_id if isinstance(teacher_id, str) else None, lifetime_days=lifetime)
+    issued = outcome.issued
+    if issued is None:
+        return api_error(422, "unknown_teacher", "; ".join(outcome.refusals),
+                         {"teacher_id": outcome.refusals})
     response = jsonify({"id": issued.id, "token": issued.token, "role": issued.role.value,
                         "school_id": issued.school_id,
-                        "expires_at": iso_utc(issued.expires_at), "warnings": warnings})
+                        "expires_at": iso_utc(issued.expires_at),
+                        "warnings": outcome.warnings})
     response.status_code = 201
     return response
 
@@ -174,27 +153,13 @@ def create_token() -> Response:
 @blueprint.delete("/tokens/<token_id>")
 @requires_token
 def revoke_token(token_id: str) -> Response:
-    who = principal()
-    with gateway_of(current_app).engine.begin() as connection:
-        found = tokens.find(connection, token_id)
-        if found is None or not who.sees_school(found["school_id"]):
-            return api_error(404, "not_found", "no such token")
-        if not who.may_issue(Role(found["role"]), found["school_id"]):
-            return api_error(403, "forbidden", "this token may not revoke that token")
-        tokens.revoke(connection, token_id)
-        record_token_event(connection, "token.revoked", token_id, found["role"],
-                           found["school_id"])
+    outcome = access_log.revoke_token(gateway_of(current_app).engine, asker(), principal(),
+                                      token_id)
+    if outcome == "not_found":
+        return api_error(404, "not_found", "no such token")
+    if outcome == "forbidden":
+        return api_error(403, "forbidden", "this token may not revoke that token")
     return Response(status=204)
-
-
-def _limit() -> int:
-    try:
-        limit = int(request.args.get("limit", DEFAULT_PAGE))
-    except ValueError:
-        raise BadRequest("limit must be an integer") from None
-    if not 1 <= limit <= MAX_PAGE:
-        raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
-    return limit
 
 
 def _encode_cursor(item_id: int) -> str:

@@ -16,8 +16,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest
 
-from services.gateway.adapters import audit
+from services.gateway.adapters.audit import ACTIONS
 from services.gateway.domain.access import Role
+from services.gateway.queries import audit
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.downloads import CSV_TYPE, Sheet, csv_body, download
@@ -44,21 +45,21 @@ def list_audit() -> Response:
     who.require(AUDIT_READERS)
     school_id = who.school_filter(request.args.get("school_id"))
     action = request.args.get("action")
-    if action is not None and action not in audit.ACTIONS:
-        return api_error(400, "bad_request", f"action must be one of {', '.join(audit.ACTIONS)}")
+    if action is not None and action not in ACTIONS:
+        return api_error(400, "bad_request", f"action must be one of {', '.join(ACTIONS)}")
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
         return api_error(400, "bad_request", "format must be json or csv")
     filters: dict[str, Any] = {
         "school_id": school_id, "token_id": request.args.get("token_id"), "action": action,
         "since": _moment("since"), "until": _moment("until")}
-    with gateway_of(current_app).engine.connect() as connection:
-        if fmt == "csv":
-            rows = list(audit.lines(connection, **filters, limit=CSV_MOST))
-            sheet = Sheet("Журнал доступа", HEADINGS, [_cells(row) for row in rows])
-            return download(csv_body(sheet), CSV_TYPE, f"audit-{school_id or 'all'}.csv")
-        limit = listing_limit(100, 1000)
-        rows = list(audit.lines(connection, **filters, before_id=_cursor(), limit=limit + 1))
+    engine = gateway_of(current_app).engine
+    if fmt == "csv":
+        rows = audit.lines(engine, **filters, limit=CSV_MOST)
+        sheet = Sheet("Журнал доступа", HEADINGS, [_cells(row) for row in rows])
+        return download(csv_body(sheet), CSV_TYPE, f"audit-{school_id or 'all'}.csv")
+    limit = listing_limit(100, 1000)
+    rows = audit.lines(engine, **filters, before_id=_cursor(), limit=limit + 1)
     next_cursor = _encode(rows[limit - 1]["id"]) if len(rows) > limit else None
     return jsonify({"items": [_item(row) for row in rows[:limit]], "next_cursor": next_cursor})
 

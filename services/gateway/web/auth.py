@@ -9,13 +9,12 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import current_app, g, request
-from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from services.gateway.adapters import audit
-from services.gateway.adapters.tokens import authenticate
 from services.gateway.domain.access import AccessDenied, Principal
+from services.gateway.handlers.access_log import Asker, record_access
+from services.gateway.queries.tokens import principal_of
 from services.gateway.runtime import gateway_of
 from services.gateway.web.errors import api_error
 
@@ -38,7 +37,7 @@ def requires_token(view: F) -> F:
 
     Requests other than GET/HEAD are writes, which auditor tokens may not make.
     Every request with a token, and every failed authentication, leaves a line
-    in the access log (``adapters/audit.py``); a read whose line cannot be
+    in the access log (``handlers/access_log.py``); a read whose line cannot be
     written is not answered (503).
     """
 
@@ -49,8 +48,7 @@ def requires_token(view: F) -> F:
             _log_access(None, 401)
             return api_error(401, "unauthenticated", "a bearer token is required",
                              headers={"WWW-Authenticate": "Bearer"})
-        with gateway_of(current_app).engine.connect() as connection:
-            found = authenticate(connection, token.strip())
+        found = principal_of(gateway_of(current_app).engine, token.strip())
         if found is None:
             _log_access(None, 401)
             return api_error(401, "invalid_token", "the token is unknown, revoked or expired",
@@ -73,15 +71,14 @@ def requires_token(view: F) -> F:
     return cast(F, wrapper)
 
 
-def record_token_event(connection: Connection, action: str, token_id: str, role: str,
-                       school_id: str | None) -> None:
-    """A token issued or revoked through the API, in the caller's transaction."""
-    who: Principal | None = g.get("principal")
-    audit.record(connection, at=datetime.now(UTC), action=action,
-                 resource=f"{request.method} {_route()}",
-                 target={"token_id": token_id, "role": role, "school_id": school_id or "*"},
-                 token_id=who.token_id if who else None, role=who.role.value if who else None,
-                 school_id=school_id, status=None, address=request.remote_addr)
+def asker() -> Asker:
+    """Who makes this request, as an access-log line names them."""
+    return _asker(g.get("principal"))
+
+
+def _asker(who: Principal | None) -> Asker:
+    return Asker(token_id=who.token_id if who else None, role=who.role.value if who else None,
+                 resource=f"{request.method} {_route()}", address=request.remote_addr)
 
 
 def _log_access(who: Principal | None, status: int) -> bool:
@@ -102,16 +99,13 @@ def _log_access(who: Principal | None, status: int) -> bool:
     school_id = None
     if who is not None:
         school_id = who.school_id if not who.all_schools else request.args.get("school_id")
+    prune_days = None
+    if now.timestamp() - gateway.audit_pruned_at > PRUNE_EVERY_SECONDS:
+        gateway.audit_pruned_at = now.timestamp()  # one pruning an hour, even if it fails
+        prune_days = gateway.settings.audit_retention_days
     try:
-        with gateway.engine.begin() as connection:
-            audit.record(connection, at=now, action=action,
-                         resource=f"{request.method} {_route()}", target=target,
-                         token_id=who.token_id if who else None,
-                         role=who.role.value if who else None, school_id=school_id,
-                         status=status, address=request.remote_addr)
-            if now.timestamp() - gateway.audit_pruned_at > PRUNE_EVERY_SECONDS:
-                gateway.audit_pruned_at = now.timestamp()
-                audit.prune(connection, now, gateway.settings.audit_retention_days)
+        record_access(gateway.engine, _asker(who), action=action, target=target,
+                      school_id=school_id, status=status, now=now, prune_days=prune_days)
     except DBAPIError:
         log.exception("cannot write the access log")
         return False

@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import insert, select
 
-from services.gateway.adapters import command_slots
-from services.gateway.adapters.names import school_names
-from services.gateway.adapters.tables import archive_view, backups_view
 from services.gateway.domain.access import BACKUP_MAKERS, BACKUP_READERS
+from services.gateway.handlers import command_slots
+from services.gateway.handlers.backups import record_backup_request
+from services.gateway.queries import backups
+from services.gateway.queries.names import names_by_school
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.commands import accepted, broker_unavailable, busy, send_command
@@ -53,20 +53,16 @@ def create_backup() -> Response:
     backup_id = new_backup_id()
     actor = f"{who.role.value}:{who.token_id}"
     engine = gateway_of(current_app).engine
-    with engine.begin() as connection:
-        holder = command_slots.take(connection, scope, "backup", backup_id, datetime.now(UTC))
+    holder = command_slots.hold(engine, scope, "backup", backup_id, datetime.now(UTC))
     if holder is not None:
         return busy("a backup", holder)
     command_id = send_command(scope, "backup.backup.create", "backup.create",
                               {"backup_id": backup_id, "scope": scope, "requested_by": actor})
     if command_id is None:
-        with engine.begin() as connection:
-            command_slots.release(connection, [backup_id])
+        command_slots.release(engine, backup_id)
         return broker_unavailable()
-    with engine.begin() as connection:
-        connection.execute(insert(backups_view).values(
-            id=backup_id, scope=scope, kind="manual", status="requested", requested_by=actor,
-            requested_at=datetime.now(UTC)))
+    record_backup_request(engine, backup_id=backup_id, scope=scope, requested_by=actor,
+                          now=datetime.now(UTC))
     return accepted({"id": backup_id, "scope": scope, "status": "requested"}, command_id,
                     f"/api/v1/backups/{backup_id}")
 
@@ -78,12 +74,8 @@ def list_backups() -> Response:
     who = principal()
     who.require(BACKUP_READERS)
     school_id = who.school_filter(request.args.get("school_id"))
-    query = select(backups_view).order_by(backups_view.c.requested_at.desc()).limit(200)
-    if school_id is not None:
-        query = query.where(backups_view.c.scope.in_((school_id, ALL_SCHOOLS)))
-    with gateway_of(current_app).engine.connect() as connection:
-        rows = connection.execute(query).all()
-    return jsonify({"items": [_backup(row._mapping) for row in rows], "next_cursor": None})
+    rows = backups.listing(gateway_of(current_app).engine, school_id)
+    return jsonify({"items": [_backup(row) for row in rows], "next_cursor": None})
 
 
 @blueprint.get("/backups/<backup_id>")
@@ -91,13 +83,11 @@ def list_backups() -> Response:
 def get_backup(backup_id: str) -> Response:
     who = principal()
     who.require(BACKUP_READERS)
-    with gateway_of(current_app).engine.connect() as connection:
-        row = connection.execute(select(backups_view).where(backups_view.c.id == backup_id)
-                                 ).first()
-    if row is None or not (who.all_schools or row.scope in (who.school_id, ALL_SCHOOLS)):
+    row = backups.backup(gateway_of(current_app).engine, backup_id)
+    if row is None or not (who.all_schools or row["scope"] in (who.school_id, ALL_SCHOOLS)):
         return api_error(404, "not_found", f"резервной копии {backup_id} нет",
                          {"id": backup_id})
-    return jsonify(_backup(row._mapping))
+    return jsonify(_backup(row))
 
 
 def _backup(row: Any) -> dict[str, Any]:
@@ -155,16 +145,9 @@ def archive_registry() -> Response:
     who.require(BACKUP_READERS)
     school_id = who.school_filter(request.args.get("school_id"))
     year = request.args.get("academic_year")
-    query = select(archive_view).order_by(archive_view.c.school_id,
-                                          archive_view.c.academic_year, archive_view.c.number)
-    if school_id is not None:
-        query = query.where(archive_view.c.school_id == school_id)
-    if year:
-        query = query.where(archive_view.c.academic_year == year)
-    with gateway_of(current_app).engine.connect() as connection:
-        rows = [row._mapping for row in connection.execute(query)]
-        names = {school: school_names(connection, school)
-                 for school in {row["school_id"] for row in rows}}
+    engine = gateway_of(current_app).engine
+    rows = backups.archive_registry(engine, school_id, year)
+    names = names_by_school(engine, (row["school_id"] for row in rows))
     fmt = request.args.get("format", "json")
     if fmt in ("csv", "xlsx"):
         typed = fmt == "xlsx"

@@ -13,19 +13,27 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import and_, or_, select
 
-from services.gateway.adapters import tokens
-from services.gateway.adapters.names import Names, class_known, school_names
-from services.gateway.adapters.tables import classes_view, findings_view, rule_parameters_view
 from services.gateway.domain.access import Principal, Role
 from services.gateway.domain.remarks import COLUMNS_RU, WIDTHS, remarks_sheet
+from services.gateway.queries import findings, tokens
+from services.gateway.queries.findings import (
+    FindingsFilter,
+    scoped,  # noqa: F401 - the console imports it from here until it reads through queries
+)
+from services.gateway.queries.names import Names, class_known, names_by_school, school_names
+from services.gateway.queries.rule_parameters import school_parameters
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.commands import accepted, broker_unavailable, send_command
 from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
 from services.gateway.web.errors import api_error
-from services.gateway.web.formats import iso_utc, parse_date, refuse_unknown_arguments
+from services.gateway.web.formats import (
+    iso_utc,
+    listing_limit,
+    parse_date,
+    refuse_unknown_arguments,
+)
 from shared.events import rules
 from shared.events.messages import FINDING_PLAIN_FIELDS as ITEM_FIELDS
 from shared.events.rules import CATALOG, RULE_PARAMETERS, parameter_defaults, parameter_errors
@@ -47,12 +55,8 @@ DECIDERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.DEPUTY})
 def list_rules() -> Response:
     """The catalog, with the parameters in force for the school (defaults otherwise)."""
     school_id = principal().school_filter(request.args.get("school_id"))
-    own: dict[str, Any] = {}
-    if school_id is not None:
-        with gateway_of(current_app).engine.connect() as connection:
-            own = dict(connection.execute(
-                select(rule_parameters_view.c.parameters)
-                .where(rule_parameters_view.c.school_id == school_id)).scalar() or {})
+    own = school_parameters(gateway_of(current_app).engine, school_id) \
+        if school_id is not None else {}
     values = {**parameter_defaults(), **own}
     return jsonify({"school_id": school_id, "items": [
         {"id": rule.id, "title": rules.rule_title(rule.id), "clause": rule.clause,
@@ -92,53 +96,35 @@ def list_findings() -> Response:
              *FILTERS))) is not None:
         return refused
     school_id = who.school_filter(args.get("school_id"))
+    limit = listing_limit(100, 500)
     try:
-        limit = int(args.get("limit", 100))
         date_from = parse_date(args["date_from"]) if "date_from" in args else None
         date_to = parse_date(args["date_to"]) if "date_to" in args else None
         after = _decode_cursor(args["cursor"]) if "cursor" in args else None
     except (ValueError, binascii.Error):
-        return api_error(400, "bad_request", "limit, date_from, date_to или cursor заданы "
-                                             "неверно (даты: ГГГГ-ММ-ДД или ДД.ММ.ГГГГ)")
-    if not 1 <= limit <= 500:
-        return api_error(400, "bad_request", "limit — от 1 до 500")
-    query = select(findings_view).order_by(findings_view.c.date.desc(),
-                                           findings_view.c.id.desc()).limit(limit + 1)
-    if school_id is not None:
-        query = query.where(findings_view.c.school_id == school_id)
-    query = _scoped(query, who)
-    for name in FILTERS:
-        if name in args:
-            query = query.where(findings_view.c[name] == args[name])
-    if "status" not in args and args.get("include_withdrawn") != "true":
-        query = query.where(findings_view.c.status != "withdrawn")
-    if date_from is not None:
-        query = query.where(findings_view.c.date >= date_from)
-    if date_to is not None:
-        query = query.where(findings_view.c.date <= date_to)
-    if after is not None:
-        after_date, after_id = after
-        query = query.where(or_(findings_view.c.date < after_date,
-                                and_(findings_view.c.date == after_date,
-                                     findings_view.c.id < after_id)))
-    with gateway_of(current_app).engine.connect() as connection:
-        rows = connection.execute(query).all()
-        names = {school: school_names(connection, school)
-                 for school in {row.school_id for row in rows[:limit]}}
-    items = [_named(_item(row._mapping), names[row.school_id]) for row in rows[:limit]]
+        return api_error(400, "bad_request", "date_from, date_to или cursor заданы неверно "
+                                             "(даты: ГГГГ-ММ-ДД или ДД.ММ.ГГГГ)")
+    wanted = FindingsFilter(
+        school_id=school_id,
+        equal={name: args[name] for name in FILTERS if name in args},
+        date_from=date_from, date_to=date_to,
+        include_withdrawn=args.get("include_withdrawn") == "true")
+    engine = gateway_of(current_app).engine
+    rows = findings.page(engine, who, wanted, after, limit)
+    names = names_by_school(engine, (row["school_id"] for row in rows[:limit]))
+    items = [_named(_item(row), names[row["school_id"]]) for row in rows[:limit]]
     last = rows[limit - 1] if len(rows) > limit else None
-    next_cursor = _encode_cursor(last.date, last.id) if last is not None else None
+    next_cursor = _encode_cursor(last["date"], last["id"]) if last is not None else None
     return jsonify({"items": items, "next_cursor": next_cursor})
 
 
 @blueprint.get("/findings/<finding_id>")
 @requires_token
 def get_finding(finding_id: str) -> Response:
-    row = _visible(finding_id)
+    row = visible_finding(finding_id)
     if row is None:
         return api_error(404, "not_found", f"замечания {finding_id} нет")
-    with gateway_of(current_app).engine.connect() as connection:
-        names = school_names(connection, row["school_id"])
+    names = school_names(gateway_of(current_app).engine, row["school_id"])
     return jsonify({**_named(_item(row), names), "history": row["history"]})
 
 
@@ -147,7 +133,7 @@ def get_finding(finding_id: str) -> Response:
 def change_finding(finding_id: str) -> Response:
     who = principal()
     who.require(DECIDERS)
-    row = _visible(finding_id)
+    row = visible_finding(finding_id)
     if row is None:
         return api_error(404, "not_found", f"замечания {finding_id} нет")
     body = request.get_json(silent=True)
@@ -189,22 +175,17 @@ def send_finding_change(school_id: str, finding_id: str, status: str, comment: s
 
 def visible_finding(finding_id: str) -> Any:
     """The finding if the current principal (token or console user) may see it."""
-    return _visible(finding_id)
-
-
-def scoped(query: Any, who: Principal) -> Any:
-    """A findings query limited to what the principal may see."""
-    return _scoped(query, who)
+    return findings.visible(gateway_of(current_app).engine, principal(), finding_id)
 
 
 def _actor(who: Principal) -> str:
     """Who changed a finding, as its history shows: role and name (the token's label, or
     the teacher it is bound to), then the token id for the audit trail."""
-    with gateway_of(current_app).engine.connect() as connection:
-        token = tokens.find(connection, who.token_id) or {}
-        name = str(token.get("label") or "")
-        if not name and who.teacher_id and who.school_id:
-            name = school_names(connection, who.school_id).teacher(who.teacher_id)
+    engine = gateway_of(current_app).engine
+    token = tokens.find(engine, who.token_id) or {}
+    name = str(token.get("label") or "")
+    if not name and who.teacher_id and who.school_id:
+        name = school_names(engine, who.school_id).teacher(who.teacher_id)
     role = ROLE_RU.get(who.role, who.role.value)
     return f"{role} {name} (токен {who.token_id})" if name else \
         f"{role} (токен {who.token_id})"
@@ -225,29 +206,6 @@ def _command(school_id: str, routing_key: str, command_type: str, data: dict[str
     if command_id is None:
         return broker_unavailable()
     return accepted(answer, command_id)
-
-
-def _visible(finding_id: str) -> Any:
-    who = principal()
-    with gateway_of(current_app).engine.connect() as connection:
-        found = connection.execute(_scoped(
-            select(findings_view).where(findings_view.c.id == finding_id), who)).first()
-    if found is None or not who.sees_school(found.school_id):
-        return None
-    return found._mapping
-
-
-def _scoped(query: Any, who: Principal) -> Any:
-    """Teachers see their own findings; class teachers also those of their classes."""
-    if who.role is Role.TEACHER:
-        return query.where(findings_view.c.teacher_id == who.teacher_id)
-    if who.role is Role.CLASS_TEACHER:
-        theirs = select(classes_view.c.class_id).where(
-            classes_view.c.school_id == who.school_id,
-            classes_view.c.homeroom_teacher_id == who.teacher_id)
-        return query.where(or_(findings_view.c.teacher_id == who.teacher_id,
-                               findings_view.c.class_id.in_(theirs)))
-    return query
 
 
 def _item(row: Any) -> dict[str, Any]:
@@ -290,17 +248,15 @@ def class_remarks_sheet(class_id: str) -> Response:
     if school_id is None:
         return api_error(422, "invalid_body", "для токена администратора нужен school_id",
                          {"school_id": ["is required"]})
-    query = select(findings_view).where(findings_view.c.school_id == school_id,
-                                        findings_view.c.class_id == class_id)
-    with gateway_of(current_app).engine.connect() as connection:
-        if not class_known(connection, school_id, class_id):
-            return api_error(404, "class_not_found",
-                             f"класса {class_id} в школе {school_id} нет (его список не "
-                             f"поступал из Kundoluk); укажите идентификатор класса",
-                             {"class_id": class_id})
-        found = [{**_item(row._mapping), "history": row.history}
-                 for row in connection.execute(_scoped(query, who))]
-        names = school_names(connection, school_id)
+    engine = gateway_of(current_app).engine
+    if not class_known(engine, school_id, class_id):
+        return api_error(404, "class_not_found",
+                         f"класса {class_id} в школе {school_id} нет (его список не "
+                         f"поступал из Kundoluk); укажите идентификатор класса",
+                         {"class_id": class_id})
+    found = [{**_item(row), "history": row["history"]}
+             for row in findings.of_class(engine, who, school_id, class_id)]
+    names = school_names(engine, school_id)
     rows = remarks_sheet(found, names.teachers, names.subjects)
     class_name = names.class_name(class_id)
     sheet = Sheet(f"Листок замечаний {class_name}", COLUMNS_RU,

@@ -20,13 +20,14 @@ def iso_utc(moment: datetime | None) -> str | None:
 
 
 def listing_limit(default: int = 50, most: int = 200) -> int:
-    """``?limit=`` of a listing; a malformed or out-of-range one is a 400."""
+    """``?limit=`` of a listing, the one reading of it every listing uses: a malformed or
+    out-of-range one is a 400 (``bad_request``)."""
     try:
         limit = int(request.args.get("limit", default))
     except ValueError:
-        raise BadRequest("limit must be a number") from None
+        raise BadRequest(f"limit — целое число от 1 до {most}") from None
     if not 1 <= limit <= most:
-        raise BadRequest(f"limit must be between 1 and {most}")
+        raise BadRequest(f"limit — от 1 до {most}")
     return limit
 
 

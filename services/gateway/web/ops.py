@@ -12,12 +12,12 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from services.gateway.runtime import gateway_of
 from services.gateway.web.errors import api_error
 from services.gateway.web.openapi import openapi_document
+from shared.db.engine import ping
 from shared.events.jsonschema import event_json_schema
 from shared.events.schemas import DATA_SCHEMAS
 from shared.messaging.publisher import PublishError
@@ -35,8 +35,7 @@ def readyz() -> Response:
     gateway = gateway_of(current_app)
     checks: dict[str, str] = {}
     try:
-        with gateway.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        ping(gateway.engine)
         checks["database"] = "ok"
     except DBAPIError as exc:
         checks["database"] = f"unavailable: {exc.__class__.__name__}"

@@ -21,13 +21,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import delete, insert, select
 
-from services.gateway.adapters import command_slots
-from services.gateway.adapters.names import Names, school_names
-from services.gateway.adapters.tables import print_jobs_view, reports_view
 from services.gateway.domain.access import Principal, Role
 from services.gateway.domain.print_requests import MAY_PRINT, print_request_errors, print_scope
+from services.gateway.handlers.print_jobs import record_print_request, withdraw_print_request
+from services.gateway.queries import print_jobs, reports
+from services.gateway.queries.names import Names, names_by_school, school_names
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.commands import broker_unavailable, busy, send_command
@@ -72,36 +71,27 @@ def request_print_job() -> Response:
         return api_error(403, "forbidden", f"роль {who.role.value} не может печатать {kind}")
     if who.role in OWN_ONLY and not who.teacher_id:
         return api_error(403, "forbidden", "токен не привязан к учителю")
-    gateway = gateway_of(current_app)
+    engine = gateway_of(current_app).engine
     if kind == "report":
-        with gateway.engine.connect() as connection:
-            report = connection.execute(select(reports_view).where(
-                reports_view.c.id == parameters["report_id"],
-                reports_view.c.school_id == school_id)).first()
-        if report is None or report.status != "ready":
+        report = reports.report(engine, parameters["report_id"], school_id)
+        if report is None or report["status"] != "ready":
             return api_error(422, "invalid_body", "задание печати заполнено неверно",
                              {"parameters": {"report_id": ["no ready report with this id"]}})
-        if who.role in OWN_ONLY and (report.scope or {}).get("teacher_id") != who.teacher_id:
+        if who.role in OWN_ONLY and (report["scope"] or {}).get("teacher_id") != who.teacher_id:
             return api_error(403, "forbidden", "этот отчёт сделан не для этого учителя")
     job_id = f"job-{secrets.token_hex(12)}"
     requested_by = f"{who.role.value}:{who.token_id}"
-    with gateway.engine.begin() as connection:
-        holder = command_slots.take(connection, school_id, f"print:{kind}", job_id,
-                                    datetime.now(UTC))
-        if holder is not None:
-            return busy(f"a {kind} print job", holder)
-        connection.execute(insert(print_jobs_view).values(
-            id=job_id, school_id=school_id, kind=kind, status="pending",
-            parameters=parameters, requested_by=requested_by,
-            teacher_id=who.teacher_id if who.role in OWN_ONLY else None,
-            requested_at=datetime.now(UTC)))
+    holder = record_print_request(
+        engine, job_id=job_id, school_id=school_id, kind=kind, parameters=parameters,
+        requested_by=requested_by, teacher_id=who.teacher_id if who.role in OWN_ONLY else None,
+        now=datetime.now(UTC))
+    if holder is not None:
+        return busy(f"a {kind} print job", holder)
     command_id = send_command(school_id, "printer.print.request", "print.request", {
         "job_id": job_id, "kind": kind, "parameters": parameters,
         "requested_by": requested_by, "scope": print_scope(who)})
     if command_id is None:
-        with gateway.engine.begin() as connection:  # never sent: no job to wait for
-            connection.execute(delete(print_jobs_view).where(print_jobs_view.c.id == job_id))
-            command_slots.release(connection, [job_id])
+        withdraw_print_request(engine, job_id)
         return broker_unavailable()
     done = _await(job_id, wait) if wait > 0 else None
     if done is not None:  # finished within ?wait: the job as GET shows it
@@ -119,11 +109,9 @@ def _await(job_id: str, wait: float) -> Any:
     deadline = time.monotonic() + wait
     engine = gateway_of(current_app).engine
     while True:
-        with engine.connect() as connection:
-            row = connection.execute(select(print_jobs_view).where(
-                print_jobs_view.c.id == job_id)).first()
-        if row is not None and row.status != "pending":
-            return row._mapping
+        row = print_jobs.job(engine, job_id)
+        if row is not None and row["status"] != "pending":
+            return row
         if time.monotonic() >= deadline:
             return None
         time.sleep(POLL)
@@ -139,20 +127,12 @@ def list_print_jobs() -> Response:
             ) is not None:
         return refused
     school_id = who.school_filter(args.get("school_id"))
-    limit = listing_limit()
-    query = select(print_jobs_view).order_by(print_jobs_view.c.requested_at.desc(),
-                                             print_jobs_view.c.id.desc()).limit(limit)
-    if school_id is not None:
-        query = query.where(print_jobs_view.c.school_id == school_id)
-    if who.role in OWN_ONLY:
-        query = query.where(print_jobs_view.c.teacher_id == (who.teacher_id or ""))
-    for name in ("kind", "status"):
-        if name in args:
-            query = query.where(print_jobs_view.c[name] == args[name])
-    with gateway_of(current_app).engine.connect() as connection:
-        rows = [row._mapping for row in connection.execute(query)]
-        names = {school: school_names(connection, school)
-                 for school in {row["school_id"] for row in rows}}
+    engine = gateway_of(current_app).engine
+    rows = print_jobs.listing(
+        engine, school_id, {name: args[name] for name in print_jobs.LISTING_FILTERS
+                            if name in args}, listing_limit(),
+        teacher_id=(who.teacher_id or "") if who.role in OWN_ONLY else None)
+    names = names_by_school(engine, (row["school_id"] for row in rows))
     return jsonify({"items": [_named(_item(row), names[row["school_id"]]) for row in rows]})
 
 
@@ -162,8 +142,7 @@ def get_print_job(job_id: str) -> Response:
     row = _visible_job(principal(), job_id)
     if row is None:
         return api_error(404, "not_found", f"задания печати {job_id} нет", {"id": job_id})
-    with gateway_of(current_app).engine.connect() as connection:
-        body = _named(_item(row), school_names(connection, row["school_id"]))
+    body = _named(_item(row), school_names(gateway_of(current_app).engine, row["school_id"]))
     response = jsonify(body)
     if row["status"] == "pending":
         response.headers["Retry-After"] = "2"
@@ -208,14 +187,12 @@ def download_name(file_key: str | None, kind: str, job_id: str) -> str:
 
 
 def _visible_job(who: Principal, job_id: str) -> Any:
-    with gateway_of(current_app).engine.connect() as connection:
-        row = connection.execute(select(print_jobs_view).where(
-            print_jobs_view.c.id == job_id)).first()
-    if row is None or not who.sees_school(row.school_id):
+    row = print_jobs.job(gateway_of(current_app).engine, job_id)
+    if row is None or not who.sees_school(row["school_id"]):
         return None
-    if who.role in OWN_ONLY and (who.teacher_id is None or row.teacher_id != who.teacher_id):
+    if who.role in OWN_ONLY and (who.teacher_id is None or row["teacher_id"] != who.teacher_id):
         return None
-    return row._mapping
+    return row
 
 
 def _named(item: dict[str, Any], names: Names) -> dict[str, Any]:

@@ -20,13 +20,13 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from natsort import natsort_keygen
-from sqlalchemy import insert, select
 
-from services.gateway.adapters import command_slots
-from services.gateway.adapters.names import Names, school_names
-from services.gateway.adapters.tables import reports_view
 from services.gateway.domain.access import Principal, Role
 from services.gateway.domain.report_requests import request_errors
+from services.gateway.handlers import command_slots
+from services.gateway.handlers.reports import record_report_request
+from services.gateway.queries import reports
+from services.gateway.queries.names import Names, school_names
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.commands import broker_unavailable, busy, send_command
@@ -64,22 +64,17 @@ def request_report() -> Response:
         return api_error(403, "forbidden", "токен не привязан к учителю")
     report_id = f"rep-{secrets.token_hex(12)}"
     requested_by = f"{who.role.value}:{who.token_id}"
-    gateway = gateway_of(current_app)
-    with gateway.engine.begin() as connection:
-        holder = command_slots.take(connection, school_id, f"report:{body['kind']}", report_id,
-                                    datetime.now(UTC))
-        if holder is not None:
-            return busy(f"a {body['kind']} report", holder)
-        connection.execute(insert(reports_view).values(
-            id=report_id, school_id=school_id, kind=body["kind"], status="pending",
-            parameters=parameters, scope=scope, requested_by=requested_by,
-            requested_at=datetime.now(UTC)))
+    engine = gateway_of(current_app).engine
+    holder = record_report_request(
+        engine, report_id=report_id, school_id=school_id, kind=body["kind"],
+        parameters=parameters, scope=scope, requested_by=requested_by, now=datetime.now(UTC))
+    if holder is not None:
+        return busy(f"a {body['kind']} report", holder)
     command_id = send_command(school_id, "checker.report.request", "report.request", {
         "report_id": report_id, "kind": body["kind"], "parameters": parameters,
         "scope": scope, "requested_by": requested_by})
     if command_id is None:
-        with gateway.engine.begin() as connection:
-            command_slots.release(connection, [report_id])
+        command_slots.release(engine, report_id)
         return broker_unavailable()
     return _answer(_await(report_id, wait), report_id)
 
@@ -94,16 +89,9 @@ def list_reports() -> Response:
             ("school_id", "limit", "kind", "status", "requested_by"))) is not None:
         return refused
     school_id = who.school_filter(args.get("school_id"))
-    limit = listing_limit()
-    query = select(*(c for c in reports_view.c if c.name != "content")).order_by(
-        reports_view.c.requested_at.desc(), reports_view.c.id.desc()).limit(limit)
-    if school_id is not None:
-        query = query.where(reports_view.c.school_id == school_id)
-    for name in ("kind", "status", "requested_by"):
-        if name in args:
-            query = query.where(reports_view.c[name] == args[name])
-    with gateway_of(current_app).engine.connect() as connection:
-        rows = [row._mapping for row in connection.execute(query)]
+    rows = reports.listing(gateway_of(current_app).engine, school_id,
+                           {name: args[name] for name in reports.LISTING_FILTERS if name in args},
+                           listing_limit())
     return jsonify({"items": [_meta(row) for row in rows if _visible_to(who, row)]})
 
 
@@ -122,8 +110,7 @@ def get_report(report_id: str) -> Response:
     wanted = request.args.get("format", "json")
     if row["status"] == "ready" and wanted in ("csv", "xlsx"):
         content = row["content"]
-        with gateway_of(current_app).engine.connect() as connection:
-            school = school_names(connection, row["school_id"])
+        school = school_names(gateway_of(current_app).engine, row["school_id"])
         sheets = _sheets(content, school, typed=wanted == "xlsx")
         stem = "_".join(str(content.get("title") or content["kind"]).split())
         if wanted == "xlsx":
@@ -158,11 +145,9 @@ def _await(report_id: str, wait: float) -> Any:
     deadline = time.monotonic() + wait
     engine = gateway_of(current_app).engine
     while True:
-        with engine.connect() as connection:
-            row = connection.execute(select(reports_view).where(
-                reports_view.c.id == report_id)).first()
-        if row is None or row.status != "pending" or time.monotonic() >= deadline:
-            return row._mapping if row is not None else None
+        row = reports.report(engine, report_id)
+        if row is None or row["status"] != "pending" or time.monotonic() >= deadline:
+            return row
         time.sleep(POLL)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, upda
 
 from services.notifier.adapters.tables import delivery_log, messages, outbox
 from services.notifier.domain.planning import Draft
+from shared.db.engine import is_postgresql
 from shared.db.inserts import conflict_insert
 from shared.events.envelope import new_envelope
 from shared.messaging.outbox import add_to_outbox
@@ -98,7 +99,7 @@ def claim(engine: Engine, now: datetime, *, limit: int, lease: float) -> list[Ou
     with engine.begin() as connection:
         query = select(messages).where(due).order_by(messages.c.not_before,
                                                      messages.c.message_id).limit(limit)
-        if connection.dialect.name == "postgresql":
+        if is_postgresql(connection):
             query = query.with_for_update(skip_locked=True)
         rows = [r._asdict() for r in connection.execute(query)]
         if not rows:

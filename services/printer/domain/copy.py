@@ -16,13 +16,6 @@ from typing import Any
 
 from services.printer.domain.journal import ClassCopy
 
-#: Event types the printer copies (the rest of what reaches its queue is not journal data).
-ENTITY_TYPES = (
-    "school.calendar", "teacher.profile", "class.roster", "student.profile", "subject.plan",
-    "lesson.recorded", "lesson.deleted", "attendance.recorded", "mark.recorded",
-    "mark.deleted", "exemption.recorded",
-    "finding.opened", "finding.closed", "finding.updated",
-)
 DELETIONS = {"lesson.deleted": "lesson", "mark.deleted": "mark"}
 
 
