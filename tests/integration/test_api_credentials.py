@@ -67,7 +67,7 @@ def test_tokens_expire_after_90_days_by_default_or_as_set(pg_settings: Settings,
     expired = client.get("/api/v1/findings", headers=deputy)
     assert expired.status_code == 401
     assert expired.json["error"]["code"] == "invalid_token"
-    assert "expired" in expired.json["error"]["message"]
+    assert "истёк" in expired.json["error"]["message"]
 
 
 def test_a_token_without_an_expiry_is_refused(pg_settings: Settings,

@@ -93,6 +93,11 @@ def test_one_print_job_and_one_report_of_a_kind_per_school(api: tuple[Any, Any, 
         return client.post("/api/v1/print-jobs", headers=deputy,
                            json={"kind": kind, "parameters": parameters})
 
+    # the classes' rosters, as Kundoluk sends them (a print job names a known class)
+    deliver(read_model, *(Event(f"e-roster-{class_id}", "class.roster", "s1", NOW, {
+        "class_id": class_id, "grade": 5, "academic_year": "2026-2027",
+        "homeroom_teacher_id": None, "students": []},
+        None, "public") for class_id in ("5a", "5b")))
     journal = print_job("class_journal", class_id="5a")
     assert journal.status_code == 202
     refused = print_job("class_journal", class_id="5b")

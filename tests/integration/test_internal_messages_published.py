@@ -111,9 +111,12 @@ def _ask_for_everything(kozomol: EmbeddedKozomol, school_id: str, year: str) -> 
         failed = client.post("/api/v1/reports", params={"wait": 30}, json={
             "kind": "quarter_analysis", "parameters": {"class_id": "no-such-class"}})
         assert failed.status_code in (200, 202), failed.text
-        for parameters in ({"class_id": findings[0]["class_id"]}, {"class_id": "no-such"}):
+        # one printed, one failed (a student the school does not have)
+        for kind, parameters in (("class_journal", {"class_id": findings[0]["class_id"]}),
+                                 ("student_report", {"student_id": "no-such",
+                                                     "term_id": "q1"})):
             printed = client.post("/api/v1/print-jobs", params={"wait": 30},
-                                  json={"kind": "class_journal", "parameters": parameters})
+                                  json={"kind": kind, "parameters": parameters})
             assert printed.status_code in (200, 202), printed.text
             _until(lambda job=printed.headers["Location"]:  # one at a time: a heavy command
                    client.get(job).json()["status"] != "pending", timeout=120)

@@ -35,6 +35,7 @@ def test_print_jobs_are_validated_printed_and_downloaded(
     from services.gateway.adapters.tokens import create_token
     from services.gateway.consumer import bootstrap_read_model
     from services.gateway.domain.access import Role
+    from services.gateway.queries.names import class_known
 
     settings = replace(migrated(production_settings), outbox_relay_interval=0.2)
     events = list(simulated())
@@ -73,6 +74,8 @@ def test_print_jobs_are_validated_printed_and_downloaded(
         send(settings, [(e["type"], e) for e in events])
         copied = len({e["id"] for e in events if e["type"] in PRINTER_COPIES})
         wait_for(lambda: processed(printer.engine) >= copied, timeout=120)
+        # the gateway knows the class once its roster reached the gateway's read model
+        wait_for(lambda: class_known(gateway.engine, school_id, class_id), timeout=60)
 
         paths = client.get("/openapi.json").json["paths"]
         assert {"/api/v1/print-jobs", "/api/v1/print-jobs/{job_id}",
@@ -91,6 +94,13 @@ def test_print_jobs_are_validated_printed_and_downloaded(
                    year="2026").status_code == 422
         assert ask("deputy", "report", report_id="rep-none").status_code == 422
         assert ask("auditor", "class_journal", class_id=class_id).status_code == 403
+        # a class Kundoluk never sent (a typo, last year's) is refused at once, named
+        for unknown in ("99z", "4b-2020"):
+            refused = ask("deputy", "class_journal", class_id=unknown)
+            assert refused.status_code == 404, refused.json
+            assert refused.json["error"]["code"] == "class_not_found"
+            assert unknown in refused.json["error"]["message"]
+            assert refused.json["error"]["details"] == {"class_id": unknown}
         assert ask("teacher", "class_journal", class_id=class_id).status_code == 403
         assert client.post("/api/v1/print-jobs", headers=auth["other_school"], json={
             "kind": "final_statement", "parameters": {"class_id": class_id},

@@ -52,16 +52,16 @@ class Principal:
         if self.all_schools:
             return requested
         if requested is not None and requested != self.school_id:
-            raise AccessDenied("this token is limited to its own school")
+            raise AccessDenied("токен действует только в своей школе")
         return self.school_id
 
     def require(self, roles: frozenset[Role]) -> None:
         if self.role not in roles:
-            raise AccessDenied(f"the role {self.role.value} may not do this")
+            raise AccessDenied(f"роли {self.role.value} это недоступно")
 
     def require_write(self) -> None:
         if self.role is Role.AUDITOR:
-            raise AccessDenied("auditor tokens are read-only")
+            raise AccessDenied("токен аудитора — только для чтения")
 
     def may_see_teacher(self, school_id: str | None, teacher_id: str) -> bool:
         """A teacher (and a class teacher) sees their own page; the school's heads any."""

@@ -63,10 +63,10 @@ def get_quarantine(item_id: int) -> Response:
     who = principal()
     who.require(INTAKE_READERS)
     if not 0 < item_id <= MAX_ROW_ID:  # beyond a 64-bit key there is no such row
-        return api_error(404, "not_found", "no such quarantined item")
+        return api_error(404, "not_found", "такой записи в карантине нет")
     row = intake.quarantined(gateway_of(current_app).engine, item_id)
     if row is None or not who.sees_school(row["school_id"]):
-        return api_error(404, "not_found", "no such quarantined item")
+        return api_error(404, "not_found", "такой записи в карантине нет")
     return jsonify(_quarantine_item(row))
 
 
@@ -77,7 +77,7 @@ def get_received_event(event_id: str) -> Response:
     who.require(INTAKE_READERS)
     row = intake.received_event(gateway_of(current_app).engine, event_id)
     if row is None or not who.sees_school(row["school_id"]):
-        return api_error(404, "not_found", "no such event was received")
+        return api_error(404, "not_found", "такое событие не поступало")
     return jsonify({
         "id": row["event_id"], "school_id": row["school_id"], "type": row["type"],
         "received_at": iso_utc(row["received_at"]), "stored_in": row["stored_in"],
@@ -100,40 +100,41 @@ def create_token() -> Response:
     who = principal()
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return api_error(422, "invalid_body", "a JSON object is required",
-                         {"_schema": ["expected {role, school_id, label}"]})
+        return api_error(422, "invalid_body", "нужен объект JSON",
+                         {"_schema": ["ожидается {role, school_id, label}"]})
     try:
         role = Role(str(body.get("role")))
     except ValueError:
-        return api_error(422, "invalid_body", "unknown role",
-                         {"role": [f"must be one of {', '.join(r.value for r in Role)}"]})
+        return api_error(422, "invalid_body", "неизвестная роль",
+                         {"role": [f"одна из: {', '.join(r.value for r in Role)}"]})
     if role not in TOKEN_ISSUERS.get(who.role, frozenset()):
-        return api_error(403, "forbidden", f"this token may not issue {role.value} tokens")
+        return api_error(403, "forbidden", f"этот токен не может выдавать токены роли {role.value}")
     school_id = body.get("school_id", None if who.all_schools else who.school_id)
     label = body.get("label")
     if school_id is not None and not isinstance(school_id, str):
-        return api_error(422, "invalid_body", "school_id must be a string",
-                         {"school_id": ["must be a string"]})
+        return api_error(422, "invalid_body", "school_id — строка",
+                         {"school_id": ["должен быть строкой"]})
     if label is not None and not isinstance(label, str):
-        return api_error(422, "invalid_body", "label must be a string",
-                         {"label": ["must be a string"]})
+        return api_error(422, "invalid_body", "label — строка",
+                         {"label": ["должен быть строкой"]})
     if (role is Role.ADMIN) != (school_id is None):
-        field_error = "must be absent for admin tokens" if role is Role.ADMIN else "is required"
+        field_error = ("не указывается для токена администратора" if role is Role.ADMIN
+                       else "обязателен")
         return api_error(422, "invalid_body", f"school_id {field_error}",
                          {"school_id": [field_error]})
     if not who.may_issue(role, school_id):
-        return api_error(403, "forbidden", "this token may not issue that token")
+        return api_error(403, "forbidden", "этот токен не может выдать такой токен")
     teacher_id = body.get("teacher_id")
     if role in (Role.TEACHER, Role.CLASS_TEACHER) and not isinstance(teacher_id, str):
-        return api_error(422, "invalid_body", "a teacher token needs the teacher's id",
-                         {"teacher_id": ["is required for teacher and class teacher tokens"]})
+        return api_error(422, "invalid_body", "для токена учителя нужен идентификатор учителя",
+                         {"teacher_id": ["обязателен для токенов учителя и "
+                                         "классного руководителя"]})
     gateway = gateway_of(current_app)
     lifetime = body.get("expires_in_days", gateway.settings.token_lifetime_days)
     if (not isinstance(lifetime, int) or isinstance(lifetime, bool)
             or not 1 <= lifetime <= MAX_LIFETIME_DAYS):
-        return api_error(422, "invalid_body", "expires_in_days must be a whole number of days",
-                         {"expires_in_days": [f"must be an integer from 1 to "
-                                              f"{MAX_LIFETIME_DAYS}"]})
+        return api_error(422, "invalid_body", "expires_in_days — целое число дней",
+                         {"expires_in_days": [f"целое число от 1 до {MAX_LIFETIME_DAYS}"]})
     # an unknown teacher is refused; a school not heard from yet only warned about
     outcome = access_log.issue_token(
         gateway.engine, asker(), role, school_id, label=label[:200] if label else None,
@@ -156,9 +157,9 @@ def revoke_token(token_id: str) -> Response:
     outcome = access_log.revoke_token(gateway_of(current_app).engine, asker(), principal(),
                                       token_id)
     if outcome == "not_found":
-        return api_error(404, "not_found", "no such token")
+        return api_error(404, "not_found", "такого токена нет")
     if outcome == "forbidden":
-        return api_error(403, "forbidden", "this token may not revoke that token")
+        return api_error(403, "forbidden", "этот токен не может отозвать такой токен")
     return Response(status=204)
 
 

@@ -46,10 +46,10 @@ def list_audit() -> Response:
     school_id = who.school_filter(request.args.get("school_id"))
     action = request.args.get("action")
     if action is not None and action not in ACTIONS:
-        return api_error(400, "bad_request", f"action must be one of {', '.join(ACTIONS)}")
+        return api_error(400, "bad_request", f"action — одно из: {', '.join(ACTIONS)}")
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
-        return api_error(400, "bad_request", "format must be json or csv")
+        return api_error(400, "bad_request", "format — json или csv")
     filters: dict[str, Any] = {
         "school_id": school_id, "token_id": request.args.get("token_id"), "action": action,
         "since": _moment("since"), "until": _moment("until")}

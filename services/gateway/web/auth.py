@@ -46,12 +46,13 @@ def requires_token(view: F) -> F:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             _log_access(None, 401)
-            return api_error(401, "unauthenticated", "a bearer token is required",
+            return api_error(401, "unauthenticated",
+                             "нужен токен доступа (Authorization: Bearer …)",
                              headers={"WWW-Authenticate": "Bearer"})
         found = principal_of(gateway_of(current_app).engine, token.strip())
         if found is None:
             _log_access(None, 401)
-            return api_error(401, "invalid_token", "the token is unknown, revoked or expired",
+            return api_error(401, "invalid_token", "токен неизвестен, отозван или истёк",
                              headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
         g.principal = found
         try:
@@ -64,7 +65,8 @@ def requires_token(view: F) -> F:
             _log_access(found, exc.code or 500)
             raise
         if not _log_access(found, response.status_code) and request.method in ("GET", "HEAD"):
-            return api_error(503, "unavailable", "the access cannot be logged; retry later",
+            return api_error(503, "unavailable",
+                             "обращение нельзя записать в журнал доступа; повторите позже",
                              headers={"Retry-After": "30"})
         return response
 

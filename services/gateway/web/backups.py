@@ -124,7 +124,7 @@ def year_end() -> Response:
             and all(isinstance(c, str) and CLASS_ID.match(c) for c in class_ids)):
         errors["class_ids"] = [f"must be a list of at most {MAX_CLASSES} class ids"]
     if errors:
-        return api_error(422, "invalid_body", "the year-end request is not valid", errors)
+        return api_error(422, "invalid_body", "запрос годового архива заполнен неверно", errors)
     assert school_id is not None
     # Needs no slot: the backup service coalesces it, asking the printer only for the
     # classes not yet requested (a repeat re-asks only what failed).
@@ -164,7 +164,7 @@ def archive_registry() -> Response:
             return download(csv_body(sheet), CSV_TYPE, f"{name}.csv")
         return download(xlsx_body([sheet]), XLSX_TYPE, f"{name}.xlsx")
     if fmt != "json":
-        return api_error(400, "bad_request", "format must be json, csv or xlsx")
+        return api_error(400, "bad_request", "format — json, csv или xlsx")
     return jsonify({"items": [{
         **{name: row[name] for name in ("registry_number", "number", "school_id", "class_id",
                                         "academic_year", "pages", "sha256", "pdf_key",

@@ -23,6 +23,25 @@ def api_error(
     return response
 
 
+def unknown_class(school_id: str, class_id: str) -> Response:
+    """404 for a class whose roster never came from Kundoluk (remarks sheets, print jobs)."""
+    return api_error(404, "class_not_found",
+                     f"класса {class_id} в школе {school_id} нет (его список не "
+                     f"поступал из Kundoluk); укажите идентификатор класса",
+                     {"class_id": class_id})
+
+
+#: what the staff read for the HTTP errors Werkzeug raises by itself
+HTTP_MESSAGES = {
+    400: "запрос составлен неверно",
+    404: "по этому адресу ничего нет",
+    405: "этот метод для адреса не поддерживается",
+    413: "тело запроса слишком велико",
+    415: "неподдерживаемый тип содержимого",
+    429: "слишком много запросов; повторите позже",
+}
+
+
 def _seconds_to_reset(app: Flask) -> int:
     limiter = app.extensions.get("kozomol.limiter")
     current = getattr(limiter, "current_limit", None)
@@ -38,7 +57,10 @@ def register_error_handlers(app: Flask) -> None:
             400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
             415: "unsupported_media_type", 429: "rate_limited",
         }.get(exc.code or 500, "http_error")
-        response = api_error(exc.code or 500, code, exc.description or exc.name)
+        # Werkzeug's own descriptions are English; one given by the code is kept.
+        default = exc.description is None or exc.description == type(exc).description
+        message = HTTP_MESSAGES.get(exc.code or 500, exc.name) if default else exc.description
+        response = api_error(exc.code or 500, code, str(message))
         if exc.code == 429:
             response.headers["Retry-After"] = str(_seconds_to_reset(app))
             if request.path.startswith("/webhooks/"):
@@ -48,4 +70,4 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         app.logger.exception("unhandled error")
-        return api_error(500, "internal_error", "the server failed; the error is logged")
+        return api_error(500, "internal_error", "сбой сервера; ошибка записана в журнал")

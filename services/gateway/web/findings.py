@@ -27,7 +27,7 @@ from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.commands import accepted, broker_unavailable, send_command
 from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
-from services.gateway.web.errors import api_error
+from services.gateway.web.errors import api_error, unknown_class
 from services.gateway.web.formats import (
     iso_utc,
     listing_limit,
@@ -250,10 +250,7 @@ def class_remarks_sheet(class_id: str) -> Response:
                          {"school_id": ["is required"]})
     engine = gateway_of(current_app).engine
     if not class_known(engine, school_id, class_id):
-        return api_error(404, "class_not_found",
-                         f"класса {class_id} в школе {school_id} нет (его список не "
-                         f"поступал из Kundoluk); укажите идентификатор класса",
-                         {"class_id": class_id})
+        return unknown_class(school_id, class_id)
     found = [{**_item(row), "history": row["history"]}
              for row in findings.of_class(engine, who, school_id, class_id)]
     names = school_names(engine, school_id)

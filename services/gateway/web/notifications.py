@@ -45,7 +45,7 @@ def get_notification(message_id: str) -> Response:
     engine = gateway_of(current_app).engine
     row = notifications.message(engine, message_id)
     if row is None or not who.sees_school(row["school_id"]):
-        return api_error(404, "not_found", "no such message")
+        return api_error(404, "not_found", "такого сообщения нет")
     item = _item(row)
     item["history"] = [{"at": iso_utc(step["at"]), "status": step["status"],
                         "attempt": step["attempt"], "detail": step["detail"]}

@@ -68,5 +68,5 @@ def openapi() -> Response:
 @blueprint.get("/schemas/events/<event_type>.json")
 def event_schema(event_type: str) -> Response:
     if event_type not in DATA_SCHEMAS:
-        return api_error(404, "not_found", "no such event type in contract v1")
+        return api_error(404, "not_found", "такого типа события в контракте v1 нет")
     return jsonify(event_json_schema(event_type))

@@ -26,12 +26,12 @@ from services.gateway.domain.access import Principal, Role
 from services.gateway.domain.print_requests import MAY_PRINT, print_request_errors, print_scope
 from services.gateway.handlers.print_jobs import record_print_request, withdraw_print_request
 from services.gateway.queries import print_jobs, reports
-from services.gateway.queries.names import Names, names_by_school, school_names
+from services.gateway.queries.names import Names, class_known, names_by_school, school_names
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.commands import broker_unavailable, busy, send_command
 from services.gateway.web.downloads import download
-from services.gateway.web.errors import api_error
+from services.gateway.web.errors import api_error, unknown_class
 from services.gateway.web.formats import iso_utc, listing_limit, refuse_unknown_arguments
 from shared.storage import FileNotStored, StorageError, open_store
 
@@ -72,6 +72,10 @@ def request_print_job() -> Response:
     if who.role in OWN_ONLY and not who.teacher_id:
         return api_error(403, "forbidden", "токен не привязан к учителю")
     engine = gateway_of(current_app).engine
+    class_id = parameters.get("class_id")
+    if isinstance(class_id, str) and not class_known(engine, school_id, class_id):
+        # refused now rather than accepted and failed by the printer a moment later
+        return unknown_class(school_id, class_id)
     if kind == "report":
         report = reports.report(engine, parameters["report_id"], school_id)
         if report is None or report["status"] != "ready":
@@ -162,7 +166,7 @@ def get_print_job_pdf(job_id: str) -> Response:
     if not str(row["file_key"] or "").startswith(f"pdf/{row['school_id']}/"):
         # The printer keeps a school's PDFs under pdf/<school>/; any other key (another
         # school's file, a backup archive) is not this job's, whoever announced it.
-        return api_error(404, "not_found", "the printed file is no longer stored")
+        return api_error(404, "not_found", "напечатанный файл больше не хранится")
     store = open_store(gateway_of(current_app).settings.files_url)
     try:
         body = store.get(row["file_key"])
