@@ -184,16 +184,20 @@ class ChainCheck:
     problem: str | None = None
 
     def feed(self, entry: JournalEntry) -> None:
+        self.feed_values(entry.seq, entry.body, entry.prev_hash, entry.hash)
+
+    def feed_values(self, seq: int, body: bytes, prev_hash: str, entry_hash: str) -> None:
+        """:meth:`feed` without building an entry (writing a backup reads plain rows)."""
         self.count += 1
         if self.problem is not None:
             return
-        if entry.seq <= self.last_seq:
-            self.problem = f"entry {entry.seq} is out of sequence order"
-        elif self.whole_chain and entry.prev_hash != self.previous:
-            self.problem = f"entry {entry.seq} does not link to the entry before it"
-        elif chain_hash(entry.prev_hash, entry.body) != entry.hash:
-            self.problem = f"entry {entry.seq}'s hash does not match its body"
-        self.previous, self.last_seq = entry.hash, entry.seq
+        if seq <= self.last_seq:
+            self.problem = f"entry {seq} is out of sequence order"
+        elif self.whole_chain and prev_hash != self.previous:
+            self.problem = f"entry {seq} does not link to the entry before it"
+        elif chain_hash(prev_hash, body) != entry_hash:
+            self.problem = f"entry {seq}'s hash does not match its body"
+        self.previous, self.last_seq = entry_hash, seq
 
 
 def compare_members(expected: Mapping[str, str], found: Mapping[str, str]) -> list[str]:
