@@ -33,7 +33,7 @@ from services.backup.adapters.crypto import (
     compressing_writer,
     decompressing_reader,
 )
-from services.backup.adapters.table_fold import ScratchTables
+from services.backup.adapters.table_fold import ScratchTables, TableWorker, write_tables
 from services.backup.adapters.tables import journal, journal_head
 from services.backup.domain.archive import (
     ALL_SCHOOLS,
@@ -52,7 +52,6 @@ from services.backup.domain.archive import (
     iso,
     parse_journal,
 )
-from services.backup.domain.derived import TABLES
 from shared.storage import FileStore, check_key
 
 BATCH = 2000
@@ -111,13 +110,16 @@ def journal_entries(connection: Connection, scope: str) -> Iterator[JournalEntry
         yield JournalEntry(*row)
 
 
-def _journal_rows(connection: Connection, scope: str) -> Iterator[tuple[Any, ...]]:
-    """The scope's journal rows in sequence order, as plain tuples, from a
-    server-side cursor (``yield_per``): a batch in memory at a time."""
+def _journal_rows(connection: Connection, scope: str,
+                  upto: int | None = None) -> Iterator[tuple[Any, ...]]:
+    """The scope's journal rows in sequence order (up to ``upto``), as plain
+    tuples, from a server-side cursor (``yield_per``): a batch in memory at a time."""
     query = select(journal.c.seq, journal.c.event_id, journal.c.school_id, journal.c.type,
                    journal.c.occurred_at, journal.c.recorded_at, journal.c.body,
                    journal.c.prev_hash, journal.c.hash,
                    ).order_by(journal.c.seq).execution_options(yield_per=BATCH)
+    if upto is not None:
+        query = query.where(journal.c.seq <= upto)
     if scope != ALL_SCHOOLS:
         # A school's backup holds the events for every school too (a nationwide
         # outage, school_id "*"): restored alone, the school keeps its grace.
@@ -141,21 +143,66 @@ class Members:
     chain: dict[str, object]
 
 
+#: A scope with more journal entries than this has its tables folded by a
+#: second process (:class:`TableWorker`); below, starting one costs more than it saves.
+WORKER_ABOVE = 50_000
+
+
 def write_members(connection: Connection, scope: str, files: FileStore | None,
                   folder: Path, progress: ProgressFn | None = None) -> Members:
     """Journal, derived tables and PDFs of ``scope`` into ``folder``, streamed."""
     folder.mkdir(parents=True, exist_ok=True)
-    tables = ScratchTables(folder / "tables.sqlite3")
+    upto = connection.execute(select(func.coalesce(func.max(journal.c.seq), 0))).scalar_one()
+    worker = None
+    url = connection.engine.url
+    if url.database not in (None, "", ":memory:") and _entries(connection, scope) > WORKER_ABOVE:
+        worker = TableWorker(url.render_as_string(hide_password=False), scope, upto, folder)
+    tables = None if worker else ScratchTables(folder / "tables.sqlite3")
     try:
-        return _write_members(connection, scope, files, folder, tables, progress=progress)
+        members, summary = _write_journal(connection, scope, upto, folder, tables,
+                                          progress=progress)
+        if worker is not None:
+            written = worker.result()
+        else:
+            assert tables is not None
+            written = write_tables(tables, folder)
     finally:
-        tables.close()
-        (folder / "tables.sqlite3").unlink(missing_ok=True)
+        if worker:
+            worker.stop()
+        if tables:
+            tables.close()
+            (folder / "tables.sqlite3").unlink(missing_ok=True)
+    members += [Member(table.name, table.size, table.sha256) for table in written]
+    summary.counts["tables"] = {table.name.removeprefix("tables/").removesuffix(".csv"):
+                                table.rows for table in written}
+    pdfs = 0
+    if files is not None:
+        prefix = "pdf/" if scope == ALL_SCHOOLS else f"pdf/{scope}/"
+        for key in files.keys(prefix):
+            out = _HashingFile(folder / key)
+            with files.open_read(key) as handle:
+                while block := handle.read(BLOCK):
+                    out.write(block)
+            size, digest = out.close()
+            members.append(Member(key, size, digest))
+            pdfs += 1
+    summary.counts["pdfs"] = pdfs
+    summary.members = members
+    return summary
 
 
-def _write_members(connection: Connection, scope: str, files: FileStore | None,
-                   folder: Path, tables: ScratchTables, *,
-                   progress: ProgressFn | None) -> Members:
+def _entries(connection: Connection, scope: str) -> int:
+    query = select(func.count()).select_from(journal)
+    if scope != ALL_SCHOOLS:
+        query = query.where(journal.c.school_id.in_((scope, ALL_SCHOOLS)))
+    return int(connection.execute(query).scalar_one())
+
+
+def _write_journal(connection: Connection, scope: str, upto: int, folder: Path,
+                   tables: ScratchTables | None, *,
+                   progress: ProgressFn | None) -> tuple[list[Member], Members]:
+    """``events.jsonl`` and ``chain.csv`` of the scope up to ``upto``, the chain
+    checked on the way; the tables fed too unless a worker folds them."""
     members: list[Member] = []
     events_out = _HashingFile(folder / EVENTS)
     chain_out = _HashingFile(folder / CHAIN)
@@ -167,8 +214,9 @@ def _write_members(connection: Connection, scope: str, files: FileStore | None,
     low = high = ""
     pending_events: list[bytes] = []
     pending_chain: list[tuple[object, ...]] = []
-    feed_tables, feed_check = tables.feed, check.feed_values
-    for row in _journal_rows(connection, scope):
+    feed_tables = tables.feed if tables is not None else None
+    feed_check = check.feed_values
+    for row in _journal_rows(connection, scope, upto):
         seq, event_id, school_id, event_type, occurred_at, recorded_at, body, prev_hash, \
             entry_hash = row
         body = bytes(body)
@@ -183,7 +231,8 @@ def _write_members(connection: Connection, scope: str, files: FileStore | None,
             events_out.write(b"\n".join(pending_events) + b"\n")
             chain_out.write(csv_lines(pending_chain))
             pending_events, pending_chain = [], []
-        feed_tables(seq, event_type, body)
+        if feed_tables is not None:
+            feed_tables(seq, event_type, body)
         feed_check(seq, body, prev_hash, entry_hash)
         types[event_type] += 1
         if first is None:
@@ -197,32 +246,12 @@ def _write_members(connection: Connection, scope: str, files: FileStore | None,
     for name, out in ((EVENTS, events_out), (CHAIN, chain_out)):
         size, digest = out.close()
         members.append(Member(name, size, digest))
-    table_counts = {}
-    for spec in TABLES:
-        out = _HashingFile(folder / f"tables/{spec.name}.csv")
-        out.write(csv_line(spec.columns))
-        for block in tables.lines(spec):
-            out.write(block)
-        size, digest = out.close()
-        members.append(Member(f"tables/{spec.name}.csv", size, digest))
-        table_counts[spec.name] = tables.row_count(spec)
-    pdfs = 0
-    if files is not None:
-        prefix = "pdf/" if scope == ALL_SCHOOLS else f"pdf/{scope}/"
-        for key in files.keys(prefix):
-            out = _HashingFile(folder / key)
-            with files.open_read(key) as handle:
-                while block := handle.read(BLOCK):
-                    out.write(block)
-            size, digest = out.close()
-            members.append(Member(key, size, digest))
-            pdfs += 1
     if progress is not None:
         progress("journal entries written", check.count)
-    return Members(
-        folder=folder, members=members,
+    return members, Members(
+        folder=folder, members=[],
         counts={"events": check.count, "types": dict(sorted(types.items())),
-                "tables": table_counts, "pdfs": pdfs},
+                "tables": {}, "pdfs": 0},
         time_range={
             **({"first_seq": first[0], "last_seq": last[0],
                 "first_recorded_at": iso(first[5]),
@@ -241,8 +270,7 @@ def pack_to(members: Members, manifest: Manifest, target: Path, key: bytes) -> t
     try:
         sealed = EncryptingWriter(out, key)  # type: ignore[arg-type]
         writer = compressing_writer(sealed)  # type: ignore[arg-type]
-        with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT,
-                          bufsize=BLOCK) as tar:
+        with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
             _add_bytes(tar, MANIFEST, manifest.to_json(), mtime)
             for member in manifest.members:
                 info = tarfile.TarInfo(member.name)
@@ -308,7 +336,7 @@ def read_archive(source: BinaryIO, key: bytes, folder: Path, journal_sink: Journ
     events_path: Path | None = None
     try:
         stream: BinaryIO = decompressing_reader(decrypted)  # type: ignore[arg-type]
-        with tarfile.open(fileobj=stream, mode="r|", bufsize=BLOCK) as tar:
+        with tarfile.open(fileobj=stream, mode="r|") as tar:
             for info in tar:
                 handle = tar.extractfile(info) if info.isfile() else None
                 if handle is None:
