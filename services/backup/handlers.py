@@ -329,7 +329,8 @@ def make_backup(ctx: BackupContext, backup_id: str) -> Outcome:
             error="; ".join(verification.problems)[:2000] or None))
         _announce(connection, "backup.verified", row.scope, {
             "backup_id": backup_id, "key": outcome.key, "ok": verification.ok,
-            "problems": verification.problems[:20], "verified_at": now.isoformat()}, now)
+            "problems": verification.problems[:20], "verified_at": now.isoformat(),
+            "trial_restore": trial}, now)
     outcome.status, outcome.problems = status, verification.problems
     if verification.ok:
         prune(ctx)
