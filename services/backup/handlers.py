@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, delete, insert, select, update
@@ -56,7 +56,9 @@ from services.backup.domain.archive import (
     JournalEntry,
     Manifest,
     archive_key,
+    check_journal,
     compare_members,
+    parse_journal,
 )
 from services.backup.domain.class_journal import build as build_class_journal
 from services.backup.domain.derived import TableFolder
@@ -438,16 +440,16 @@ def verify_stream(source: BinaryIO, key_bytes: bytes, folder: Path, key: str = "
     scratch = _scratch_engine(folder / "scratch.sqlite3") if trial_restore else None
     found: dict[str, Any] = {"count": 0, "head": None, "check": None}
 
-    def take_journal(manifest: Manifest, entries: Iterator[JournalEntry]) -> None:
+    def take_journal(manifest: Manifest, chain: TextIO, events: BinaryIO) -> None:
         check = found["check"] = ChainCheck(whole_chain=manifest.scope == ALL_SCHOOLS)
         if scratch is None:
-            count = sum(1 for _ in _checked(entries, check))
-            found["count"], found["head"] = count, check.previous if check.count else None
+            check_journal(chain, events, check)
+            found["count"], found["head"] = check.count, check.previous if check.count else None
             return
         with scratch.begin() as connection:
             connection.execute(insert(journal_head).values(id=1, seq=0, hash=GENESIS))
-            found["count"], found["head"] = load_journal(connection, _checked(entries, check),
-                                                         progress)
+            found["count"], found["head"] = load_journal(
+                connection, _checked(parse_journal(chain, events), check), progress)
 
     try:
         if scratch is not None:
@@ -545,11 +547,12 @@ def restore(ctx: BackupContext, key: str, target: Engine,
             if not journal_is_empty(connection):
                 raise RestoreRefused("the target database's journal record is not empty")
 
-            def take_journal(manifest: Manifest, entries: Iterator[JournalEntry]) -> None:
+            def take_journal(manifest: Manifest, chain: TextIO, events: BinaryIO) -> None:
                 check = found["check"] = ChainCheck(
                     whole_chain=manifest.scope == ALL_SCHOOLS)
                 found["count"], found["head"] = load_journal(connection, _restoring(
-                    entries, check, connection, registered), ctx.progress)
+                    parse_journal(chain, events), check, connection, registered),
+                    ctx.progress)
 
             read = read_archive(source, ctx.key, folder / "read", take_journal,
                                 keep=lambda name: restore_files is not None

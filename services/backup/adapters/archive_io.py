@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 import zstandard
 from sqlalchemy import Connection, Table, func, insert, select, update
@@ -50,7 +50,6 @@ from services.backup.domain.archive import (
     csv_line,
     csv_lines,
     iso,
-    parse_journal,
 )
 from shared.storage import FileStore, check_key
 
@@ -58,8 +57,9 @@ BATCH = 2000
 BLOCK = 1024 * 1024
 #: ``progress(what, count)``: long work reports how far it got
 ProgressFn = Callable[[str, int], None]
-#: ``journal(manifest, entries)``: what a reader does with the journal as it streams past
-JournalSink = Callable[[Manifest, Iterator[JournalEntry]], None]
+#: ``journal(manifest, chain_lines, event_lines)``: what a reader does with the journal
+#: as it streams past (``parse_journal`` for entries, ``check_journal`` to check only)
+JournalSink = Callable[[Manifest, TextIO, BinaryIO], None]
 
 
 class _HashingFile:
@@ -321,7 +321,7 @@ def read_archive(source: BinaryIO, key: bytes, folder: Path, journal_sink: Journ
     Every chunk is authenticated before its bytes are used, every member is
     hashed as it passes (and compared with the manifest), every table's CSV
     records are decoded and counted against the manifest, and the journal is
-    given to ``journal_sink`` entry by entry (``events.jsonl`` is spooled to
+    given to ``journal_sink`` as it streams (``events.jsonl`` is spooled to
     ``folder`` and read beside ``chain.csv``). Members named by ``keep`` are
     left in ``folder``. Raises :class:`ArchiveDamaged` when the archive cannot
     be read; a caller that writes must not commit before this returns.
@@ -357,7 +357,7 @@ def read_archive(source: BinaryIO, key: bytes, folder: Path, journal_sink: Journ
                         raise ArchiveDamaged("journal/chain.csv comes before events.jsonl")
                     text = io.TextIOWrapper(buffered, encoding="utf-8", newline="")
                     with open(events_path, "rb") as events:
-                        journal_sink(manifest, parse_journal(text, events))
+                        journal_sink(manifest, text, events)
                     text.detach()
                     events_path.unlink()
                 elif info.name.startswith("tables/") and info.name.endswith(".csv"):

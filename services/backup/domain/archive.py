@@ -18,6 +18,7 @@ see ``docs/backup.md``.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -164,6 +165,37 @@ def parse_journal(chain_lines: Iterable[str], event_lines: Iterable[bytes],
                 body=body.rstrip(b"\n"), prev_hash=row[6], hash=row[7])
         except ValueError as exc:
             raise ArchiveDamaged(f"journal/chain.csv row is malformed: {exc}") from exc
+    if next(bodies, None) is not None:
+        raise ArchiveDamaged("journal/events.jsonl has more lines than chain.csv")
+
+
+#: many entries share a time (a batch's recorded_at, a lesson's occurred_at)
+_parse_time = functools.lru_cache(maxsize=4096)(datetime.fromisoformat)
+
+
+def check_journal(chain_lines: Iterable[str], event_lines: Iterable[bytes],
+                  check: ChainCheck) -> None:
+    """What :func:`parse_journal` and :class:`ChainCheck` do together, without
+    building the entries (the reading check after every backup): every record of
+    ``chain.csv`` decoded (sequence number, both times), beside its line of
+    ``events.jsonl``, and fed to ``check``."""
+    rows = csv.reader(chain_lines)
+    header = next(rows, None)
+    if header is None or tuple(header) != CHAIN_COLUMNS:
+        raise ArchiveDamaged("journal/chain.csv has no valid header")
+    bodies = iter(event_lines)
+    feed, width = check.feed_values, len(CHAIN_COLUMNS)
+    for row in rows:
+        body = next(bodies, None)
+        if body is None or len(row) != width:
+            raise ArchiveDamaged("journal/chain.csv and events.jsonl do not match")
+        try:
+            seq = int(row[0])
+            _parse_time(row[4])
+            _parse_time(row[5])
+        except ValueError as exc:
+            raise ArchiveDamaged(f"journal/chain.csv row is malformed: {exc}") from exc
+        feed(seq, body.rstrip(b"\n"), row[6], row[7])
     if next(bodies, None) is not None:
         raise ArchiveDamaged("journal/events.jsonl has more lines than chain.csv")
 
