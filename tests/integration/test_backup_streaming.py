@@ -168,3 +168,22 @@ def test_the_record_shows_which_backups_had_the_full_trial_restore(ctx: BackupCo
     verified = [e["data"] for e in announced if e["type"] == "backup.verified"]
     assert [v["trial_restore"] for v in verified] == [True, False, False]
     assert all(v["ok"] for v in verified)
+
+
+def test_on_the_embedded_sqlite_the_tables_are_folded_in_process(
+        embedded_settings: Settings, migrated: Callable[[Settings], Settings],
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite transactions take the write lock: a worker's read would wait for the
+    backup's own, so the embedded default never starts one, whatever the size."""
+    monkeypatch.setattr(archive_io, "WORKER_ABOVE", 0)
+    started: list[object] = []
+    monkeypatch.setattr(archive_io, "TableWorker",
+                        lambda *args: started.append(args) or pytest.fail("a worker"))
+    context = context_for(backup_settings(migrated(embedded_settings), tmp_path))
+    try:
+        fill_journal(context.engine, small_school_events()[:2000])
+        outcome = backed_up(context)
+        assert outcome.events == 2000 and not started
+        assert outcome.manifest and outcome.manifest.counts["tables"]["marks"] > 0
+    finally:
+        context.engine.dispose()

@@ -144,7 +144,8 @@ class Members:
 
 
 #: A scope with more journal entries than this has its tables folded by a
-#: second process (:class:`TableWorker`); below, starting one costs more than it saves.
+#: second process (:class:`TableWorker`), on PostgreSQL; below, starting one
+#: costs more than it saves.
 WORKER_ABOVE = 50_000
 
 
@@ -154,9 +155,11 @@ def write_members(connection: Connection, scope: str, files: FileStore | None,
     folder.mkdir(parents=True, exist_ok=True)
     upto = connection.execute(select(func.coalesce(func.max(journal.c.seq), 0))).scalar_one()
     worker = None
-    url = connection.engine.url
-    if url.database not in (None, "", ":memory:") and _entries(connection, scope) > WORKER_ABOVE:
-        worker = TableWorker(url.render_as_string(hide_password=False), scope, upto, folder)
+    # PostgreSQL only: on SQLite every transaction takes the write lock (BEGIN
+    # IMMEDIATE, shared/db/engine.py), so a worker's read would wait for ours
+    if connection.dialect.name == "postgresql" and _entries(connection, scope) > WORKER_ABOVE:
+        worker = TableWorker(connection.engine.url.render_as_string(hide_password=False),
+                             scope, upto, folder)
     tables = None if worker else ScratchTables(folder / "tables.sqlite3")
     try:
         members, summary = _write_journal(connection, scope, upto, folder, tables,
