@@ -519,23 +519,30 @@ def topology_export(vhost: str, queue_type: str, output: Path | None) -> None:
 
 @main.group()
 def schemas() -> None:
-    """JSON Schema of the webhook contract."""
+    """JSON Schema of the webhook contract and of the services' own messages."""
 
 
 @schemas.command("export")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("docs/schemas"))
 def schemas_export(output_dir: Path) -> None:
-    """Write one JSON Schema file per event type."""
-    from shared.events.jsonschema import event_json_schema
+    """Write one JSON Schema file per event type (the services' own under internal/)."""
+    from shared.events.jsonschema import event_json_schema, message_json_schema
+    from shared.events.messages import MESSAGES
     from shared.events.schemas import DATA_SCHEMAS
 
-    output_dir.mkdir(parents=True, exist_ok=True)
+    internal_dir = output_dir / "internal"
+    internal_dir.mkdir(parents=True, exist_ok=True)
     for event_type in sorted(DATA_SCHEMAS):
         path = output_dir / f"{event_type}.json"
         path.write_text(json.dumps(event_json_schema(event_type), indent=2, ensure_ascii=False)
                         + "\n")
-    click.echo(f"{len(DATA_SCHEMAS)} schemas written to {output_dir}")
+    for message_type in sorted(MESSAGES):
+        path = internal_dir / f"{message_type}.json"
+        path.write_text(json.dumps(message_json_schema(message_type), indent=2,
+                                   ensure_ascii=False) + "\n")
+    click.echo(f"{len(DATA_SCHEMAS)} schemas written to {output_dir}, "
+               f"{len(MESSAGES)} to {internal_dir}")
 
 
 @main.group()

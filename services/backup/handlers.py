@@ -48,7 +48,6 @@ from services.backup.adapters.tables import (
     outbox,
 )
 from services.backup.domain.archive import (
-    ALL_SCHOOLS,
     CHAIN,
     EVENTS,
     ArchiveDamaged,
@@ -67,6 +66,14 @@ from services.backup.domain.registry import ArchiveEntry, next_number
 from services.backup.domain.retention import FOREVER, Retention, StoredBackup, to_prune
 from shared.db.inserts import conflict_insert
 from shared.events.envelope import Event, new_envelope
+from shared.events.messages import (
+    ALL_SCHOOLS,
+    ArchiveYearEnd,
+    BackupCreate,
+    PrintCompleted,
+    PrintFailed,
+    new_backup_id,
+)
 from shared.messaging.outbox import add_to_outbox
 from shared.storage import FileStore
 
@@ -113,21 +120,20 @@ def request_backups(connection: Connection, commands: list[Event]) -> None:
     """``backup.create``: record the request; the scheduler makes the backup."""
     now = datetime.now(UTC)
     for command in commands:
-        scope = str(command.data.get("scope") or command.school_id or ALL_SCHOOLS)
+        request = BackupCreate.from_data(command.data)
+        scope = request.scope or command.school_id or ALL_SCHOOLS
         connection.execute(insert(backups).values(
-            id=str(command.data.get("backup_id") or new_backup_id()), scope=scope,
-            kind="manual", status="requested",
-            requested_by=str(command.data.get("requested_by") or "api"), requested_at=now))
+            id=request.backup_id or new_backup_id(), scope=scope, kind="manual",
+            status="requested", requested_by=request.requested_by, requested_at=now))
 
 
 def start_year_end(connection: Connection, commands: list[Event]) -> None:
     """``archive.year_end``: ask the printer for every class journal of the year."""
     now = datetime.now(UTC)
     for command in commands:
-        year = str(command.data.get("academic_year") or "")
-        who = str(command.data.get("requested_by") or "api")
-        request_class_journals(connection, command.school_id, year, who, now,
-                               only=command.data.get("class_ids"))
+        request = ArchiveYearEnd.from_data(command.data)
+        request_class_journals(connection, command.school_id, request.academic_year,
+                               request.requested_by, now, only=request.class_ids)
 
 
 def request_class_journals(connection: Connection, school_id: str, year: str, who: str,
@@ -170,7 +176,8 @@ def classes_of(connection: Connection, school_id: str, year: str) -> set[str]:
 def register_printed(connection: Connection, events: list[Event]) -> None:
     """``print.completed`` of a class journal we asked for: a new registry entry."""
     for event in events:
-        job_id = str(event.data.get("job_id") or "")
+        printed = PrintCompleted.from_data(event.data)
+        job_id = printed.job_id
         request = connection.execute(select(archive_requests).where(
             archive_requests.c.job_id == job_id)).first()
         if request is None or connection.execute(select(archive_registry.c.id).where(
@@ -182,8 +189,8 @@ def register_printed(connection: Connection, events: list[Event]) -> None:
         entry = ArchiveEntry(
             number=next_number(numbers), school_id=request.school_id,
             class_id=request.class_id, academic_year=request.academic_year,
-            pages=int(event.data.get("pages") or 0), sha256=str(event.data.get("sha256") or ""),
-            pdf_key=str(event.data.get("file_key") or ""), job_id=job_id,
+            pages=printed.pages or 0, sha256=printed.sha256 or "",
+            pdf_key=printed.file_key or "", job_id=job_id,
             registered_at=event.occurred_at, responsible=request.requested_by)
         add_registry_entry(connection, entry)
         now = datetime.now(UTC)
@@ -195,11 +202,11 @@ def forget_failed_prints(connection: Connection, events: list[Event]) -> None:
     """``print.failed`` of an archive print: drop the request, so that asking for the
     year-end archive again retries that class (the registry itself is untouched)."""
     for event in events:
-        job_id = str(event.data.get("job_id") or "")
+        failed = PrintFailed.from_data(event.data)
         if connection.execute(delete(archive_requests).where(
-                archive_requests.c.job_id == job_id)).rowcount:
+                archive_requests.c.job_id == failed.job_id)).rowcount:
             log.warning("a class journal for the archive was not printed; ask again",
-                        extra={"job_id": job_id, "reason": event.data.get("reason")})
+                        extra={"job_id": failed.job_id, "reason": failed.reason})
 
 
 def add_registry_entry(connection: Connection, entry: ArchiveEntry) -> None:
@@ -225,10 +232,6 @@ def registry(connection: Connection, school_id: str | None = None) -> list[Archi
 
 
 # ---------------------------------------------------------------- the catalog
-
-def new_backup_id() -> str:
-    return f"bk{secrets.token_hex(8)}"
-
 
 def claim_slot(engine: Engine, scope: str, kind: str, slot: str, now: datetime) -> str | None:
     """Insert the row of a scheduled slot; None if another instance has it already."""

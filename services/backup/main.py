@@ -22,7 +22,6 @@ from sqlalchemy import Connection, Engine
 from services.backup.adapters.archive_io import journal_is_empty, journal_schools
 from services.backup.adapters.crypto import new_key, parse_key
 from services.backup.adapters.tables import command_outbox, inbox, outbox
-from services.backup.domain.archive import ALL_SCHOOLS
 from services.backup.domain.retention import Retention
 from services.backup.domain.schedule import Schedule, due_slots
 from services.backup.handlers import (
@@ -42,6 +41,7 @@ from services.backup.handlers import (
 )
 from shared.db.engine import make_engine
 from shared.events.envelope import Event
+from shared.events.messages import ALL_SCHOOLS
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.publisher import ThreadPublishers, make_publisher
 from shared.pacing import Pace

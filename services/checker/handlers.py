@@ -23,8 +23,9 @@ from services.checker.adapters.tables import outbox
 from services.checker.domain.deadlines import next_change
 from services.checker.domain.reports import final_mark_counts, lesson_statistics, school_book
 from services.checker.domain.results import student_results
-from services.checker.domain.rules import Parameters, evaluate
+from services.checker.domain.rules import Parameters, evaluate, school_view
 from shared.events.envelope import Event, new_envelope
+from shared.events.messages import FindingUpdate, RuleParametersUpdate
 from shared.events.rules import parameter_errors
 from shared.messaging.outbox import add_to_outbox
 
@@ -47,16 +48,16 @@ def update_findings(connection: Connection, commands: list[Event]) -> None:
     """Commands from the administrators' API: mark findings fixed, waived or open."""
     now = datetime.now(UTC)
     for command in commands:
-        data = command.data
+        change = FindingUpdate.from_data(command.data)
         changed = findings_store.change_status(
-            connection, command.school_id, str(data.get("finding_id")), str(data.get("status")),
-            actor=str(data.get("actor") or "api"), comment=data.get("comment"), now=now)
+            connection, command.school_id, change.finding_id, change.status,
+            actor=change.actor or "api", comment=change.comment, now=now)
         if not changed:
             log.warning("finding update refers to no finding of that school",
                         extra={"command_id": command.id})
             continue
         events = [new_envelope("chk", "finding.updated", command.school_id, item, now)
-                  for item in findings_store.as_items(connection, [data["finding_id"]])]
+                  for item in findings_store.as_items(connection, [change.finding_id])]
         add_to_outbox(connection, outbox, events, now)
 
 
@@ -64,18 +65,19 @@ def update_parameters(connection: Connection, commands: list[Event]) -> None:
     """Commands from the API: a school's own rule parameters (validated again here)."""
     now = datetime.now(UTC)
     for command in commands:
-        values = command.data.get("parameters")
+        update = RuleParametersUpdate.from_data(command.data)
+        values = update.parameters
         if parameter_errors(values):
             log.warning("refused a parameters change", extra={"command_id": command.id})
             continue
         assert isinstance(values, dict)
         merged = {**load_parameters(connection, command.school_id), **values}
         write = parameters_store.save(connection, command.school_id, merged,
-                                      str(command.data.get("actor") or "api"), now)
+                                      update.actor or "api", now)
         facts_store.mark_dirty(connection, command.school_id, now)
         add_to_outbox(connection, outbox, [new_envelope(
             "chk", "rules.parameters.changed", command.school_id,
-            {"parameters": write, "updated_by": command.data.get("actor")}, now)], now)
+            {"parameters": write, "updated_by": update.actor}, now)], now)
 
 
 def load_parameters(connection: Connection, school_id: str) -> dict[str, Any]:
@@ -161,7 +163,9 @@ def sweep(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(U
                 facts = facts_store.load_school(connection, school_id)
                 school_params = params or Parameters.from_values(
                     parameters_store.load(connection, school_id))
-                current = evaluate(facts, now, school_params)
+                # one view of the school for the rules and the term results
+                view = school_view(facts, now, school_params)
+                current = evaluate(facts, now, school_params, view=view)
                 deadlines_store.keep(connection, school_id,
                                      next_change(facts, now, school_params))
                 change = findings_store.reconcile(connection, school_id, current, now)
@@ -170,7 +174,7 @@ def sweep(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(U
                                              lesson_statistics(facts, school_params),
                                              final_mark_counts(facts), school_book(facts))
                 result_store.save_results(connection, school_id,
-                                          student_results(facts, now, school_params))
+                                          student_results(facts, now, school_params, view=view))
                 facts_store.clean(connection, school_id, started)
         result.schools += 1
         result.findings += len(current)

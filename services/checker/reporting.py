@@ -48,6 +48,7 @@ from services.checker.domain.reports import (
 from services.checker.domain.rules import Parameters, visit_rows
 from services.checker.handlers import Settling
 from shared.events.envelope import Event, new_envelope
+from shared.events.messages import ReportRequest
 from shared.messaging.outbox import add_to_outbox
 
 log = logging.getLogger(__name__)
@@ -59,21 +60,19 @@ def answer_requests(connection: Connection, commands: list[Event],
     """Make each requested report; a request that cannot be answered gets report.failed."""
     now = now or datetime.now(UTC)
     for command in commands:
-        data = command.data
-        report_id = str(data.get("report_id") or command.id)
-        kind = str(data.get("kind"))
+        request = ReportRequest.from_data(command.data)
+        report_id = request.report_id or command.id
+        kind = str(request.kind)
         try:
             report = make_report(connection, command.school_id, kind,
-                                 dict(data.get("parameters") or {}), scope=data.get("scope"),
-                                 now=now)
+                                 dict(request.parameters), scope=request.scope, now=now)
         except (ReportError, ValueError, KeyError, TypeError) as exc:
             reason = str(exc) if isinstance(exc, ReportError) else f"неверный параметр: {exc}"
             publish(connection, command.school_id, "report.failed",
                     {"report_id": report_id, "kind": kind, "reason": reason}, now)
             continue
         publish(connection, command.school_id, "report.ready",
-                ready(report_id, report, data.get("scope"), str(data.get("requested_by")), now),
-                now)
+                ready(report_id, report, request.scope, str(request.requested_by), now), now)
 
 
 def make_report(connection: Connection, school_id: str, kind: str, parameters: dict[str, Any],

@@ -29,6 +29,7 @@ from services.notifier.domain.model import Calendar, SchoolFacts
 from services.notifier.domain.timing import backoff, due_today, release_time
 from shared.db.inserts import conflict_insert
 from shared.events.envelope import Event
+from shared.events.messages import Finding, ReportReady, RuleParametersChanged
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,9 @@ def take_events(connection: Connection, events: list[Event]) -> None:
         if event.type.startswith("finding."):
             findings.append(_finding_row(event))
         elif event.type == "report.ready":
-            if event.data.get("requested_by") == SCHEDULE:
-                reports.append(_report_row(event))
+            ready = ReportReady.from_data(event.data)
+            if ready.requested_by == SCHEDULE:
+                reports.append(_report_row(event, ready))
         elif event.type == "rules.parameters.changed":
             parameters.setdefault(event.school_id, []).append(event)
         elif (state := _state(event)) is not None:
@@ -94,32 +96,29 @@ def take_events(connection: Connection, events: list[Event]) -> None:
 
 
 def _finding_row(event: Event) -> dict[str, Any]:
-    data = event.data
-    status = "open" if event.type == "finding.opened" else str(data.get("status") or "closed")
+    finding = Finding.from_data(event.data)
+    status = "open" if event.type == "finding.opened" else finding.status or "closed"
     if event.type == "finding.closed":
         status = "withdrawn"
-    return {"finding_id": str(data["id"]), "school_id": event.school_id,
+    return {"finding_id": finding.id, "school_id": event.school_id,
             "stamp": stamp_of(event.occurred_at, event.id), "status": status,
-            "rule": str(data.get("rule")), "responsible": str(data.get("responsible")),
-            "teacher_id": data.get("teacher_id"), "class_id": data.get("class_id"),
-            "subject_id": data.get("subject_id"), "day": date.fromisoformat(str(data["date"])),
-            "message": str(data.get("message")),
-            "opened_at": event.occurred_at.astimezone(UTC)}
+            "rule": finding.rule, "responsible": finding.responsible,
+            "teacher_id": finding.teacher_id, "class_id": finding.class_id,
+            "subject_id": finding.subject_id, "day": finding.date,
+            "message": finding.message, "opened_at": event.occurred_at.astimezone(UTC)}
 
 
-def _report_row(event: Event) -> dict[str, Any]:
-    data = event.data
-    return {"report_id": str(data["report_id"]), "school_id": event.school_id,
-            "kind": str(data.get("kind")), "title": str(data.get("title") or ""),
-            "parameters": dict(data.get("parameters") or {}),
-            "summary": list(data.get("summary") or []),
-            "received_at": event.occurred_at.astimezone(UTC)}
+def _report_row(event: Event, ready: ReportReady) -> dict[str, Any]:
+    return {"report_id": ready.report_id, "school_id": event.school_id,
+            "kind": ready.kind, "title": ready.title, "parameters": dict(ready.parameters),
+            "summary": list(ready.summary), "received_at": event.occurred_at.astimezone(UTC)}
 
 
 def _keep_parameters(connection: Connection, school_id: str, changes: list[Event]) -> None:
     values = dict(facts_store.stored(connection, school_id, "parameters", "school") or {})
     for event in sorted(changes, key=lambda e: (e.occurred_at, e.id)):
-        values.update({k: v for k, v in (event.data.get("parameters") or {}).items()
+        changed = RuleParametersChanged.from_data(event.data)
+        values.update({k: v for k, v in changed.parameters.items()
                        if k in planning.PARAMETER_DEFAULTS})
     last = max(changes, key=lambda e: (e.occurred_at, e.id))
     facts_store.keep(connection, school_id, [State("parameters", "school",

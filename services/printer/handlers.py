@@ -56,24 +56,14 @@ from services.printer.render.documents import (
 )
 from services.printer.render.journal import render_journal, render_remarks_sheet
 from shared.db.inserts import conflict_insert
+from shared.events import print_kinds
 from shared.events.envelope import Event, new_envelope
+from shared.events.messages import PrintRequest, ReportReady
 from shared.messaging.outbox import add_to_outbox
 from shared.storage import FileStore
 
 log = logging.getLogger(__name__)
 
-#: kind -> the parameters it needs (besides optional ones)
-KINDS: dict[str, tuple[str, ...]] = {
-    "class_journal": ("class_id",),
-    "student_report": ("student_id", "term_id"),
-    "final_statement": ("class_id",),
-    "report": ("report_id",),
-    "remarks_sheet": ("class_id",),
-    # batches: one job, one download (a PDF with a bookmark per document, or a ZIP)
-    "class_journals": (),
-    "student_reports": ("class_id", "term_id"),
-}
-BUNDLES = ("pdf", "zip")
 JOB_ID = re.compile(r"^[A-Za-z0-9_:-][A-Za-z0-9_.:-]{0,63}$")
 PENDING, COMPLETED, FAILED = "pending", "completed", "failed"
 
@@ -91,22 +81,14 @@ def _own_class(roster: dict[str, Any] | None, scope: dict[str, Any] | None) -> N
 
 
 def parameter_errors(kind: object, parameters: object) -> dict[str, str]:
-    """What is wrong with a print job's kind and parameters (empty: nothing)."""
-    if kind not in KINDS:
-        return {"kind": f"must be one of {', '.join(KINDS)}"}
+    """What is wrong with a print job's kind and parameters (empty: nothing), by the
+    kinds' one definition (``shared/events/print_kinds.py``), which the gateway uses too."""
+    if errors := print_kinds.kind_errors(kind):
+        return {"kind": "; ".join(errors)}
     if not isinstance(parameters, dict):
         return {"parameters": "must be an object"}
-    errors = {name: "is required" for name in KINDS[str(kind)]
-              if not isinstance(parameters.get(name), str) or not parameters.get(name)}
-    for name in ("term_id", "year"):
-        value = parameters.get(name)
-        if value is not None and (not isinstance(value, str) or not value):
-            errors[name] = "must be a non-empty string"
-    if parameters.get("bundle") is not None and parameters.get("bundle") not in BUNDLES:
-        errors["bundle"] = f"must be one of {', '.join(BUNDLES)}"
-    if parameters.get("blank") is not None and not isinstance(parameters.get("blank"), bool):
-        errors["blank"] = "must be true or false"
-    return errors
+    return {name: "; ".join(messages)
+            for name, messages in print_kinds.parameter_errors(str(kind), parameters).items()}
 
 
 @dataclass(frozen=True)
@@ -134,30 +116,30 @@ class Printer:
     # entry points ---------------------------------------------------------------------
     def print_requests(self, connection: Connection, commands: list[Event]) -> None:
         for command in commands:
-            data = command.data
-            self.run_job(connection, command.school_id, str(data.get("job_id") or ""),
-                         kind=data.get("kind"), parameters=data.get("parameters"),
-                         requested_by=str(data.get("requested_by") or "api"),
-                         scope=data.get("scope"))
+            request = PrintRequest.from_data(command.data)
+            self.run_job(connection, command.school_id, request.job_id, kind=request.kind,
+                         parameters=request.parameters, requested_by=request.requested_by,
+                         scope=request.scope)
 
     def keep_reports(self, connection: Connection, events: list[Event]) -> None:
         now = self.clock()
         for event in events:
-            report_id = str(event.data.get("report_id") or "")
+            ready = ReportReady.from_data(event.data)
+            report_id = ready.report_id
             if not report_id:
                 log.warning("report.ready without report_id", extra={"event_id": event.id})
                 continue
             known = connection.execute(select(reports.c.report_id).where(
                 reports.c.report_id == report_id)).first()
-            row = {"school_id": event.school_id, "kind": str(event.data.get("kind") or ""),
-                   "requested_by": event.data.get("requested_by"), "received_at": now,
+            row = {"school_id": event.school_id, "kind": ready.kind,
+                   "requested_by": ready.requested_by, "received_at": now,
                    "report": event.data}
             if known is None:
                 connection.execute(insert(reports).values(report_id=report_id, **row))
             else:
                 connection.execute(update(reports).where(reports.c.report_id == report_id)
                                    .values(**row))
-            if event.data.get("requested_by") == "schedule":
+            if ready.requested_by == "schedule":
                 self.run_job(connection, event.school_id, f"report-{report_id}"[:64],
                              kind="report", parameters={"report_id": report_id},
                              requested_by="schedule")
@@ -265,7 +247,7 @@ class Printer:
                                                 printed=self._printed(copy)),
                            file_names.remarks_sheet_file(journal.class_name,
                                                          journal.academic_year, blank))
-        year = parameters.get("year") or parameters.get("academic_year")
+        year = parameters.get("year")
         if year and (copy.roster or {}).get("academic_year") != year:
             raise NotPrintable(f"класс {parameters['class_id']} не учится в {year} году")
         return self._journal(copy, parameters.get("term_id"))

@@ -9,7 +9,11 @@ from typing import Any
 
 import orjson
 
-from shared.events.owners import PUBLISHER_PREFIXES
+from shared.events.messages import InvalidMessage, message_errors
+from shared.events.owners import PUBLISHER_PREFIXES, owner_of
+
+#: the id prefix of commands (sent by several services, each naming itself as ``source``)
+COMMAND_PREFIX = "cmd"
 
 
 def new_envelope(prefix: str, event_type: str, school_id: str, data: dict[str, Any],
@@ -18,7 +22,16 @@ def new_envelope(prefix: str, event_type: str, school_id: str, data: dict[str, A
 
     ``source`` names the publishing service (its id prefix says it unless
     given); consumers admit a service's event only from its owner.
+
+    Every service's message is built here, so here its ``data`` is checked
+    against its schema (``shared/events/messages.py``): a command, or an event
+    in a service's namespace, that does not fit raises :class:`InvalidMessage`
+    before it reaches any outbox or broker.
     """
+    if prefix == COMMAND_PREFIX or owner_of(event_type) is not None:
+        errors = message_errors(event_type, data)
+        if errors:
+            raise InvalidMessage(event_type, errors)
     envelope = {"id": f"{prefix}-{secrets.token_hex(16)}", "type": event_type,
                 "school_id": school_id, "occurred_at": now.isoformat(), "data": data}
     source = source or PUBLISHER_PREFIXES.get(prefix)

@@ -2,8 +2,9 @@
 
 apispec's marshmallow converter does the translation, so the published
 schemas and the gateway's validation cannot drift apart; the files under
-``docs/schemas/`` are regenerated with ``kozomol schemas export`` and a test
-keeps them current.
+``docs/schemas/`` (the contract) and ``docs/schemas/internal/`` (the services'
+own messages, ``shared/events/messages.py``) are regenerated with
+``kozomol schemas export`` and a test keeps them current.
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields, validate
 
+from shared.events.messages import COMMANDS, MESSAGES
+from shared.events.owners import SERVICE_NAMESPACES
 from shared.events.schemas import DATA_SCHEMAS, EnvelopeSchema
+from shared.events.typed import schema_of
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _REF_PREFIX = "#/components/schemas/"
@@ -51,6 +56,48 @@ def event_json_schema(event_type: str) -> dict[str, Any]:
     document = {
         "$schema": DIALECT,
         "title": f"Kundoluk webhook event {event_type} (contract v1)",
+        **envelope,
+        "$defs": defs,
+    }
+    text = json.dumps(document).replace(_REF_PREFIX, "#/$defs/")
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+class MessageEnvelopeSchema(Schema):
+    """The envelope of a service's own message, as ``new_envelope`` writes it."""
+
+    id = fields.String(required=True, validate=validate.Regexp(r"^[a-z]+-[0-9a-f]{32}$"))
+    type = fields.String(required=True)
+    school_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    occurred_at = fields.AwareDateTime(required=True, format="iso")
+    data = fields.Dict(required=True)
+    #: the publishing service (consumers admit a service's event only from its owner)
+    source = fields.String(required=True, validate=validate.OneOf(
+        sorted({*SERVICE_NAMESPACES.values(), "gateway"})))
+
+
+@cache
+def _message_components() -> dict[str, Any]:
+    spec = APISpec("Kozomol internal messages", "1", openapi_version="3.1.0",
+                   plugins=[MarshmallowPlugin()])
+    spec.components.schema("MessageEnvelope", schema=MessageEnvelopeSchema)
+    for cls in {cls.__name__: cls for cls in MESSAGES.values()}.values():
+        spec.components.schema(cls.__name__, schema=schema_of(cls))
+    return dict(spec.to_dict()["components"]["schemas"])
+
+
+def message_json_schema(message_type: str) -> dict[str, Any]:
+    """A standalone JSON Schema of one internal message type's envelope and data."""
+    components = _message_components()
+    envelope = copy.deepcopy(components["MessageEnvelope"])
+    envelope["properties"]["type"] = {"const": message_type}
+    envelope["properties"]["data"] = {"$ref": _REF_PREFIX + MESSAGES[message_type].__name__}
+    defs = {name: components[name] for name in _reachable(envelope, components)}
+    what = "command" if message_type in COMMANDS else "event"
+    document = {
+        "$schema": DIALECT,
+        "title": f"Kozomol internal {what} {message_type}",
         **envelope,
         "$defs": defs,
     }

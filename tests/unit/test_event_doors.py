@@ -11,6 +11,7 @@ from shared.events.owners import SERVICE_NAMESPACES, admission_refusal, owner_of
 from shared.events.schemas import DATA_SCHEMAS
 from shared.messaging.topology import SUBSCRIPTIONS, Topology
 from shared.service import Handlers
+from tests.message_samples import SAMPLES
 
 NOW = datetime(2026, 11, 28, 20, tzinfo=UTC)
 
@@ -41,13 +42,16 @@ def test_a_service_event_is_admitted_only_from_its_owner_on_the_internal_door() 
 
 
 def test_service_envelopes_name_their_publisher() -> None:
-    assert new_envelope("chk", "finding.opened", "s", {}, NOW)["source"] == "checker"
-    assert new_envelope("prn", "print.completed", "s", {}, NOW)["source"] == "printer"
-    assert new_envelope("bak", "backup.verified", "*", {}, NOW)["source"] == "backup"
-    assert new_envelope("cmd", "print.request", "s", {}, NOW, source="backup")["source"] == \
-        "backup"
-    event = Event.from_envelope(new_envelope("chk", "finding.opened", "s", {}, NOW),
-                                door="internal")
+    assert new_envelope("chk", "finding.opened", "s", SAMPLES["finding.opened"],
+                        NOW)["source"] == "checker"
+    assert new_envelope("prn", "print.completed", "s", SAMPLES["print.completed"],
+                        NOW)["source"] == "printer"
+    assert new_envelope("bak", "backup.verified", "*", SAMPLES["backup.verified"],
+                        NOW)["source"] == "backup"
+    assert new_envelope("cmd", "print.request", "s", SAMPLES["print.request"], NOW,
+                        source="backup")["source"] == "backup"
+    event = Event.from_envelope(new_envelope("chk", "finding.opened", "s",
+                                             SAMPLES["finding.opened"], NOW), door="internal")
     assert (event.source, event.door) == ("checker", "internal")
     assert Event.from_envelope(event.to_envelope()).source == "checker"
 

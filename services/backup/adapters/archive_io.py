@@ -36,7 +36,6 @@ from services.backup.adapters.crypto import (
 from services.backup.adapters.table_fold import ScratchTables, TableWorker, write_tables
 from services.backup.adapters.tables import journal, journal_head
 from services.backup.domain.archive import (
-    ALL_SCHOOLS,
     CHAIN,
     CHAIN_COLUMNS,
     EVENTS,
@@ -51,6 +50,7 @@ from services.backup.domain.archive import (
     csv_lines,
     iso,
 )
+from shared.events.messages import ALL_SCHOOLS
 from shared.storage import FileStore, check_key
 
 BATCH = 2000

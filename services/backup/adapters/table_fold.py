@@ -35,6 +35,7 @@ from services.backup.domain.derived import (
     sort_key,
     spec_for,
 )
+from shared.events.messages import ALL_SCHOOLS
 
 #: sort columns per entity (the largest ``identity`` of the tables)
 SORT_COLUMNS = max(spec.identity for spec in TABLES)
@@ -168,14 +169,14 @@ TABLE_TYPES = sorted({spec.recorded for spec in TABLES}
                      | {spec.deleted for spec in TABLES if spec.deleted})
 
 
-def fold_journal(connection: Connection, scope: str, upto: int, folder: Path,
-                 all_schools: str = "*") -> list[TableFile]:
+def fold_journal(connection: Connection, scope: str, upto: int,
+                 folder: Path) -> list[TableFile]:
     """Read the scope's table events up to sequence number ``upto`` and write the tables."""
     query = select(journal.c.seq, journal.c.type, journal.c.body).where(
         journal.c.seq <= upto, journal.c.type.in_(TABLE_TYPES),
     ).order_by(journal.c.seq).execution_options(yield_per=BATCH)
-    if scope != all_schools:
-        query = query.where(journal.c.school_id.in_((scope, all_schools)))
+    if scope != ALL_SCHOOLS:
+        query = query.where(journal.c.school_id.in_((scope, ALL_SCHOOLS)))
     tables = ScratchTables(folder / "worker-tables.sqlite3")
     try:
         for partition in connection.execute(query).partitions():

@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from services.backup.domain.journal import GENESIS, chain_hash
+from shared.events.messages import ALL_SCHOOLS
 
 FORMAT = "kozomol-backup"
 FORMAT_VERSION = 1
@@ -36,7 +37,6 @@ EVENTS = "journal/events.jsonl"
 CHAIN = "journal/chain.csv"
 CHAIN_COLUMNS = ("seq", "event_id", "school_id", "type", "occurred_at", "recorded_at",
                  "prev_hash", "hash")
-ALL_SCHOOLS = "*"
 KINDS = ("daily", "half_year", "year_end", "manual")
 
 

@@ -13,6 +13,8 @@ from sqlalchemy import Connection, insert, select, update
 from services.checker.adapters.tables import finding_history, findings
 from services.checker.domain.catalog import CATALOG, message, severity_of
 from services.checker.domain.rules import Finding, identity
+from shared.events.messages import FINDING_PLAIN_FIELDS, FindingStep
+from shared.events.messages import Finding as FindingMessage
 
 OPEN, FIXED, WAIVED, WITHDRAWN = "open", "fixed", "waived", "withdrawn"
 CHECKER = "checker"
@@ -86,20 +88,18 @@ def _comparable(value: Any, name: str) -> Any:
 
 
 def as_items(connection: Connection, finding_ids: list[str]) -> list[dict[str, Any]]:
-    """Findings as the API and the finding events show them."""
+    """Findings as the API and the finding events show them (``shared.events.messages:
+    Finding``, as data)."""
     if not finding_ids:
         return []
-    rows = connection.execute(select(findings).where(findings.c.id.in_(finding_ids)))
-    items = [_item(row._mapping) for row in rows]
-    history: dict[str, list[dict[str, Any]]] = {item["id"]: [] for item in items}
+    rows = [row._mapping for row in connection.execute(
+        select(findings).where(findings.c.id.in_(finding_ids)))]
+    history: dict[str, list[FindingStep]] = {row["id"]: [] for row in rows}
     for step in connection.execute(select(finding_history).where(
             finding_history.c.finding_id.in_(finding_ids)).order_by(finding_history.c.seq)):
-        history[step.finding_id].append({
-            "at": _utc(step.at).isoformat(), "status": step.status, "actor": step.actor,
-            "comment": step.comment})
-    for item in items:
-        item["history"] = history[item["id"]]
-    return items
+        history[step.finding_id].append(FindingStep(
+            at=_utc(step.at), status=step.status, actor=step.actor, comment=step.comment))
+    return [_item(row, history[row["id"]]).to_data() for row in rows]
 
 
 def change_status(connection: Connection, school_id: str, finding_id: str, status: str, *,
@@ -119,14 +119,10 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _item(row: Any) -> dict[str, Any]:
-    item = {name: row[name] for name in (
-        "id", "rule", "clause", "severity", "responsible", "status", "school_id", "class_id",
-        "subject_id", "subgroup", "teacher_id", "student_id", "lesson_id", "mark_id",
-        "term_id", "message", "evidence")}
-    item["date"] = row["date"].isoformat()
-    item["detected_at"] = _utc(row["detected_at"]).isoformat()
-    return item
+def _item(row: Any, history: list[FindingStep]) -> FindingMessage:
+    return FindingMessage(**{name: row[name] for name in FINDING_PLAIN_FIELDS},
+                          date=row["date"], detected_at=_utc(row["detected_at"]),
+                          history=history)
 
 
 def _description(finding: Finding) -> dict[str, Any]:

@@ -1,27 +1,19 @@
-"""What a print job request must contain, and who may ask for which document (pure)."""
+"""What a print job request must contain, and who may ask for which document (pure).
+
+The kinds and their parameters are defined once, in ``shared/events/print_kinds.py``
+(the printer checks its commands by them too); who may print which is the gateway's.
+"""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from services.gateway.domain.access import Principal, Role
+from shared.events import print_kinds
+from shared.events.print_kinds import PRINT_KINDS
 
-#: kind -> (required parameters, optional parameters)
-PRINT_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "class_journal": (("class_id",), ("term_id", "year")),
-    "student_report": (("student_id", "term_id"), ()),
-    "final_statement": (("class_id",), ()),
-    "report": (("report_id",), ()),
-    "remarks_sheet": (("class_id",), ("blank",)),
-    # batches: one job, one download
-    "class_journals": ((), ("term_id", "year", "bundle")),
-    "student_reports": (("class_id", "term_id"), ("bundle",)),
-}
-BUNDLES = ("pdf", "zip")
 #: what only the school's administration prints (every class at once)
 SCHOOL_WIDE = frozenset({"class_journals"})
-_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 #: who may ask for which kind (a class teacher only for their own class: the printer,
 #: which knows the rosters, checks it; a teacher only for reports made for them)
 MAY_PRINT: dict[Role, frozenset[str]] = {
@@ -45,33 +37,12 @@ def print_request_errors(body: object) -> dict[str, Any]:
     if unknown:
         return {name: ["unknown field"] for name in sorted(unknown)}
     kind = body.get("kind")
-    if kind not in PRINT_KINDS:
-        return {"kind": [f"must be one of {', '.join(PRINT_KINDS)}"]}
+    if kind_errors := print_kinds.kind_errors(kind):
+        return {"kind": kind_errors}
     parameters = body.get("parameters")
     if not isinstance(parameters, dict):
         return {"parameters": {"_schema": ["must be an object"]}}
-    required, optional = PRINT_KINDS[kind]
-    errors: dict[str, list[str]] = {}
-    for name in required:
-        if name not in parameters:
-            errors[name] = ["is required"]
-    for name, value in parameters.items():
-        if name not in required and name not in optional:
-            errors[name] = [f"is not a parameter of {kind}"]
-        elif name == "year":
-            if not isinstance(value, str) or not re.match(r"^\d{4}-\d{4}$", value):
-                errors[name] = ["must look like 2026-2027"]
-        elif name == "bundle":
-            if value not in BUNDLES:
-                errors[name] = [f"must be one of {', '.join(BUNDLES)}"]
-        elif name == "blank":
-            if not isinstance(value, bool):
-                errors[name] = ["must be true or false"]
-        elif not isinstance(value, str) or not _ID.match(value):
-            errors[name] = ["must be an id: 1-64 characters of A-Z a-z 0-9 _ . : -"]
-    if kind in ("class_journal", "class_journals") and "term_id" in parameters \
-            and "year" in parameters:
-        errors["_schema"] = ["give term_id or year, not both"]
+    errors = print_kinds.parameter_errors(str(kind), parameters)
     return {"parameters": errors} if errors else {}
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import Connection
 
 from services.gateway.adapters import command_slots
 from shared.events.envelope import Event
+from shared.events.messages import EVENTS
 from shared.service import Handler
 
 #: A result event → the field naming the request it answers. A backup is done when it
@@ -18,8 +19,9 @@ FINISHING = {
 
 
 def free_slots(connection: Connection, events: list[Event]) -> None:
-    command_slots.release(connection, [str(event.data.get(FINISHING[event.type]) or "")
-                                       for event in events if event.type in FINISHING])
+    command_slots.release(connection, [
+        str(getattr(EVENTS[event.type].from_data(event.data), FINISHING[event.type]) or "")
+        for event in events if event.type in FINISHING])
 
 
 def and_free_slots(handler: Handler) -> Handler:

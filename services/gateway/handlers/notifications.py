@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import Connection, select
 
 from services.gateway.adapters.tables import notification_log_view, notifications_view
 from shared.db.inserts import conflict_insert
 from shared.events.envelope import Event
+from shared.events.messages import NotificationLogged
 
 #: Within one attempt the steps come in this order (for events that arrive out of order).
 STEP_ORDER = {"queued": 0, "retried": 1, "failed": 2, "sent": 3, "given_up": 3, "cancelled": 4}
@@ -16,20 +15,18 @@ STEP_ORDER = {"queued": 0, "retried": 1, "failed": 2, "sent": 3, "given_up": 3, 
 
 def apply_notification_events(connection: Connection, events: list[Event]) -> None:
     for event in events:
-        data = event.data
-        at = datetime.fromisoformat(str(data["at"]))
-        status, attempt = str(data["status"]), int(data.get("attempt") or 0)
+        logged = NotificationLogged.from_data(event.data)
+        at, status, attempt = logged.at, logged.status, logged.attempt
         connection.execute(conflict_insert(connection, notification_log_view).values(
-            event_id=event.id, message_id=str(data["message_id"]), at=at, status=status,
-            attempt=attempt, detail=data.get("detail")).on_conflict_do_nothing(
+            event_id=event.id, message_id=logged.message_id, at=at, status=status,
+            attempt=attempt, detail=logged.detail).on_conflict_do_nothing(
             index_elements=["event_id"]))
         stamp = f"{at.isoformat()}|{attempt:04d}|{STEP_ORDER.get(status, 5)}"
-        row = {"message_id": str(data["message_id"]), "school_id": event.school_id,
-               "kind": str(data.get("kind") or ""), "channel": str(data.get("channel") or ""),
-               "recipient_kind": str(data.get("recipient_kind") or ""),
-               "recipient_id": str(data.get("recipient_id") or ""),
-               "student_id": data.get("student_id"), "subject": str(data.get("subject") or ""),
-               "status": status, "attempts": attempt, "detail": data.get("detail"),
+        row = {"message_id": logged.message_id, "school_id": event.school_id,
+               "kind": logged.kind, "channel": logged.channel,
+               "recipient_kind": logged.recipient_kind, "recipient_id": logged.recipient_id,
+               "student_id": logged.student_id, "subject": logged.subject,
+               "status": status, "attempts": attempt, "detail": logged.detail,
                "queued_at": at if status == "queued" else None, "updated_at": at,
                "stamp": stamp}
         current = connection.execute(select(notifications_view.c.stamp,

@@ -10,42 +10,46 @@ from sqlalchemy import Connection, or_, select, update
 from services.gateway.adapters.tables import print_jobs_view
 from shared.db.inserts import conflict_insert
 from shared.events.envelope import Event
+from shared.events.messages import PrintCompleted, PrintFailed, PrintProgress
 
 
 def apply_print_events(connection: Connection, events: list[Event]) -> None:
     """A pending job becomes completed (or failed); a job the printer ran itself is added."""
     for event in events:
-        data = event.data
-        job_id = str(data.get("job_id") or "")
-        if not job_id:
-            continue
         if event.type == "print.progress":  # only while pending; a late one changes nothing
-            connection.execute(update(print_jobs_view).where(
-                print_jobs_view.c.id == job_id, print_jobs_view.c.status == "pending",
-                or_(print_jobs_view.c.documents_done.is_(None),
-                    print_jobs_view.c.documents_done < int(data.get("done") or 0)),
-            ).values(documents_done=int(data.get("done") or 0),
-                     documents_total=int(data.get("total") or 0)))
+            progress = PrintProgress.from_data(event.data)
+            if progress.job_id:
+                connection.execute(update(print_jobs_view).where(
+                    print_jobs_view.c.id == progress.job_id,
+                    print_jobs_view.c.status == "pending",
+                    or_(print_jobs_view.c.documents_done.is_(None),
+                        print_jobs_view.c.documents_done < progress.done),
+                ).values(documents_done=progress.done, documents_total=progress.total))
             continue
+        job: PrintCompleted | PrintFailed
         if event.type == "print.completed":
-            documents = data.get("documents")
+            job = completed = PrintCompleted.from_data(event.data)
             values: dict[str, Any] = {
-                "status": "completed", "file_key": data.get("file_key"),
-                "sha256": data.get("sha256"), "pages": data.get("pages"),
-                "bytes": data.get("bytes"), "error": None, "finished_at": event.occurred_at,
-                "documents_done": documents, "documents_total": documents}
+                "status": "completed", "file_key": completed.file_key,
+                "sha256": completed.sha256, "pages": completed.pages,
+                "bytes": completed.bytes, "error": None, "finished_at": event.occurred_at,
+                "documents_done": completed.documents, "documents_total": completed.documents}
+            parameters = completed.parameters
+            requested_by = completed.requested_by
         else:
-            values = {"status": "failed", "error": str(data.get("reason") or ""),
+            job = failed = PrintFailed.from_data(event.data)
+            values = {"status": "failed", "error": failed.reason,
                       "finished_at": event.occurred_at}
+            parameters, requested_by = {}, None
+        if not job.job_id:
+            continue
         exists = connection.execute(select(print_jobs_view.c.id).where(
-            print_jobs_view.c.id == job_id)).first()
+            print_jobs_view.c.id == job.job_id)).first()
         if exists is not None:
-            connection.execute(update(print_jobs_view).where(print_jobs_view.c.id == job_id)
-                               .values(**values))
+            connection.execute(update(print_jobs_view).where(
+                print_jobs_view.c.id == job.job_id).values(**values))
             continue
         connection.execute(conflict_insert(connection, print_jobs_view).values(
-            id=job_id, school_id=event.school_id, kind=str(data.get("kind") or ""),
-            parameters=data.get("parameters") or {},
-            requested_by=str(data.get("requested_by") or "schedule"),
-            requested_at=event.occurred_at, **values,
+            id=job.job_id, school_id=event.school_id, kind=job.kind, parameters=parameters,
+            requested_by=requested_by or "schedule", requested_at=event.occurred_at, **values,
         ).on_conflict_do_nothing(index_elements=["id"]))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -10,23 +9,29 @@ from sqlalchemy import Connection
 from services.gateway.adapters.tables import reports_view
 from shared.db.inserts import conflict_insert
 from shared.events.envelope import Event
+from shared.events.messages import ReportFailed, ReportReady
 
 
 def apply_report_events(connection: Connection, events: list[Event]) -> None:
     """A pending request becomes ready (or failed); a scheduled report is added."""
     for event in events:
-        data = event.data
-        report_id = str(data["report_id"])
         if event.type == "report.ready":
+            ready = ReportReady.from_data(event.data)
+            report_id, kind = ready.report_id, ready.kind
+            parameters, scope, requested_by = ready.parameters, ready.scope, ready.requested_by
             values: dict[str, Any] = {
-                "status": "ready", "content": data, "error": None,
-                "generated_at": datetime.fromisoformat(data["generated_at"])}
+                "status": "ready", "content": event.data, "error": None,
+                "generated_at": ready.generated_at}
         else:
-            values = {"status": "failed", "error": str(data.get("reason") or "")}
+            failed = ReportFailed.from_data(event.data)
+            report_id, kind = failed.report_id, failed.kind
+            parameters, scope, requested_by = {}, None, None
+            values = {"status": "failed", "error": failed.reason}
+        if not report_id:
+            continue  # names no report: nothing to show it as
         # A request's row is there already (pending); a scheduled report's is not.
         connection.execute(conflict_insert(connection, reports_view).values(
-            id=report_id, school_id=event.school_id, kind=str(data.get("kind")),
-            parameters=data.get("parameters") or {}, scope=data.get("scope"),
-            requested_by=str(data.get("requested_by") or "schedule"),
+            id=report_id, school_id=event.school_id, kind=kind, parameters=parameters,
+            scope=scope, requested_by=requested_by or "schedule",
             requested_at=values.get("generated_at") or event.occurred_at, **values,
         ).on_conflict_do_update(index_elements=["id"], set_=values))

@@ -9,7 +9,6 @@ which the ``GET`` endpoints serve.
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,10 +25,10 @@ from services.gateway.web.commands import accepted, broker_unavailable, busy, se
 from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
 from services.gateway.web.errors import api_error
 from services.gateway.web.formats import iso_utc
+from shared.events.messages import ALL_SCHOOLS, new_backup_id
 
 blueprint = Blueprint("backups", __name__, url_prefix="/api/v1")
 
-ALL_SCHOOLS = "*"
 YEAR = re.compile(r"^\d{4}-\d{4}$")
 #: Class ids as the contract has them; a year-end run covers at most a whole school.
 CLASS_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -51,7 +50,7 @@ def create_backup() -> Response:
     who.require(BACKUP_MAKERS)
     requested = _body().get("school_id")
     scope = who.school_filter(str(requested) if requested else None) or ALL_SCHOOLS
-    backup_id = f"bk{secrets.token_hex(8)}"
+    backup_id = new_backup_id()
     actor = f"{who.role.value}:{who.token_id}"
     engine = gateway_of(current_app).engine
     with engine.begin() as connection:

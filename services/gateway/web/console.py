@@ -47,6 +47,7 @@ from services.gateway.web.findings import (
     visible_finding,
 )
 from shared.events import rules
+from shared.events.messages import ALL_SCHOOLS
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent.parent
@@ -62,7 +63,6 @@ OPEN_TO_ALL = frozenset({"console.login", "console.set_password", "console.stati
 HEADS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.DEPUTY, Role.AUDITOR})
 STATUS_RU = {"open": "открыто", "fixed": "исправлено", "waived": "снято",
              "withdrawn": "отозвано"}
-ALL_SCHOOLS = "*"
 BACKUP_STATUS_RU = {"requested": "запрошена", "completed": "создана", "failed": "не удалась",
                     "verified": "проверена", "damaged": "повреждена"}
 

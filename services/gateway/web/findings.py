@@ -27,6 +27,7 @@ from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body,
 from services.gateway.web.errors import api_error
 from services.gateway.web.formats import iso_utc, parse_date, refuse_unknown_arguments
 from shared.events import rules
+from shared.events.messages import FINDING_PLAIN_FIELDS as ITEM_FIELDS
 from shared.events.rules import CATALOG, RULE_PARAMETERS, parameter_defaults, parameter_errors
 
 blueprint = Blueprint("findings", __name__, url_prefix="/api/v1")
@@ -39,9 +40,6 @@ ROLE_RU = {Role.ADMIN: "администратор", Role.DIRECTOR: "дирек�
            Role.TEACHER: "учитель", Role.AUDITOR: "проверяющий"}
 REMARK_FORMATS = ("json", "csv", "xlsx")
 DECIDERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.DEPUTY})
-ITEM_FIELDS = ("id", "rule", "clause", "severity", "responsible", "status", "school_id",
-               "class_id", "subject_id", "subgroup", "teacher_id", "student_id", "lesson_id",
-               "mark_id", "term_id", "message", "evidence")
 
 
 @blueprint.get("/rules")

@@ -8,8 +8,8 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from services.gateway.domain.print_requests import PRINT_KINDS
 from shared.events.jsonschema import add_event_components
+from shared.events.print_kinds import PRINT_KINDS
 from shared.events.schemas import DATA_SCHEMAS
 
 _ERROR = {"$ref": "#/components/responses/Error"}
