@@ -1,58 +1,50 @@
-"""Backup, verify and restore of a simulated 1,500-student school year on PostgreSQL.
+"""Backup, verify and restore of a simulated school year on PostgreSQL, old and new.
 
-Generates one school (5 parallel classes in grades 1-11, about 1,560 students)
-for all four quarters, appends its events to the backup service's journal
-record in a fresh PostgreSQL database, then times:
+Generates one school (``--parallels`` classes per grade 1-11: 5 gives about
+1,560 students, 1 about 300) for the quarters asked, appends its events to the
+backup service's journal record in a fresh PostgreSQL database, then runs each
+step in a process of its own, so that each step's peak memory (RSS, the
+step's process and any worker it starts) is its own:
 
 - backup: journal → members (events, chain, derived tables) → tar → zstd → AES-GCM → store;
-- verify by reading (after every backup): decrypt, unpack, member checksums, every
-  journal line parsed and the chain checked, count and head compared;
-- verify by trial restore (once per retention cycle): the same, then a restore into a
+- verify (read): the check after every backup - the stored file read once,
+  every chunk authenticated, every member hashed, the journal parsed and its
+  chain checked, every table record decoded and counted;
+- verify (trial restore): once per retention cycle - the same, plus a restore into a
   scratch SQLite database and re-derivation of every journal and table member;
 - restore: into a second, empty PostgreSQL database (chain checked while loading).
 
-It prints events/s and MB/s (MB of journal bodies, the events.jsonl member)
-for each, plus yardsticks measured in the same run on the same bytes
-(SHA-256, zstd level 6 and AES-256-GCM alone), and the peak memory.
+With ``--old-tree DIR`` (a checkout of the code before streaming, e.g.
+``git archive 6be805b | tar -x -C DIR``) the same school is also backed up and
+verified by the old code in the same run: its backup, and its verify with the
+trial restore after every backup (issue 20's "today"). Each step prints wall
+seconds, CPU seconds (the step's processes; the database server's work not
+counted) and peak RSS.
 
-    .venv/bin/python bench/backup_cycle.py                 # the 1,500-student year
-    .venv/bin/python bench/backup_cycle.py --parallels 1 --terms 1   # a quick run
+    .venv/bin/python bench/backup_cycle.py --old-tree /tmp/kozomol-old   # the 1,500-student year
+    .venv/bin/python bench/backup_cycle.py --parallels 1 --terms 1       # a quick run
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
 import os
 import resource
 import secrets
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+import orjson
 import psycopg
-import zstandard
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-from kozomol.simulator.run import SimulationSpec, parse_terms, school_events
-from services.backup.adapters import journal_store
-from services.backup.adapters.crypto import parse_key
-from services.backup.handlers import (
-    BackupContext,
-    create_request,
-    restore,
-    verify,
-    write_backup,
-)
-from shared.db.engine import make_engine
-from shared.db.migrations import upgrade
-from shared.events.envelope import Event
-from shared.settings import SERVICES
-from shared.storage import LocalFileStore
 
 POSTGRES_URL = os.environ.get("KOZOMOL_TEST_POSTGRES_URL",
                               "postgresql://postgres@127.0.0.1:5432/postgres")
+HERE = Path(__file__).resolve()
 
 
 def database() -> str:
@@ -71,32 +63,38 @@ def url_of(name: str) -> str:
     return f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def progress(what: str, count: int) -> None:
-    print(f"    … {what}: {count:,}", flush=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--parallels", type=int, default=5)
     parser.add_argument("--terms", default="1-4")
+    parser.add_argument("--old-tree", type=Path, default=None,
+                        help="a checkout of the old code, measured in the same run")
+    parser.add_argument("--step", help=argparse.SUPPRESS)   # in a step's own process
+    parser.add_argument("--job", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    spec = SimulationSpec(seed=1, parallels=args.parallels, terms=parse_terms(args.terms))
+    if args.step:
+        step(args.step, orjson.loads(args.job))
+        return
     source_db, target_db = database(), database()
     scratch = Path(tempfile.mkdtemp(prefix="kozomol-bench-"))
     try:
-        run(spec, source_db, target_db, scratch)
+        run(args, source_db, target_db, scratch)
     finally:
         drop(source_db)
         drop(target_db)
 
 
-def run(spec: SimulationSpec, source_db: str, target_db: str, scratch: Path) -> None:
-    upgrade(url_of(source_db), "backup", SERVICES)
-    engine = make_engine(url_of(source_db))
+def journal(args: argparse.Namespace, url: str) -> int:
+    from kozomol.simulator.run import SimulationSpec, parse_terms, school_events
+    from services.backup.adapters import journal_store
+    from shared.db.engine import make_engine
+    from shared.db.migrations import upgrade
+    from shared.events.envelope import Event
+    from shared.settings import SERVICES
+
+    spec = SimulationSpec(seed=1, parallels=args.parallels, terms=parse_terms(args.terms))
+    upgrade(url, "backup", SERVICES)
+    engine = make_engine(url)
     print(f"simulating and journaling one school, parallels={spec.parallels}, "
           f"terms={spec.terms} …", flush=True)
     started, count, batch = time.perf_counter(), 0, []
@@ -107,90 +105,124 @@ def run(spec: SimulationSpec, source_db: str, target_db: str, scratch: Path) -> 
                 journal_store.append(connection, batch)
             count += len(batch)
             batch = []
-            if count % 100_000 == 0:
-                print(f"    … {count:,} events journaled "
-                      f"({count / (time.perf_counter() - started):,.0f}/s)", flush=True)
     if batch:
         with engine.begin() as connection:
             journal_store.append(connection, batch)
         count += len(batch)
     journaled = time.perf_counter() - started
     print(f"journal: {count:,} events in {journaled:.1f} s "
-          f"(simulate + append, {count / journaled:,.0f} events/s)")
+          f"(simulate + append, {count / journaled:,.0f} events/s)", flush=True)
+    engine.dispose()
+    return count
 
-    key = secrets.token_bytes(32)
-    ctx = BackupContext(engine=engine, archives=LocalFileStore(scratch / "backups"),
-                        files=LocalFileStore(scratch / "files"),
-                        key=parse_key(base64.b64encode(key).decode()),
-                        progress=progress, scratch=scratch)
 
-    print("backup …", flush=True)
-    t0 = time.perf_counter()
-    outcome = write_backup(ctx, create_request(engine, "*", "manual", "bench", ctx.clock()),
-                           "*", "manual")
-    backup_s = time.perf_counter() - t0
-    assert outcome.manifest is not None
-    members = {m.name: m.size for m in outcome.manifest.members}
-    raw_bytes = members["journal/events.jsonl"]
-    uncompressed = sum(members.values())
-    mb = raw_bytes / 1e6
+def run(args: argparse.Namespace, source_db: str, target_db: str, scratch: Path) -> None:
+    source, target = url_of(source_db), url_of(target_db)
+    count = journal(args, source)
+    job = {"source": source, "store": str(scratch / "backups"),
+           "scratch": str(scratch), "key": base64.b64encode(secrets.token_bytes(32)).decode()}
+    results: list[tuple[str, dict[str, Any]]] = []
 
-    print("verify by reading (the usual check after a backup) …", flush=True)
-    t0 = time.perf_counter()
-    read = verify(ctx, outcome.key or "", trial_restore=False)
-    read_s = time.perf_counter() - t0
-    assert read.ok, read.problems
-    read_peak = peak_mb()
+    def measure(label: str, name: str, tree: Path | None = None, **extra: Any) -> dict[str, Any]:
+        print(f"{label} …", flush=True)
+        result = run_step(name, {**job, **extra}, tree)
+        results.append((label, result))
+        return result
 
-    print("verify by trial restore (once per retention cycle) …", flush=True)
-    t0 = time.perf_counter()
-    checked = verify(ctx, outcome.key or "")
-    verify_s = time.perf_counter() - t0
-    assert checked.ok, checked.problems
+    old_total = None
+    if args.old_tree is not None:
+        old = measure("old: backup", "backup", args.old_tree)
+        old_verify = measure("old: verify (trial restore after every backup)", "verify_trial",
+                             args.old_tree, archive=old["key"])
+        old_total = (old["seconds"] + old_verify["seconds"], old["cpu"] + old_verify["cpu"])
+    new = measure("backup", "backup")
+    read = measure("verify (read, after every backup)", "verify_read", archive=new["key"])
+    measure("verify (trial restore, once per retention cycle)", "verify_trial",
+            archive=new["key"])
+    measure("restore", "restore", archive=new["key"], target=target)
 
-    print("restore …", flush=True)
-    upgrade(url_of(target_db), "backup", SERVICES)
-    target = make_engine(url_of(target_db))
-    t0 = time.perf_counter()
-    restored = restore(ctx, outcome.key or "", target)
-    restore_s = time.perf_counter() - t0
-    assert restored.events == count
-
-    # Yardsticks on the same bytes, this run, this machine.
-    body = _events_bytes(engine)
-    t0 = time.perf_counter()
-    hashlib.sha256(body).hexdigest()
-    sha_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    packed = zstandard.ZstdCompressor(level=6, threads=-1).compress(body)
-    zstd_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    AESGCM(key).encrypt(b"\0" * 12, packed, None)
-    aes_s = time.perf_counter() - t0
-
+    members, archive = new["members"], new["bytes"]
+    mb = members["journal/events.jsonl"] / 1e6
     print()
     print(f"school year: {count:,} events, journal bodies {mb:,.1f} MB, all members "
-          f"{uncompressed / 1e6:,.1f} MB, archive {outcome.bytes / 1e6:,.1f} MB "
-          f"({uncompressed / outcome.bytes:.1f}x smaller)")
-    print(f"{'step':<24} {'seconds':>8} {'events/s':>10} {'MB/s':>8}")
-    for name, seconds in (("backup", backup_s), ("verify (read)", read_s),
-                          ("verify (trial restore)", verify_s), ("restore", restore_s)):
-        print(f"{name:<24} {seconds:>8.1f} {count / seconds:>10,.0f} {mb / seconds:>8.1f}")
-    print(f"backup + verify: {backup_s + read_s:.1f} s by reading, "
-          f"{backup_s + verify_s:.1f} s with the trial restore "
-          f"({(backup_s + verify_s) / (backup_s + read_s):.1f}x)")
-    print(f"peak memory after backup and the reading check: {read_peak:,.0f} MB")
-    print(f"yardsticks on the {len(body) / 1e6:,.1f} MB of bodies: SHA-256 "
-          f"{len(body) / 1e6 / sha_s:,.0f} MB/s, zstd-6 {len(body) / 1e6 / zstd_s:,.0f} MB/s, "
-          f"AES-256-GCM {len(packed) / 1e6 / aes_s:,.0f} MB/s")
-    print(f"peak memory: {peak_mb():,.0f} MB")
-    target.dispose()
+          f"{sum(members.values()) / 1e6:,.1f} MB, archive {archive / 1e6:,.1f} MB")
+    print(f"{'step':<50} {'seconds':>8} {'CPU s':>7} {'events/s':>9} {'peak RSS MB':>12}")
+    for label, result in results:
+        print(f"{label:<50} {result['seconds']:>8.1f} {result['cpu']:>7.1f} "
+              f"{count / result['seconds']:>9,.0f} {result['peak_mb']:>12,.0f}")
+    new_total = (new["seconds"] + read["seconds"], new["cpu"] + read["cpu"])
+    print(f"backup + verify: {new_total[0]:.1f} s wall, {new_total[1]:.1f} s CPU")
+    if old_total is not None:
+        print(f"old backup + verify: {old_total[0]:.1f} s wall, {old_total[1]:.1f} s CPU: "
+              f"{old_total[0] / new_total[0]:.1f}x faster (wall), "
+              f"{old_total[1] / new_total[1]:.1f}x less CPU")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} "
+          f"({os.cpu_count()} cores; other work on the machine slows the wall figures)")
+
+
+def run_step(name: str, job: dict[str, Any], tree: Path | None) -> dict[str, Any]:
+    """One step in a fresh interpreter: its own peak RSS; ``tree`` first on the path."""
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(tree), env.get("PYTHONPATH", "")])
+    done = subprocess.run([sys.executable, str(HERE), "--step", name,
+                           "--job", orjson.dumps(job).decode()],
+                          env=env, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"step {name} failed:\n{done.stderr.decode()[-4000:]}")
+    return dict(orjson.loads(done.stdout.splitlines()[-1]))
+
+
+def step(name: str, job: dict[str, Any]) -> None:
+    """Run one step here and print one JSON line (seconds, CPU, peak RSS, results)."""
+    from services.backup.adapters.crypto import parse_key
+    from services.backup.handlers import (
+        BackupContext,
+        create_request,
+        restore,
+        verify,
+        write_backup,
+    )
+    from shared.db.engine import make_engine
+    from shared.db.migrations import upgrade
+    from shared.settings import SERVICES
+    from shared.storage import LocalFileStore
+
+    engine = make_engine(job["source"])
+    ctx = BackupContext(engine=engine, archives=LocalFileStore(Path(job["store"])),
+                        files=None, key=parse_key(job["key"]), scratch=Path(job["scratch"]))
+    out: dict[str, Any] = {}
+    target = None
+    if name == "restore":
+        upgrade(job["target"], "backup", SERVICES)
+        target = make_engine(job["target"])
+    started, cpu = time.perf_counter(), _cpu()
+    if name == "backup":
+        outcome = write_backup(ctx, create_request(engine, "*", "manual", "bench", ctx.clock()),
+                               "*", "manual")
+        assert outcome.manifest is not None
+        out = {"key": outcome.key, "bytes": outcome.bytes,
+               "members": {m.name: m.size for m in outcome.manifest.members}}
+    elif name in ("verify_read", "verify_trial"):
+        checked = verify(ctx, job["archive"], trial_restore=name == "verify_trial")
+        assert checked.ok, checked.problems
+        out = {"events": checked.events}
+    elif name == "restore":
+        assert target is not None
+        out = {"events": restore(ctx, job["archive"], target).events}
+    seconds, cpu = time.perf_counter() - started, _cpu() - cpu
+    peak = max(resource.getrusage(who).ru_maxrss
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
+    print(orjson.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": peak, **out}).decode())
     engine.dispose()
+    if target is not None:
+        target.dispose()
 
 
-def _events_bytes(engine: object) -> bytes:
-    with engine.connect() as connection:  # type: ignore[attr-defined]
-        return b"\n".join(body for _, body, _, _ in journal_store.entries(connection))
+def _cpu() -> float:
+    mine = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Where services keep files (printed PDFs, backups): a folder, or an S3-compatible store.
 
 Plumbing only: a file is written whole or not at all (a reader never sees half
-a file), read back by its key, listed by prefix. Keys are relative paths with
+a file), read back by its key, listed by prefix. Large files (backups) are
+stored from a file and read as a stream (``put_file``, ``open_read``), so
+neither side holds them in memory. Keys are relative paths with
 ``/`` (``pdf/school-48/job-1.pdf``). ``KOZOMOL_STORAGE_URL`` chooses the store:
 ``file:///srv/kozomol/files`` (the default is ``<data dir>/files``) or
 ``s3://bucket/prefix`` for any S3-compatible object store (boto3; endpoint and
@@ -13,14 +15,23 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, closing, contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 from urllib.parse import parse_qs, unquote, urlparse
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+#: Large files go to S3 as a multipart upload in parts of this size, a few at a
+#: time, so storing one holds a few parts in memory whatever the file's size.
+PART_SIZE = 8 * 1024 * 1024
+PARTS_IN_FLIGHT = 2
 
 
 class StorageError(Exception):
@@ -37,6 +48,13 @@ class FileStore(Protocol):
 
     def get(self, key: str) -> bytes:
         """The file's bytes; :class:`FileNotStored` if there is none."""
+
+    def put_file(self, key: str, source: Path) -> None:
+        """Store the file at ``source`` under ``key``, atomically: up to one part
+        (:data:`PART_SIZE`) with :meth:`put`, larger ones streamed in parts."""
+
+    def open_read(self, key: str) -> AbstractContextManager[BinaryIO]:
+        """The file as a readable stream (not read into memory); :class:`FileNotStored`."""
 
     def exists(self, key: str) -> bool: ...
 
@@ -82,6 +100,31 @@ class LocalFileStore:
         except FileNotFoundError:
             raise FileNotStored(key) from None
 
+    def put_file(self, key: str, source: Path) -> None:
+        if source.stat().st_size <= PART_SIZE:
+            self.put(key, source.read_bytes())  # one part: one write, as S3 would
+            return
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{secrets.token_hex(6)}.partial")
+        try:
+            with open(source, "rb") as handle, open(partial, "wb") as out:
+                shutil.copyfileobj(handle, out, 1024 * 1024)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    @contextmanager
+    def open_read(self, key: str) -> Iterator[BinaryIO]:
+        try:
+            handle = open(self._path(key), "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            raise FileNotStored(key) from None
+        with handle:
+            yield handle
+
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
@@ -125,6 +168,32 @@ class S3FileStore:
             self._client.put_object(Bucket=self.bucket, Key=self._key(key), Body=body)
         except self._errors() as exc:
             raise StorageError(f"cannot store {key}: {exc}") from exc
+
+    def put_file(self, key: str, source: Path) -> None:
+        """A multipart upload above one part (S3 shows the object only once complete)."""
+        if source.stat().st_size <= PART_SIZE:
+            self.put(key, source.read_bytes())
+            return
+        transfer = TransferConfig(multipart_threshold=PART_SIZE, multipart_chunksize=PART_SIZE,
+                                  max_concurrency=PARTS_IN_FLIGHT)
+        try:
+            self._client.upload_file(str(source), self.bucket, self._key(key),
+                                     Config=transfer)
+        except (BotoCoreError, ClientError, S3UploadFailedError) as exc:
+            raise StorageError(f"cannot store {key}: {exc}") from exc
+
+    @contextmanager
+    def open_read(self, key: str) -> Iterator[BinaryIO]:
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise FileNotStored(key) from None
+            raise StorageError(f"cannot read {key}: {exc}") from exc
+        except self._errors() as exc:
+            raise StorageError(f"cannot read {key}: {exc}") from exc
+        with closing(response["Body"]) as body:
+            yield body  # type: ignore[misc]
 
     def get(self, key: str) -> bytes:
         try:

@@ -8,7 +8,6 @@ carries out (``main.py: Scheduler``), or the CLI runs it directly.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import shutil
@@ -17,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TextIO
 
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, delete, insert, select, update
@@ -25,14 +24,15 @@ from sqlalchemy import event as sqlalchemy_event
 
 from services.backup.adapters import journal_store
 from services.backup.adapters.archive_io import (
+    ArchiveRead,
     ProgressFn,
     bulk_insert,
     journal_entries,
     journal_is_empty,
     load_journal,
     manifest_for,
-    pack,
-    unpack,
+    pack_to,
+    read_archive,
     write_members,
 )
 from services.backup.adapters.export import to_csv, to_xlsx
@@ -55,7 +55,9 @@ from services.backup.domain.archive import (
     JournalEntry,
     Manifest,
     archive_key,
+    check_journal,
     compare_members,
+    parse_journal,
 )
 from services.backup.domain.class_journal import build as build_class_journal
 from services.backup.domain.derived import TableFolder
@@ -332,7 +334,8 @@ def make_backup(ctx: BackupContext, backup_id: str) -> Outcome:
             error="; ".join(verification.problems)[:2000] or None))
         _announce(connection, "backup.verified", row.scope, {
             "backup_id": backup_id, "key": outcome.key, "ok": verification.ok,
-            "problems": verification.problems[:20], "verified_at": now.isoformat()}, now)
+            "problems": verification.problems[:20], "verified_at": now.isoformat(),
+            "trial_restore": trial}, now)
     outcome.status, outcome.problems = status, verification.problems
     if verification.ok:
         prune(ctx)
@@ -354,29 +357,32 @@ def needs_trial_restore(ctx: BackupContext, scope: str, kind: str) -> bool:
 
 
 def write_backup(ctx: BackupContext, backup_id: str, scope: str, kind: str) -> Outcome:
-    """Write and store the archive (no verification); the catalog row becomes completed."""
+    """Write and store the archive (no verification); the catalog row becomes completed.
+
+    Streamed: the journal from a server-side cursor into members in a scratch
+    folder, the archive sealed chunk by chunk into a scratch file, stored in parts.
+    """
     created_at = ctx.clock()
+    key = archive_key(scope, kind, created_at, backup_id)
     with _scratch(ctx) as folder:
         with ctx.engine.connect() as connection:
             members = write_members(connection, scope, ctx.files, folder / "members",
                                     ctx.progress)
         manifest = manifest_for(backup_id, scope, kind, created_at, members)
-        body = pack(members, manifest, folder / "archive", ctx.key)
-    key = archive_key(scope, kind, created_at, backup_id)
-    ctx.archives.put(key, body)
-    digest = hashlib.sha256(body).hexdigest()
+        size, digest = pack_to(members, manifest, folder / "archive.kzb", ctx.key)
+        ctx.archives.put_file(key, folder / "archive.kzb")
     events = int(manifest.counts["events"])
     with ctx.engine.begin() as connection:
         connection.execute(update(backups).where(backups.c.id == backup_id).values(
             status="completed", key=key, created_at=created_at, events=events,
-            bytes=len(body), sha256=digest,
+            bytes=size, sha256=digest,
             members=orjson.dumps(manifest.checksums).decode(),
             last_seq=manifest.chain.get("last_seq"), head_hash=manifest.chain.get("head")))
         _announce(connection, "backup.completed", scope, {
             "backup_id": backup_id, "kind": kind, "key": key, "events": events,
-            "bytes": len(body), "sha256": digest, "created_at": created_at.isoformat(),
+            "bytes": size, "sha256": digest, "created_at": created_at.isoformat(),
             "time_range": manifest.time_range}, created_at)
-    return Outcome(backup_id, key, "completed", events, len(body), manifest)
+    return Outcome(backup_id, key, "completed", events, size, manifest)
 
 
 class _scratch:  # noqa: N801 - used as a context manager like tempfile's
@@ -403,67 +409,82 @@ class Verification:
 
 def verify(ctx: BackupContext, key: str, expected: Manifest | None = None, *,
            trial_restore: bool = True) -> Verification:
-    """Checksums, decryption and a trial restore into a scratch database; without
-    ``trial_restore``, the journal is read and its chain checked instead (see
-    :func:`verify_body`)."""
-    body = ctx.archives.get(key)
-    with _scratch(ctx) as folder:
-        return verify_body(body, ctx.key, folder, key, expected=expected,
-                           progress=ctx.progress, trial_restore=trial_restore)
+    """Read the stored archive as a restore reads it (see :func:`verify_stream`),
+    and with ``trial_restore`` restore it into a scratch database as well."""
+    stored = _stored_digest(ctx.engine, key)
+    with _scratch(ctx) as folder, ctx.archives.open_read(key) as source:
+        return verify_stream(source, ctx.key, folder, key, expected=expected,
+                             progress=ctx.progress, trial_restore=trial_restore,
+                             sha256=stored)
 
 
-def verify_body(body: bytes, key_bytes: bytes, folder: Path, key: str = "", *,
-                expected: Manifest | None = None,
-                progress: ProgressFn | None = None,
-                trial_restore: bool = True) -> Verification:
-    try:
-        unpacked = unpack(body, key_bytes, folder / "unpacked")
-    except ArchiveDamaged as exc:
-        return Verification(key, False, [str(exc)])
-    manifest = unpacked.manifest
-    problems = unpacked.problems()
-    if expected is not None:
-        problems += [f"manifest {p}" for p in compare_members(expected.checksums,
-                                                               manifest.checksums)]
-    if problems:
-        return Verification(key, False, problems, manifest)
-    if not trial_restore:
-        # What a restore reads, read the way it reads it: every journal line parsed
-        # into an entry, each entry's hash (and, for every school, each link)
-        # checked, the count and head compared with the manifest. The tables and
-        # PDFs are proved by their checksums; the full trial restore re-derives the
-        # tables once per retention cycle (make_backup).
-        check = ChainCheck(whole_chain=manifest.scope == ALL_SCHOOLS)
-        try:
-            count = sum(1 for _ in _checked(unpacked.entries(), check))
-        except ArchiveDamaged as exc:
-            return Verification(key, False, [str(exc)], manifest)
-        head = check.previous if check.count else None
-        problems += _journal_problems(check, count, head, manifest)
-        return Verification(key, not problems, problems, manifest, count)
-    # Trial restore: load the journal into a scratch database, then write the
-    # journal and tables back out of it and compare them with the manifest.
-    scratch = _scratch_engine(folder / "scratch.sqlite3")
-    try:
-        metadata.create_all(scratch, tables=[journal, journal_head, inbox])
+def _stored_digest(engine: Engine, key: str) -> str | None:
+    """The SHA-256 the catalog recorded for the archive when it was stored, if any."""
+    with engine.connect() as connection:
+        return connection.execute(select(backups.c.sha256).where(
+            backups.c.key == key)).scalars().first()
+
+
+def verify_stream(source: BinaryIO, key_bytes: bytes, folder: Path, key: str = "", *,
+                  expected: Manifest | None = None, progress: ProgressFn | None = None,
+                  trial_restore: bool = True, sha256: str | None = None) -> Verification:
+    """One pass over the stored bytes, in constant memory.
+
+    The reading check (after every backup) proves what a restore needs: every
+    chunk authenticated (wrong key, changed, reordered, dropped or truncated
+    chunks fail), every member's SHA-256 equal to the manifest's, every journal
+    line parsed into an entry and its hash (and for every school, each link)
+    checked, the count and head compared with the manifest, every table's CSV
+    records decoded and counted against the manifest; and the stored bytes'
+    SHA-256 equal to the catalog's. The trial restore (once per retention cycle,
+    ``make_backup``) also loads the journal into a scratch database and derives
+    the journal and table members again from it.
+    """
+    scratch = _scratch_engine(folder / "scratch.sqlite3") if trial_restore else None
+    found: dict[str, Any] = {"count": 0, "head": None, "check": None}
+
+    def take_journal(manifest: Manifest, chain: TextIO, events: BinaryIO) -> None:
+        check = found["check"] = ChainCheck(whole_chain=manifest.scope == ALL_SCHOOLS)
+        if scratch is None:
+            check_journal(chain, events, check)
+            found["count"], found["head"] = check.count, check.previous if check.count else None
+            return
         with scratch.begin() as connection:
             connection.execute(insert(journal_head).values(id=1, seq=0, hash=GENESIS))
-            check = ChainCheck(whole_chain=manifest.scope == ALL_SCHOOLS)
-            count, head = load_journal(connection, _checked(unpacked.entries(), check),
-                                       progress)
-        problems += _journal_problems(check, count, head, manifest)
-        with scratch.connect() as connection:
-            again = write_members(connection, manifest.scope, None, folder / "again")
-        rebuilt = {m.name: m.sha256 for m in again.members}
-        derived = {name: digest for name, digest in manifest.checksums.items()
-                   if name in (EVENTS, CHAIN) or name.startswith("tables/")}
-        problems += [f"trial restore: {p}" for p in compare_members(derived, rebuilt)]
-    except ArchiveDamaged as exc:
-        problems.append(str(exc))
-        count = 0
+            found["count"], found["head"] = load_journal(
+                connection, _checked(parse_journal(chain, events), check), progress)
+
+    try:
+        if scratch is not None:
+            metadata.create_all(scratch, tables=[journal, journal_head, inbox])
+        try:
+            read = read_archive(source, key_bytes, folder / "read", take_journal)
+        except ArchiveDamaged as exc:
+            return Verification(key, False, [str(exc)])
+        manifest = read.manifest
+        problems = list(read.problems)
+        if sha256 is not None and read.sha256 != sha256:
+            problems.append("the stored file's SHA-256 differs from the one recorded when "
+                            "it was stored")
+        if expected is not None:
+            problems += [f"manifest {p}" for p in compare_members(expected.checksums,
+                                                                   manifest.checksums)]
+        if found["check"] is not None:
+            problems += _journal_problems(found["check"], found["count"], found["head"],
+                                          manifest)
+        if scratch is not None and not problems:
+            # Trial restore: write the journal and tables back out of the scratch
+            # database and compare them with the manifest.
+            with scratch.connect() as connection:
+                again = write_members(connection, manifest.scope, None, folder / "again")
+            rebuilt = {m.name: m.sha256 for m in again.members}
+            derived = {name: digest for name, digest in manifest.checksums.items()
+                       if name in (EVENTS, CHAIN) or name.startswith("tables/")}
+            problems += [f"trial restore: {p}" for p in compare_members(derived, rebuilt)]
+        return Verification(key, not problems, problems, manifest, found["count"])
     finally:
-        scratch.dispose()
-    return Verification(key, not problems, problems, manifest, count)
+        if scratch is not None:
+            scratch.dispose()
 
 
 def _journal_problems(check: ChainCheck, count: int, head: str | None,
@@ -480,14 +501,15 @@ def _journal_problems(check: ChainCheck, count: int, head: str | None,
 
 
 def _scratch_engine(path: Path) -> Engine:
-    """A throw-away SQLite file: no rollback journal, no fsync, a large page cache
-    (the unique event-id index of a school year does not fit SQLite's default 2 MB)."""
+    """A throw-away SQLite file: no rollback journal, no fsync, a page cache of
+    64 MB (the unique event-id index of a school year does not fit SQLite's
+    default 2 MB; a bound, so a larger school spills to the file, not to memory)."""
     engine = create_engine(f"sqlite:///{path}")
 
     def pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-262144",
-                       "temp_store=MEMORY"):
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-65536",
+                       "temp_store=FILE"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -516,22 +538,34 @@ def restore(ctx: BackupContext, key: str, target: Engine,
             restore_files: FileStore | None = None) -> Restored:
     """Restore an archive into an empty database (migrated to the backup branch).
 
-    The archive is checked in full first (authentication, member checksums)
-    and the chain while loading; any problem raises and nothing is committed.
+    The archive streams in once, in one transaction: every chunk authenticated
+    before it is used, the chain checked while loading, every member checked
+    against the manifest before the commit; any problem raises and nothing is
+    committed. PDFs are put back after the commit.
     """
-    body = ctx.archives.get(key)
-    with _scratch(ctx) as folder:
-        unpacked = unpack(body, ctx.key, folder / "unpacked")
-        if problems := unpacked.problems():
-            raise ArchiveDamaged("; ".join(problems))
-        manifest = unpacked.manifest
-        check = ChainCheck(whole_chain=manifest.scope == ALL_SCHOOLS)
-        registered: list[dict[str, Any]] = []
+    registered: list[dict[str, Any]] = []
+    found: dict[str, Any] = {}
+    with _scratch(ctx) as folder, ctx.archives.open_read(key) as source:
         with target.begin() as connection:
             if not journal_is_empty(connection):
                 raise RestoreRefused("the target database's journal record is not empty")
-            count, head = load_journal(connection, _restoring(
-                unpacked.entries(), check, connection, registered), ctx.progress)
+
+            def take_journal(manifest: Manifest, chain: TextIO, events: BinaryIO) -> None:
+                check = found["check"] = ChainCheck(
+                    whole_chain=manifest.scope == ALL_SCHOOLS)
+                found["count"], found["head"] = load_journal(connection, _restoring(
+                    parse_journal(chain, events), check, connection, registered),
+                    ctx.progress)
+
+            read = read_archive(source, ctx.key, folder / "read", take_journal,
+                                keep=lambda name: restore_files is not None
+                                and name.startswith("pdf/"))
+            if read.problems:
+                raise ArchiveDamaged("; ".join(read.problems))
+            manifest = read.manifest
+            if not found:
+                raise ArchiveDamaged("the archive has no journal")
+            count, head, check = found["count"], found["head"], found["check"]
             if check.problem:
                 raise ArchiveDamaged(f"journal: {check.problem}")
             if count != manifest.counts.get("events") or head != manifest.chain.get("head"):
@@ -539,10 +573,15 @@ def restore(ctx: BackupContext, key: str, target: Engine,
             for data in registered:
                 add_registry_entry(connection, ArchiveEntry.from_data(data))
         if restore_files is not None:
-            for name in manifest.checksums:
-                if name.startswith("pdf/") and not restore_files.exists(name):
-                    restore_files.put(name, (unpacked.folder / name).read_bytes())
+            _put_back(restore_files, read)
     return Restored(key, count, head, len(registered), manifest)
+
+
+def _put_back(files: FileStore, read: ArchiveRead) -> None:
+    """The archive's PDFs that the file store lacks."""
+    for name, path in read.kept.items():
+        if not files.exists(name):
+            files.put_file(name, path)
 
 
 def _restoring(entries: Iterator[JournalEntry], check: ChainCheck, connection: Connection,

@@ -198,6 +198,8 @@ class BackupVerified(MessageData):
     ok: bool = required(False)
     problems: list[str] = required(default_factory=list)
     verified_at: datetime | None = required(None)
+    #: proved by a full trial restore (once per retention cycle), not only by reading
+    trial_restore: bool = required(False)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,6 +18,7 @@ see ``docs/backup.md``.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -168,6 +169,37 @@ def parse_journal(chain_lines: Iterable[str], event_lines: Iterable[bytes],
         raise ArchiveDamaged("journal/events.jsonl has more lines than chain.csv")
 
 
+#: many entries share a time (a batch's recorded_at, a lesson's occurred_at)
+_parse_time = functools.lru_cache(maxsize=4096)(datetime.fromisoformat)
+
+
+def check_journal(chain_lines: Iterable[str], event_lines: Iterable[bytes],
+                  check: ChainCheck) -> None:
+    """What :func:`parse_journal` and :class:`ChainCheck` do together, without
+    building the entries (the reading check after every backup): every record of
+    ``chain.csv`` decoded (sequence number, both times), beside its line of
+    ``events.jsonl``, and fed to ``check``."""
+    rows = csv.reader(chain_lines)
+    header = next(rows, None)
+    if header is None or tuple(header) != CHAIN_COLUMNS:
+        raise ArchiveDamaged("journal/chain.csv has no valid header")
+    bodies = iter(event_lines)
+    feed, width = check.feed_values, len(CHAIN_COLUMNS)
+    for row in rows:
+        body = next(bodies, None)
+        if body is None or len(row) != width:
+            raise ArchiveDamaged("journal/chain.csv and events.jsonl do not match")
+        try:
+            seq = int(row[0])
+            _parse_time(row[4])
+            _parse_time(row[5])
+        except ValueError as exc:
+            raise ArchiveDamaged(f"journal/chain.csv row is malformed: {exc}") from exc
+        feed(seq, body.rstrip(b"\n"), row[6], row[7])
+    if next(bodies, None) is not None:
+        raise ArchiveDamaged("journal/events.jsonl has more lines than chain.csv")
+
+
 @dataclass
 class ChainCheck:
     """Checks the entries of an archive while they stream past.
@@ -184,16 +216,20 @@ class ChainCheck:
     problem: str | None = None
 
     def feed(self, entry: JournalEntry) -> None:
+        self.feed_values(entry.seq, entry.body, entry.prev_hash, entry.hash)
+
+    def feed_values(self, seq: int, body: bytes, prev_hash: str, entry_hash: str) -> None:
+        """:meth:`feed` without building an entry (writing a backup reads plain rows)."""
         self.count += 1
         if self.problem is not None:
             return
-        if entry.seq <= self.last_seq:
-            self.problem = f"entry {entry.seq} is out of sequence order"
-        elif self.whole_chain and entry.prev_hash != self.previous:
-            self.problem = f"entry {entry.seq} does not link to the entry before it"
-        elif chain_hash(entry.prev_hash, entry.body) != entry.hash:
-            self.problem = f"entry {entry.seq}'s hash does not match its body"
-        self.previous, self.last_seq = entry.hash, entry.seq
+        if seq <= self.last_seq:
+            self.problem = f"entry {seq} is out of sequence order"
+        elif self.whole_chain and prev_hash != self.previous:
+            self.problem = f"entry {seq} does not link to the entry before it"
+        elif chain_hash(prev_hash, body) != entry_hash:
+            self.problem = f"entry {seq}'s hash does not match its body"
+        self.previous, self.last_seq = entry_hash, seq
 
 
 def compare_members(expected: Mapping[str, str], found: Mapping[str, str]) -> list[str]:

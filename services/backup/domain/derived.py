@@ -89,6 +89,11 @@ class TableSpec:
     key: Callable[[dict[str, Any]], Any]
     rows: Callable[[str, dict[str, Any]], list[Row]]
     deleted: str | None = None         # the event type that deletes it
+    #: how many leading columns (school first) every row of one entity shares and
+    #: that hold its key: rows of two entities never interleave in sorted order,
+    #: so a table sorts by entity on these columns, then each entity's few rows
+    #: (``adapters/table_fold.py``, which does not hold a table in memory)
+    identity: int = 2
 
 
 TABLES: tuple[TableSpec, ...] = (
@@ -102,11 +107,12 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("rosters", ("school_id", "class_id", "academic_year", "grade",
                           "homeroom_teacher_id", "student_id", "full_name", "subgroups",
                           "class_name"),
-              "class.roster", lambda d: (d.get("class_id"), d.get("academic_year")), _roster),
+              "class.roster", lambda d: (d.get("class_id"), d.get("academic_year")), _roster,
+              identity=3),
     TableSpec("plans", ("school_id", "class_id", "subject_id", "subject_name", "subgroup",
                         "teacher_id", "term_id", "number", "planned_date", "topic"),
               "subject.plan", lambda d: (d.get("class_id"), d.get("subject_id"),
-                                         d.get("subgroup"), d.get("term_id")), _plan),
+                                         d.get("subgroup"), d.get("term_id")), _plan, identity=7),
     TableSpec("lessons", ("school_id", "lesson_id", "class_id", "subgroup", "subject_id",
                           "date", "period", "teacher_id", "scheduled_teacher_id",
                           "is_substitution", "topic", "homework"),
@@ -119,7 +125,8 @@ TABLES: tuple[TableSpec, ...] = (
               "mark.recorded", lambda d: d.get("mark_id"), _mark, "mark.deleted"),
     TableSpec("exemptions", ("school_id", "student_id", "subject_id", "from", "to", "reason"),
               "exemption.recorded",
-              lambda d: (d.get("student_id"), d.get("subject_id"), d.get("from")), _exemption),
+              lambda d: (d.get("student_id"), d.get("subject_id"), d.get("from")), _exemption,
+              identity=4),
     TableSpec("archive_registry", ("school_id", "number", "class_id", "academic_year", "pages",
                                    "sha256", "registered_at", "responsible", "pdf_key"),
               "archive.registered", lambda d: d.get("number"), _registry),
@@ -176,6 +183,25 @@ def _hashable(value: Any) -> Any:
 def _sort_key(row: Row) -> tuple[str, ...]:
     return tuple("" if v is None else f"{v:020d}" if isinstance(v, int) and not isinstance(
         v, bool) else str(v) for v in row)
+
+
+sort_key = _sort_key
+
+
+def spec_for(event_type: str) -> tuple[TableSpec, bool] | None:
+    """The table an event type records into, and whether it deletes; None if none."""
+    return _BY_TYPE.get(event_type)
+
+
+def entity_key(spec: TableSpec, data: dict[str, Any]) -> Any:
+    """The entity's key as :class:`TableFolder` compares it."""
+    return _hashable(spec.key(data))
+
+
+def entity_rows(spec: TableSpec, school: str, data: dict[str, Any]) -> list[Row]:
+    """One entity's rows, sorted as the table sorts them."""
+    rows = spec.rows(school, data)
+    return sorted(rows, key=_sort_key) if len(rows) > 1 else rows
 
 
 def table_rows(folder: TableFolder) -> Iterator[tuple[TableSpec, list[Row]]]:
