@@ -24,7 +24,7 @@ from services.checker.adapters import (
     report_store,
     result_store,
 )
-from services.checker.adapters.tables import outbox
+from services.checker.adapters.announce import announce
 from services.checker.domain.analytics import (
     Filters,
     academic_results,
@@ -47,8 +47,7 @@ from services.checker.domain.reports import (
 )
 from services.checker.domain.rules import Parameters, visit_rows
 from services.checker.handlers import Settling
-from shared.events.envelope import Event, new_envelope
-from shared.messaging.outbox import add_to_outbox
+from shared.events.envelope import Event
 
 log = logging.getLogger(__name__)
 SCHEDULE = "schedule"
@@ -68,12 +67,12 @@ def answer_requests(connection: Connection, commands: list[Event],
                                  now=now)
         except (ReportError, ValueError, KeyError, TypeError) as exc:
             reason = str(exc) if isinstance(exc, ReportError) else f"неверный параметр: {exc}"
-            publish(connection, command.school_id, "report.failed",
-                    {"report_id": report_id, "kind": kind, "reason": reason}, now)
+            announce(connection, "report.failed", command.school_id,
+                     {"report_id": report_id, "kind": kind, "reason": reason}, now)
             continue
-        publish(connection, command.school_id, "report.ready",
-                ready(report_id, report, data.get("scope"), str(data.get("requested_by")), now),
-                now)
+        announce(connection, "report.ready", command.school_id,
+                 ready(report_id, report, data.get("scope"), str(data.get("requested_by")), now),
+                 now)
 
 
 def make_report(connection: Connection, school_id: str, kind: str, parameters: dict[str, Any],
@@ -192,12 +191,6 @@ def ready(report_id: str, report: Report, scope: dict[str, Any] | None, requeste
             "requested_by": requested_by, "generated_at": now.isoformat()}
 
 
-def publish(connection: Connection, school_id: str, event_type: str, data: dict[str, Any],
-            now: datetime) -> None:
-    add_to_outbox(connection, outbox, [new_envelope("chk", event_type, school_id, data, now)],
-                  now)
-
-
 # Scheduled reports ----------------------------------------------------------------------
 #: How often the checker compares a made scheduled report with what it would say now.
 RECHECK = timedelta(minutes=10)
@@ -264,7 +257,7 @@ def _make_scheduled_for(connection: Connection, school_id: str, now: datetime) -
                                                   fingerprint=fingerprint, now=now):
                 continue
             data.update(replaces=before.report_id, version=before.version + 1)
-        publish(connection, school_id, "report.ready", data, now)
+        announce(connection, "report.ready", school_id, data, now)
         made += 1
     return made
 

@@ -6,7 +6,6 @@ from sqlalchemy import Connection
 
 from services.gateway.adapters import command_slots
 from shared.events.envelope import Event
-from shared.service import Handler
 
 #: A result event → the field naming the request it answers. A backup is done when it
 #: is verified (or found damaged) or failed; ``backup.completed`` still verifies.
@@ -18,13 +17,6 @@ FINISHING = {
 
 
 def free_slots(connection: Connection, events: list[Event]) -> None:
+    """The slots of the requests these result events finish (after their read models)."""
     command_slots.release(connection, [str(event.data.get(FINISHING[event.type]) or "")
                                        for event in events if event.type in FINISHING])
-
-
-def and_free_slots(handler: Handler) -> Handler:
-    """``handler``, then the slots of the requests its events finish."""
-    def both(connection: Connection, events: list[Event]) -> None:
-        handler(connection, events)
-        free_slots(connection, events)
-    return both

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -22,7 +21,13 @@ from services.gateway.adapters.tables import archive_view, backups_view
 from services.gateway.domain.access import BACKUP_MAKERS, BACKUP_READERS
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
-from services.gateway.web.commands import accepted, broker_unavailable, busy, send_command
+from services.gateway.web.commands import (
+    accepted,
+    busy,
+    record_command,
+    send_command,
+    send_recorded,
+)
 from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
 from services.gateway.web.errors import api_error
 from services.gateway.web.formats import iso_utc
@@ -53,21 +58,19 @@ def create_backup() -> Response:
     scope = who.school_filter(str(requested) if requested else None) or ALL_SCHOOLS
     backup_id = f"bk{secrets.token_hex(8)}"
     actor = f"{who.role.value}:{who.token_id}"
-    engine = gateway_of(current_app).engine
-    with engine.begin() as connection:
-        holder = command_slots.take(connection, scope, "backup", backup_id, datetime.now(UTC))
-    if holder is not None:
-        return busy("a backup", holder)
-    command_id = send_command(scope, "backup.backup.create", "backup.create",
-                              {"backup_id": backup_id, "scope": scope, "requested_by": actor})
-    if command_id is None:
-        with engine.begin() as connection:
-            command_slots.release(connection, [backup_id])
-        return broker_unavailable()
-    with engine.begin() as connection:
+    gateway = gateway_of(current_app)
+    # The slot, the requested backup and the command: recorded together, or not at all.
+    with gateway.engine.begin() as connection:
+        holder = command_slots.take(connection, scope, "backup", backup_id, gateway.now())
+        if holder is not None:
+            return busy("a backup", holder)
         connection.execute(insert(backups_view).values(
             id=backup_id, scope=scope, kind="manual", status="requested", requested_by=actor,
-            requested_at=datetime.now(UTC)))
+            requested_at=gateway.now()))
+        command_id = record_command(connection, scope, "backup", "backup.create",
+                                    {"backup_id": backup_id, "scope": scope,
+                                     "requested_by": actor})
+    send_recorded()
     return accepted({"id": backup_id, "scope": scope, "status": "requested"}, command_id,
                     f"/api/v1/backups/{backup_id}")
 
@@ -139,11 +142,9 @@ def year_end() -> Response:
     assert school_id is not None
     # Needs no slot: the backup service coalesces it, asking the printer only for the
     # classes not yet requested (a repeat re-asks only what failed).
-    command_id = send_command(school_id, "backup.archive.year_end", "archive.year_end", {
+    command_id = send_command(school_id, "backup", "archive.year_end", {
         "academic_year": year, "requested_by": responsible,
         "class_ids": class_ids or None})
-    if command_id is None:
-        return broker_unavailable()
     return accepted({"school_id": school_id, "academic_year": year}, command_id,
                     f"/api/v1/archive?school_id={school_id}&academic_year={year}")
 

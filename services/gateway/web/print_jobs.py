@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import delete, insert, select
+from sqlalchemy import insert, select
 
 from services.gateway.adapters import command_slots
 from services.gateway.adapters.names import Names, school_names
@@ -30,11 +29,11 @@ from services.gateway.domain.access import Principal, Role
 from services.gateway.domain.print_requests import MAY_PRINT, print_request_errors, print_scope
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
-from services.gateway.web.commands import broker_unavailable, busy, send_command
+from services.gateway.web.commands import busy, record_command, send_recorded
 from services.gateway.web.downloads import download
 from services.gateway.web.errors import api_error
 from services.gateway.web.formats import iso_utc, listing_limit, refuse_unknown_arguments
-from shared.storage import FileNotStored, StorageError, open_store
+from shared.storage import FileNotStored, StorageError
 
 blueprint = Blueprint("print_jobs", __name__, url_prefix="/api/v1")
 
@@ -85,25 +84,23 @@ def request_print_job() -> Response:
             return api_error(403, "forbidden", "этот отчёт сделан не для этого учителя")
     job_id = f"job-{secrets.token_hex(12)}"
     requested_by = f"{who.role.value}:{who.token_id}"
+    # The pending job, its slot and the command: recorded together, or not at all.
     with gateway.engine.begin() as connection:
         holder = command_slots.take(connection, school_id, f"print:{kind}", job_id,
-                                    datetime.now(UTC))
+                                    gateway.now())
         if holder is not None:
             return busy(f"a {kind} print job", holder)
         connection.execute(insert(print_jobs_view).values(
             id=job_id, school_id=school_id, kind=kind, status="pending",
             parameters=parameters, requested_by=requested_by,
             teacher_id=who.teacher_id if who.role in OWN_ONLY else None,
-            requested_at=datetime.now(UTC)))
-    command_id = send_command(school_id, "printer.print.request", "print.request", {
-        "job_id": job_id, "kind": kind, "parameters": parameters,
-        "requested_by": requested_by, "scope": print_scope(who)})
-    if command_id is None:
-        with gateway.engine.begin() as connection:  # never sent: no job to wait for
-            connection.execute(delete(print_jobs_view).where(print_jobs_view.c.id == job_id))
-            command_slots.release(connection, [job_id])
-        return broker_unavailable()
-    done = _await(job_id, wait) if wait > 0 else None
+            requested_at=gateway.now()))
+        command_id = record_command(connection, school_id, "printer", "print.request", {
+            "job_id": job_id, "kind": kind, "parameters": parameters,
+            "requested_by": requested_by, "scope": print_scope(who)})
+    # Not sent yet (the broker is away): no result can come within ?wait=; 202 at once.
+    sent = send_recorded()
+    done = _await(job_id, wait) if wait > 0 and sent else None
     if done is not None:  # finished within ?wait: the job as GET shows it
         response = jsonify({**_item(done), "command_id": command_id})
     else:
@@ -184,9 +181,8 @@ def get_print_job_pdf(job_id: str) -> Response:
         # The printer keeps a school's PDFs under pdf/<school>/; any other key (another
         # school's file, a backup archive) is not this job's, whoever announced it.
         return api_error(404, "not_found", "the printed file is no longer stored")
-    store = open_store(gateway_of(current_app).settings.files_url)
     try:
-        body = store.get(row["file_key"])
+        body = gateway_of(current_app).files.get(row["file_key"])
     except FileNotStored:
         return api_error(404, "not_found", "напечатанный файл больше не хранится")
     except StorageError:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -29,7 +28,7 @@ from services.gateway.domain.access import Principal, Role
 from services.gateway.domain.report_requests import request_errors
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
-from services.gateway.web.commands import broker_unavailable, busy, send_command
+from services.gateway.web.commands import busy, record_command, send_recorded
 from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
 from services.gateway.web.errors import api_error
 from services.gateway.web.formats import iso_utc, listing_limit, refuse_unknown_arguments
@@ -65,23 +64,22 @@ def request_report() -> Response:
     report_id = f"rep-{secrets.token_hex(12)}"
     requested_by = f"{who.role.value}:{who.token_id}"
     gateway = gateway_of(current_app)
+    # The pending report, its slot and the command: recorded together, or not at all.
     with gateway.engine.begin() as connection:
         holder = command_slots.take(connection, school_id, f"report:{body['kind']}", report_id,
-                                    datetime.now(UTC))
+                                    gateway.now())
         if holder is not None:
             return busy(f"a {body['kind']} report", holder)
         connection.execute(insert(reports_view).values(
             id=report_id, school_id=school_id, kind=body["kind"], status="pending",
             parameters=parameters, scope=scope, requested_by=requested_by,
-            requested_at=datetime.now(UTC)))
-    command_id = send_command(school_id, "checker.report.request", "report.request", {
-        "report_id": report_id, "kind": body["kind"], "parameters": parameters,
-        "scope": scope, "requested_by": requested_by})
-    if command_id is None:
-        with gateway.engine.begin() as connection:
-            command_slots.release(connection, [report_id])
-        return broker_unavailable()
-    return _answer(_await(report_id, wait), report_id)
+            requested_at=gateway.now()))
+        record_command(connection, school_id, "checker", "report.request", {
+            "report_id": report_id, "kind": body["kind"], "parameters": parameters,
+            "scope": scope, "requested_by": requested_by})
+    # Not sent yet (the broker is away): the relay sends it later, so no result can come
+    # within ?wait=; answer 202 at once.
+    return _answer(_await(report_id, wait if send_recorded() else 0.0), report_id)
 
 
 @blueprint.get("/reports")
