@@ -67,13 +67,14 @@ class QueueBacklog:
         self._lock = threading.Lock()
 
     def __call__(self) -> int:
-        try:
-            declared = self._connection().default_channel.queue_declare(self.queue, passive=True)
-            return int(declared.message_count)
-        except Exception:
-            log.debug("queue backlog unknown", extra={"queue": self.queue})
-            self._forget()
-            return 0
+        for _attempt in range(2):  # the kept connection, then a fresh one if it failed
+            try:
+                channel = self._connection().default_channel
+                return int(channel.queue_declare(self.queue, passive=True).message_count)
+            except Exception:
+                self._forget()
+        log.debug("queue backlog unknown", extra={"queue": self.queue})
+        return 0
 
     def _connection(self) -> Connection:
         connection: Connection | None = getattr(self._local, "connection", None)
