@@ -76,10 +76,14 @@ class EmbeddedKozomol:
         services consumed them would lose events the gateway already accepted.
         """
         self.server.close()
-        self.gateway.relay.stop()
+        relays = (self.gateway.relay, self.gateway.command_relay)
+        for relay in relays:
+            relay.stop()
         if self.settings.embedded_broker:
-            with contextlib.suppress(Exception):
-                self.gateway.relay.drain()
+            for relay in relays:  # what they still hold, sent from this thread
+                with contextlib.suppress(Exception):
+                    while relay.drain_once():
+                        pass
             if not self._drain(drain_timeout):
                 log.error("stopped with events still queued in memory",
                           extra={"waited_s": drain_timeout})
