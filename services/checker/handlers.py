@@ -23,7 +23,7 @@ from services.checker.adapters.announce import announce
 from services.checker.domain.deadlines import next_change
 from services.checker.domain.reports import final_mark_counts, lesson_statistics, school_book
 from services.checker.domain.results import student_results
-from services.checker.domain.rules import Parameters, evaluate
+from services.checker.domain.rules import Parameters, evaluate, school_view
 from shared.events.envelope import Event
 from shared.events.rules import parameter_errors
 
@@ -173,7 +173,9 @@ def sweep(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(U
                 facts = facts_store.load_school(connection, school_id)
                 school_params = params or Parameters.from_values(
                     parameters_store.load(connection, school_id))
-                current = evaluate(facts, now, school_params)
+                # one view of the school for the rules and the term results
+                view = school_view(facts, now, school_params)
+                current = evaluate(facts, now, school_params, view=view)
                 deadlines_store.keep(connection, school_id,
                                      next_change(facts, now, school_params))
                 change = findings_store.reconcile(connection, school_id, current, now)
@@ -182,7 +184,7 @@ def sweep(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(U
                                              lesson_statistics(facts, school_params),
                                              final_mark_counts(facts), school_book(facts))
                 result_store.save_results(connection, school_id,
-                                          student_results(facts, now, school_params))
+                                          student_results(facts, now, school_params, view=view))
                 facts_store.clean(connection, school_id, started)
         result.schools += 1
         result.findings += len(current)

@@ -237,3 +237,20 @@ def test_every_rule_of_the_catalog_says_what_to_do_in_both_languages() -> None:
                if rule not in RULE_ACTIONS and not rule.startswith("topic.")]
     assert missing == []
     assert set(ACTIONS["ru"]) == set(ACTIONS["ky"])
+
+
+def test_messages_name_the_class_as_the_school_writes_it() -> None:
+    """A teacher reads «5 «А»», not the id Kundoluk keys it by (contract v1.1 ``class_name``)."""
+    named = {"5a": SchoolClass("5a", 5, "t2", {"st1": {}, "st2": {}, "st3": {}}, "5 «А»")}
+    facts = school(classes=named, lessons=[lesson("l1", "t1", period=2, topic="")],
+                   findings=[finding("f-new", opened=timedelta(hours=5))])
+    [reminder] = planning.reminders(facts, TODAY)
+    assert "• 5 «А», Математика, 2-й урок: тему урока" in reminder.body
+    assert "5a" not in reminder.body
+    [digest] = planning.digests(facts, TODAY, NOW, since=NOW - timedelta(days=1),
+                                settling=timedelta(hours=1))
+    assert "• 5 «А», Математика: Тема урока 12.10.2026" in digest.body
+    report = Report("r5a", "quarter_analysis", "Анализ классного журнала за четверть",
+                    {"class_id": "5a", "term_id": "q1"}, [], NOW - timedelta(hours=2))
+    [summary] = planning.report_summaries(facts, [report], "https://kozomol.school.kg")
+    assert "Классов: 1 (5 «А»)." in summary.body

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from services.printer.domain.copy import class_copy
 from services.printer.domain.journal import (
@@ -259,3 +260,45 @@ def test_the_remarks_sheet_shows_the_findings_latest_state() -> None:
     assert "Не записана тема урока" in sheet and "устранено" in sheet
     assert "02.10.2026" in sheet and "Снято проверкой" not in sheet  # the date of the check
     assert "07.10.2026" in sheet and "тема внесена" in sheet  # when fixed, and the comment
+
+
+def test_a_short_grid_shares_its_page_with_the_next_part(tmp_path: Path) -> None:
+    """Issue 15: "packs its grids so a page is mostly used" — a subgroup of 13 students."""
+    events = simulated(grades=(9,), terms=(1, 2))
+    records = fold_all(events)
+    class_id = next(r.key for r in records.values() if r.kind == "class")
+    journal = build_journal(class_copy(school_of(events), class_id, records.values()))
+    section = max(journal.sections, key=lambda s: len(s.columns))
+    short = replace(section, students=section.students[:13])
+    parts = len(pack_columns(short.columns, COLUMNS_PER_PAGE))
+    assert parts >= 2
+    pdf = render_journal(replace(journal, sections=[short]), FONT_DIR)
+    texts = page_texts(pdf.body)
+    grid_pages = [number for number, text in enumerate(texts)
+                  if f"{short.title} — учитель" in text and "(часть " in text
+                  and "что пройдено" not in text]
+    # every part is printed, every student's row in each of them …
+    for part in range(1, parts + 1):
+        holding = [n for n in grid_pages if f"(часть {part} из {parts})" in texts[n]]
+        assert len(holding) == 1, part
+        assert texts[holding[0]].count(short.students[12].full_name) >= 1
+    # … two or more parts to a page, so a grid page is mostly used
+    assert len(grid_pages) <= (parts + 1) // 2
+    assert any(f"(часть 2 из {parts})" in texts[n] and f"(часть 1 из {parts})" in texts[n]
+               for n in grid_pages)
+    # the lessons page facing a shared page names the parts it covers
+    assert any(f"(части 1–2 из {parts}): что пройдено на уроках" in t for t in texts)
+    shared = [n for n in grid_pages if texts[n].count("(часть ") >= 2]
+    assert shared
+    for number in shared:
+        assert _lowest_ink(pdf.body, number, tmp_path / f"grid{number}.png") > 0.6
+
+
+def _lowest_ink(body: bytes, page: int, png: Path) -> float:
+    """How far down the page (0 top, 1 bottom) the lowest drawn row is, the footer left out."""
+    ink(body, page, png)
+    image = Image.open(png).convert("L")
+    width, height = image.size
+    rows = [y for y in range(int(height * 0.93))
+            if image.crop((0, y, width, y + 1)).getextrema()[0] < 200]  # type: ignore[operator]
+    return max(rows) / height

@@ -2,7 +2,7 @@
 
 The academic results reports (успеваемость, качество знаний, СОУ, objectivity of
 term marks) are sums over these rows. Who is counted is decided here, the way
-the rules decide who owes a term mark (``rules._Context``: the class's own term
+the rules decide who owes a term mark (``rules.SchoolView``: the class's own term
 system, the roster on the term's last day, exemptions covering the term's
 lessons, the newest of repeated term marks), so a report and the
 ``final_mark.*`` findings never disagree about a student:
@@ -22,7 +22,13 @@ from datetime import date, datetime
 from typing import Any
 
 from services.checker.domain.facts import SchoolFacts, Term
-from services.checker.domain.rules import VALID_MARKS, Parameters, _Context, round_half_up
+from services.checker.domain.rules import (
+    VALID_MARKS,
+    Parameters,
+    SchoolView,
+    round_half_up,
+    school_view,
+)
 
 RESULT_TERM_KINDS = frozenset({"quarter", "half_year", "year"})
 #: A student's code in a stream (one character each, so a class's term is a few strings):
@@ -76,18 +82,20 @@ def _final_code(value: str | None) -> str:
     return NOT_ASSESSED if value == "н/а" else MISSING
 
 
-def student_results(facts: SchoolFacts, now: datetime,
-                    params: Parameters | None = None) -> list[ClassTermResults]:
-    """Every class's results for every term that has started by ``now``."""
-    if facts.calendar.data is None:
+def student_results(facts: SchoolFacts, now: datetime, params: Parameters | None = None, *,
+                    view: SchoolView | None = None) -> list[ClassTermResults]:
+    """Every class's results for every term that has started by ``now``.
+
+    ``view``: the school's :func:`rules.school_view` at ``now``, if already built.
+    """
+    context = view or school_view(facts, now, params or Parameters())
+    if context is None:
         return []
-    params = params or Parameters()
-    context = _Context(facts, now, params)
-    finals = context._final_marks()
+    finals = context.entered_final_marks()
     terms = context.calendar.terms
     on_rosters = {s["student_id"] for roster in facts.classes.values()
                   for s in (roster.data or {}).get("students", [])}
-    # _exempt scans every exemption: ask it only for those who have one.
+    # exempt() scans every exemption: ask it only for those who have one.
     with_exemption = {(student, subject) for (student, subject, _, _), exemption
                       in facts.exemptions.items() if exemption.live}
     current_marks = _current_marks(context, terms)
@@ -98,17 +106,17 @@ def student_results(facts: SchoolFacts, now: datetime,
         until = min(term.end, context.today)
         for class_id in sorted(facts.classes):
             grade = context.grades.get(class_id, 0)
-            if grade < params.marked_from_grade:
+            if grade < context.params.marked_from_grade:
                 continue
-            system = context._term_system(class_id)
+            system = context.term_system(class_id)
             if term.kind not in ("year", system):
                 continue
             own_terms = [t for t in terms if t.kind == system and (
                 t.term_id == term.term_id or (term.kind == "year"
                                               and term.start <= t.start <= term.end))]
-            members = set(context._members_on(class_id, until))
+            members = set(context.members_on(class_id, until))
             left = _ever_in(facts, context, class_id, term, until) - members
-            taught = sorted(context._taught(class_id, own_terms).items(),
+            taught = sorted(context.taught(class_id, own_terms).items(),
                             key=lambda kv: str(kv[0]))
             students = tuple(sorted(members | left))
             streams = []
@@ -122,7 +130,7 @@ def student_results(facts: SchoolFacts, now: datetime,
                         final = current = ABSENT
                     elif student_id in left:
                         final = current = LEFT
-                    elif (student_id, subject_id) in with_exemption and context._exempt(
+                    elif (student_id, subject_id) in with_exemption and context.exempt(
                             student_id, class_id, subject_id, subgroup, term):
                         final = current = EXEMPT
                     else:
@@ -142,7 +150,7 @@ def student_results(facts: SchoolFacts, now: datetime,
     return made
 
 
-def _current_marks(context: _Context, terms: list[Term]
+def _current_marks(context: SchoolView, terms: list[Term]
                    ) -> dict[tuple[str, str, str, str], tuple[int, int]]:
     """(term, class, student, subject) -> (count, sum) of the current marks 2-5 dated in
     the term, in one pass over the marks (the same marks the rules judge)."""
@@ -167,7 +175,7 @@ def _current_marks(context: _Context, terms: list[Term]
     return {key: (count, total) for key, (count, total) in sums.items()}
 
 
-def _group_of(context: _Context, on_rosters: set[str], finals: dict[tuple[str, str, str], Any],
+def _group_of(context: SchoolView, on_rosters: set[str], finals: dict[tuple[str, str, str], Any],
               taught: list[tuple[tuple[str, str | None], str]], *, student_id: str,
               subject_id: str, term_id: str) -> str | None:
     """The student's subgroup in a subject.
@@ -187,10 +195,10 @@ def _group_of(context: _Context, on_rosters: set[str], finals: dict[tuple[str, s
     return (by_teacher or [group for group, _ in streams] or [None])[0]
 
 
-def _ever_in(facts: SchoolFacts, context: _Context, class_id: str, term: Term,
+def _ever_in(facts: SchoolFacts, context: SchoolView, class_id: str, term: Term,
              until: date) -> set[str]:
     """Students on the class's roster at any time from the term's start to ``until``."""
-    ever = set(context._members_on(class_id, term.start))
+    ever = set(context.members_on(class_id, term.start))
     for entered, students in facts.classes[class_id].snapshots():
         if term.start <= context.calendar.local_date(entered) <= until:
             ever.update(students)

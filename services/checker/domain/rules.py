@@ -185,12 +185,25 @@ def late_or_missing(first_at: datetime | None, deadline: datetime, now: datetime
     return first_at > deadline
 
 
-def evaluate(facts: SchoolFacts, now: datetime, params: Parameters = Parameters()
-             ) -> list[Finding]:
-    """Every finding that holds for the school at ``now``."""
+def school_view(facts: SchoolFacts, now: datetime, params: Parameters = Parameters()
+                ) -> SchoolView | None:
+    """The school as the rules see it at ``now``; None without its calendar."""
     if facts.calendar.data is None:
-        return []  # nothing can be judged without the school's calendar
-    context = _Context(facts, now, params)
+        return None  # nothing can be judged without the school's calendar
+    return SchoolView(facts, now, params)
+
+
+def evaluate(facts: SchoolFacts, now: datetime, params: Parameters = Parameters(), *,
+             view: SchoolView | None = None) -> list[Finding]:
+    """Every finding that holds for the school at ``now``.
+
+    ``view`` is this school's :func:`school_view` at ``now`` when the caller has
+    already built it (the sweep shares one with the term results: building it
+    is most of a large school's cost).
+    """
+    context = view or school_view(facts, now, params)
+    if context is None:
+        return []
     findings: list[Finding] = []
     for check in (context.lesson_rules, context.mark_rules, context.density, context.final_marks,
                   context.program, context.absences, context.personal_data,
@@ -199,7 +212,14 @@ def evaluate(facts: SchoolFacts, now: datetime, params: Parameters = Parameters(
     return findings
 
 
-class _Context:
+class SchoolView:
+    """One school's facts indexed for judging at one moment (read-only once built).
+
+    The rules are its methods; the term results (``domain/results.py``) ask it
+    who owes a term mark through its public helpers (``members_on``,
+    ``exempt``, ``term_system``, ``taught``, ``entered_final_marks``).
+    """
+
     def __init__(self, facts: SchoolFacts, now: datetime, params: Parameters) -> None:
         self.facts, self.now, self.params = facts, now, params
         self.calendar = Calendar(facts, params)
@@ -472,7 +492,7 @@ class _Context:
         cannot be questioned again)."""
         if mark["class_id"] not in self.facts.classes:
             return True
-        return mark["student_id"] in self._members_on(mark["class_id"], day)
+        return mark["student_id"] in self.members_on(mark["class_id"], day)
 
     def _missed_before(self, lesson_id: str, student_id: str) -> int:
         """Consecutive lessons (any subject) the student missed before returning, when
@@ -537,7 +557,7 @@ class _Context:
     # terms ------------------------------------------------------------------------
     def final_marks(self) -> Iterator[Finding]:
         calendar, params = self.calendar, self.params
-        finals = self._final_marks()
+        finals = self.entered_final_marks()
         for term in calendar.terms:
             deadline = calendar.deadline(term.end, term.end + timedelta(
                 days=params.final_mark_days))
@@ -568,7 +588,7 @@ class _Context:
                         yield Finding("final_mark.inconsistent", **base, evidence={
                             "value": value, "rounded_mean": expected, "marks": values})
 
-    def _final_marks(self) -> dict[tuple[str, str, str], tuple[datetime, dict[str, Any]]]:
+    def entered_final_marks(self) -> dict[tuple[str, str, str], tuple[datetime, dict[str, Any]]]:
         """(student, subject, term) -> (when first entered, the mark).
 
         Kundoluk may send the same term mark under several mark ids: the newest
@@ -589,7 +609,7 @@ class _Context:
                 finals[key] = (min(known[0], entity.first_at), *newest)
         return {key: (first_at, mark) for key, (first_at, _, mark) in finals.items()}
 
-    def _term_system(self, class_id: str) -> str:
+    def term_system(self, class_id: str) -> str:
         """``quarter`` or ``half_year``: how the class's terms are marked.
 
         Read from the class's plans, else from the term marks it was given; a
@@ -612,24 +632,24 @@ class _Context:
         for class_id in sorted(self.facts.classes):
             if self.grades.get(class_id, 0) < self.params.marked_from_grade:
                 continue
-            system = self._term_system(class_id)
+            system = self.term_system(class_id)
             if term.kind not in ("year", system):
                 continue
             own_terms = [t for t in self.calendar.terms if t.kind == system and (
                 t.term_id == term.term_id or (term.kind == "year"
                                               and term.start <= t.start <= term.end))]
-            members = self._members_on(class_id, term.end)
+            members = self.members_on(class_id, term.end)
             for (subject_id, subgroup), teacher_id in sorted(
-                    self._taught(class_id, own_terms).items(), key=lambda kv: str(kv[0])):
+                    self.taught(class_id, own_terms).items(), key=lambda kv: str(kv[0])):
                 for student_id in members:
                     if subgroup is not None and \
                             self.subgroups.get((student_id, subject_id)) != subgroup:
                         continue
-                    if self._exempt(student_id, class_id, subject_id, subgroup, term):
+                    if self.exempt(student_id, class_id, subject_id, subgroup, term):
                         continue
                     yield student_id, subject_id, class_id, teacher_id
 
-    def _taught(self, class_id: str, terms: list[Term]) -> dict[tuple[str, str | None], str]:
+    def taught(self, class_id: str, terms: list[Term]) -> dict[tuple[str, str | None], str]:
         """(subject, subgroup) -> teacher, for every subject the class had in ``terms``:
         planned (КТП) or held (a subject without a plan is still a subject)."""
         taught: dict[tuple[str, str | None], str] = {}
@@ -647,7 +667,7 @@ class _Context:
                 taught[(subject_id, subgroup)] = plan.data["teacher_id"]
         return taught
 
-    def _members_on(self, class_id: str, day: date) -> list[str]:
+    def members_on(self, class_id: str, day: date) -> list[str]:
         """The class's students on ``day``: the newest roster entered by then (before
         the first roster, the first one)."""
         snapshots = self.facts.classes[class_id].snapshots()
@@ -659,7 +679,7 @@ class _Context:
                 chosen = students
         return list(chosen)
 
-    def _exempt(self, student_id: str, class_id: str, subject_id: str, subgroup: str | None,
+    def exempt(self, student_id: str, class_id: str, subject_id: str, subgroup: str | None,
                 term: Term) -> bool:
         """Exempt for the term: exemptions cover every lesson of the subject held in it
         (the whole term, if none was held)."""

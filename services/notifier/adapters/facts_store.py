@@ -124,7 +124,8 @@ def load_school(connection: Connection, school_id: str, *, days: Iterable[date],
         data = row.data
         facts.classes[row.entity_key] = SchoolClass(
             row.entity_key, int(data.get("grade") or 0), data.get("homeroom_teacher_id"),
-            {s["student_id"]: dict(s.get("subgroups") or {}) for s in data.get("students", [])})
+            {s["student_id"]: dict(s.get("subgroups") or {}) for s in data.get("students", [])},
+            data.get("class_name"))
     for row in _rows(connection, school_id, "plan"):
         data = row.data
         facts.subjects[data["subject_id"]] = str(data.get("subject_name") or data["subject_id"])

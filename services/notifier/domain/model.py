@@ -145,6 +145,8 @@ class SchoolClass:
     homeroom_teacher_id: str | None
     #: student id → their subgroup per subject (English, Kyrgyz, informatics in halves)
     students: dict[str, dict[str, str]]
+    #: the class as the school writes it («4 «Б»»; contract v1.1), None when not sent
+    name: str | None = None
 
     def students_of(self, subject_id: str, subgroup: str | None) -> list[str]:
         return [s for s, groups in self.students.items()
@@ -191,6 +193,12 @@ class SchoolFacts:
 
     def subject_name(self, subject_id: str) -> str:
         return self.subjects.get(subject_id, subject_id)
+
+    def class_name(self, class_id: str) -> str:
+        """The class as the school writes it, or its id when the roster has no name."""
+        school_class = self.classes.get(class_id)
+        return (school_class.name if school_class is not None and school_class.name
+                else class_id)
 
     def deputies(self) -> list[Recipient]:
         return [t for t in self.teachers.values() if "deputy_director" in t.roles]

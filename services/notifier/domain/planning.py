@@ -78,7 +78,7 @@ def reminders(facts: SchoolFacts, today: date) -> list[Draft]:
         if teacher_id in lessons_due:
             items = lessons_due[teacher_id]
             lines += ["", phrase(lang, "reminder.today")]
-            lines += [phrase(lang, "reminder.lesson", class_id=lesson.class_id,
+            lines += [phrase(lang, "reminder.lesson", class_name=facts.class_name(lesson.class_id),
                              subject=facts.subject_name(lesson.subject_id), period=lesson.period,
                              missing=", ".join(phrase(lang, f"missing.{m}") for m in missing))
                       for lesson, missing in items]
@@ -89,7 +89,8 @@ def reminders(facts: SchoolFacts, today: date) -> list[Draft]:
             items_w = written_due[teacher_id]
             lines += ["", phrase(lang, "reminder.written", date=day(written_date),
                                  deadline=day(today + timedelta(days=1)))]
-            lines += [phrase(lang, "reminder.written_line", class_id=lesson.class_id,
+            lines += [phrase(lang, "reminder.written_line",
+                             class_name=facts.class_name(lesson.class_id),
                              subject=facts.subject_name(lesson.subject_id), count=len(missing),
                              names=_names(facts, missing))
                       for lesson, missing in items_w]
@@ -106,7 +107,7 @@ def reminders(facts: SchoolFacts, today: date) -> list[Draft]:
                 lines += ["", phrase(lang, "reminder.final",
                                      term=term_name(lang, term.kind, term.number),
                                      deadline=day(deadline))]
-                lines += [phrase(lang, "reminder.final_line", class_id=class_id,
+                lines += [phrase(lang, "reminder.final_line", class_name=facts.class_name(class_id),
                                  subject=facts.subject_name(subject_id), count=count, total=total)
                           for _, class_id, subject_id, count, total in rows]
                 payload.setdefault("final_marks", []).extend(
@@ -267,8 +268,9 @@ def digests(facts: SchoolFacts, today: date, now: datetime, *, since: datetime,
 
 
 def _where(facts: SchoolFacts, finding: Finding) -> str:
-    """ "5a, Математика: " — which class journal the remark is about."""
-    parts = [p for p in (finding.class_id, finding.subject_id and facts.subject_name(
+    """ "5 «А», Математика: " — which class journal the remark is about."""
+    parts = [p for p in (finding.class_id and facts.class_name(finding.class_id),
+                         finding.subject_id and facts.subject_name(
         finding.subject_id)) if p]
     return ", ".join(parts) + ": " if parts else ""
 
@@ -387,7 +389,7 @@ def report_summaries(facts: SchoolFacts, reports: list[Report], console_url: str
                 term = terms.get(period)
                 shown = term_name(lang, term.kind, term.number) if term else period
                 subject = phrase(lang, "summary.subject.quarter_analysis", term=shown)
-                classes = [str(r.parameters.get("class_id")) for r in group]
+                classes = [facts.class_name(str(r.parameters.get("class_id"))) for r in group]
                 lines = [phrase(lang, "summary.greeting", name=short_name(deputy.full_name),
                                 title=first.title),
                          phrase(lang, "summary.classes", count=len(classes),

@@ -1,14 +1,16 @@
 """The class journal as a PDF: laid out like the paper journal, every page numbered.
 
 Landscape A4. Title page; contents with the legend of every code; student list;
-per subject (and subgroup) the marks grid, pages filled with date columns, each grid page followed
-by the page of its lessons (date, topic, homework, teacher); the attendance
+per subject (and subgroup) the marks grid, pages filled with date columns (a short grid's parts
+stacked on one page), each grid page followed by the page of its lessons (date, topic,
+homework, teacher); the attendance
 summary; the final marks; the remarks sheet; and the last page certifying the
 number of sheets, for the deputy director's signature and the school seal.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -24,6 +26,8 @@ from services.printer.domain.journal import (
     pack_columns,
 )
 from services.printer.render.common import (
+    HEADER,
+    MARGIN,
     Bookmark,
     DocumentInfo,
     PageCount,
@@ -40,6 +44,10 @@ from services.printer.render.grid import Grid, GridStyle
 from shared.events.journal_codes import LEGEND
 
 PAGE_WIDTH = 842.0 - 2 * 22.0
+#: the body frame's height on a landscape page (common.document's margins)
+BODY_HEIGHT = 595.27 - (MARGIN + HEADER) - (MARGIN + 6)
+#: the space between two grid parts sharing a page
+PART_GAP = 14.0
 NUMBER_WIDTH = 16.0
 NAME_WIDTH = 150.0
 CELL_WIDTH = 17.5
@@ -155,18 +163,55 @@ def _subject(section: SubjectSection, head: RunningHead, level: int = 0,
     story.append(Bookmark(section.title, level + 2))
     names = [s.full_name for s in section.students]
     name_size = fit_size(names, "Narrow", NAME_WIDTH - 4, 7.5)
-    pages = pack_columns(section.columns, COLUMNS_PER_PAGE) or [range(0)]
+    parts = pack_columns(section.columns, COLUMNS_PER_PAGE) or [range(0)]
     teachers = ", ".join(section.teachers) or "—"
-    for number, columns in enumerate(pages):
-        caption = f"{section.title} — учитель: {teachers}"
-        if len(pages) > 1:
-            caption += f" (часть {number + 1} из {len(pages)})"
-        story.append(Paragraph(escape(caption), style(9.5, font="Sans-Bold", space_after=4)))
-        story.append(_grid(section, columns, name_size))
-        story.append(Paragraph(escape(GRID_LEGEND), style(6, font="Narrow", leading=7)))
+    title = f"{section.title} — учитель: {teachers}"
+    blocks = []
+    for number, columns in enumerate(parts):
+        caption = title + (f" (часть {number + 1} из {len(parts)})" if len(parts) > 1 else "")
+        blocks.append((columns, [
+            Paragraph(escape(caption), style(9.5, font="Sans-Bold", space_after=4)),
+            _grid(section, columns, name_size),
+            Paragraph(escape(GRID_LEGEND), style(6, font="Narrow", leading=7))]))
+    # A short grid (a subgroup of a dozen students) takes a third of a page: the
+    # parts that fit are stacked on one page, and their lessons follow on the next.
+    for group in _sharing_pages(blocks):
+        for index, (_, flowables) in enumerate(group):
+            if index:
+                story.append(Spacer(1, PART_GAP))
+            story += flowables
         story.append(PageBreak())
-        story += _lessons_page(section, columns, caption)
+        faced = [c for part, _ in group for c in part]
+        numbers = [parts.index(part) for part, _ in group]
+        story += _lessons_page(section, faced, _group_caption(title, numbers, len(parts)))
     return story
+
+
+def _group_caption(title: str, numbers: list[int], parts: int) -> str:
+    """The lessons page's caption: the grid parts it faces ("часть 2 из 3", "части 1–2 из 3")."""
+    if parts == 1:
+        return title
+    first, last = numbers[0] + 1, numbers[-1] + 1
+    if first == last:
+        return f"{title} (часть {first} из {parts})"
+    return f"{title} (части {first}–{last} из {parts})"
+
+
+def _sharing_pages(blocks: list[tuple[range, list[Any]]]
+                   ) -> list[list[tuple[range, list[Any]]]]:
+    """The grid parts in page-sized groups: as many in a row as fit one page's body."""
+    groups: list[list[tuple[range, list[Any]]]] = []
+    room = 0.0
+    for block in blocks:
+        height = sum(f.wrap(PAGE_WIDTH, BODY_HEIGHT)[1] + f.getSpaceAfter() for f in block[1])
+        # a point of slack: the frame refuses a flowable that fits to the last decimal
+        if groups and height + PART_GAP <= room - 1:
+            groups[-1].append(block)
+            room -= height + PART_GAP
+        else:
+            groups.append([block])
+            room = BODY_HEIGHT - height
+    return groups
 
 
 def _grid(section: SubjectSection, columns: range, name_size: float) -> Grid:
@@ -193,7 +238,7 @@ def _grid(section: SubjectSection, columns: range, name_size: float) -> Grid:
                           emphasised=emphasised, column_size={1: name_size}))
 
 
-def _lessons_page(section: SubjectSection, columns: range, caption: str) -> list[Any]:
+def _lessons_page(section: SubjectSection, columns: Sequence[int], caption: str) -> list[Any]:
     rows = []
     for index in columns:
         column = section.columns[index]
