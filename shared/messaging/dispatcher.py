@@ -74,9 +74,15 @@ def _covered(key: str, by: str) -> bool:
 class _Subscription:
     keys: tuple[str, ...]
     handler: Handler
+    #: event type -> whether a key matches (a queue carries few types, batch after batch)
+    _wanted: dict[str, bool] = field(default_factory=dict)
 
     def wants(self, event_type: str) -> bool:
-        return any(key_matches(key, event_type) for key in self.keys)
+        wanted = self._wanted.get(event_type)
+        if wanted is None:
+            wanted = self._wanted[event_type] = any(key_matches(key, event_type)
+                                                    for key in self.keys)
+        return wanted
 
 
 @dataclass
