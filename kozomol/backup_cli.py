@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from kozomol.cli_common import cli_settings, consumer_command
 from shared.settings import SERVICES, Settings
 
 if TYPE_CHECKING:
@@ -22,9 +23,7 @@ if TYPE_CHECKING:
 
 
 def _settings() -> Settings:
-    from kozomol.cli import _settings as load
-
-    return load()
+    return cli_settings()
 
 
 @contextmanager
@@ -48,9 +47,7 @@ def _context(settings: Settings) -> Iterator[BackupContext]:
 def backup(context: click.Context) -> None:
     """Run the backup service alone (journal record, scheduled backups, archive registry)."""
     if context.invoked_subcommand is None:
-        from kozomol.cli import _consumer_command
-
-        context.invoke(_consumer_command("backup"))
+        context.invoke(consumer_command("backup"))
 
 
 @backup.command("create")

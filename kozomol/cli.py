@@ -7,31 +7,19 @@ Prometheus' multiprocess folder before any metric is created.
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
 
-from shared.settings import SERVICES, Settings, SettingsError, load_settings, with_embedded_secret
+from kozomol.cli_common import cli_logging as _logging
+from kozomol.cli_common import cli_settings as _settings
+from kozomol.cli_common import consumer_command
+from shared.settings import SERVICES, Settings, SettingsError, with_embedded_secret
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise click.ClickException(f"configuration: {exc}") from exc
-
-
-def _logging(settings: Settings) -> None:
-    from shared.logs import configure_logging
-
-    configure_logging(settings.log_level)
 
 
 @click.group()
@@ -110,38 +98,8 @@ def gateway(host: str | None, port: int | None, workers: int | None) -> None:
                  workers=workers or settings.gateway_workers)
 
 
-def _consumer_command(name: str) -> click.Command:
-    @click.command(name=name, help=f"Run the {name} service alone (consumes its queue).")
-    def command() -> None:
-        settings = _settings()
-        if settings.embedded_broker:
-            raise click.ClickException(
-                "the in-process broker lives inside one process: use `kozomol serve`, "
-                "or set KOZOMOL_BROKER_URL to a RabbitMQ URL")
-        _logging(settings)
-        import importlib
-
-        module = importlib.import_module(f"services.{name}.main")
-        service = module.bootstrap(settings)
-        if settings.metrics_port:
-            from prometheus_client import start_http_server
-
-            # The gateway serves /metrics itself; a consumer has no HTTP of its own.
-            start_http_server(settings.metrics_port, addr=settings.http_host)
-
-        def _stop(_signum: int, _frame: FrameType | None) -> None:
-            service.consumer.should_stop = True
-
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
-        service.run_forever()
-        service.stop()
-
-    return command
-
-
 for _name in ("printer",):
-    main.add_command(_consumer_command(_name))
+    main.add_command(consumer_command(_name))
 
 
 def _add_backup_group() -> None:
@@ -167,7 +125,7 @@ _add_notifier_group()
 def checker(context: click.Context) -> None:
     """Run the checker service alone (consumes its queue and sweeps every minute)."""
     if context.invoked_subcommand is None:
-        context.invoke(_consumer_command("checker"))
+        context.invoke(consumer_command("checker"))
 
 
 @checker.command("sweep")

@@ -20,7 +20,6 @@ from waitress.server import create_server
 from services.backup.main import bootstrap as backup_service
 from services.checker.main import bootstrap as checker_service
 from services.gateway.app import create_app
-from services.gateway.consumer import bootstrap_read_model
 from services.gateway.runtime import bootstrap as gateway_bootstrap
 from services.notifier.main import bootstrap as notifier_service
 from services.printer.main import bootstrap as printer_service
@@ -42,11 +41,14 @@ class EmbeddedKozomol:
     def __init__(self, settings: Settings, *, host: str, port: int) -> None:
         self.settings = settings
         migrate_all(settings)
-        self.consumers: list[ConsumerService] = [
+        self.services: list[ConsumerService] = [
             checker_service(settings), printer_service(settings), backup_service(settings),
-            notifier_service(settings), bootstrap_read_model(settings),
+            notifier_service(settings),
         ]
-        self.gateway = gateway_bootstrap(settings)
+        self.gateway = gateway_bootstrap(settings, read_model=True)
+        assert self.gateway.read_model is not None
+        #: every consumer in this process, the gateway's read model last
+        self.consumers: list[ConsumerService] = [*self.services, self.gateway.read_model]
         self.server = create_server(create_app(self.gateway), host=host, port=port, threads=8,
                                     ident="kozomol")
         self._thread: threading.Thread | None = None
@@ -57,9 +59,9 @@ class EmbeddedKozomol:
         return f"http://{host}:{port}"
 
     def start(self) -> None:
-        for consumer in self.consumers:
-            consumer.start()
-        self.gateway.relay.start()
+        for service in self.services:
+            service.start()
+        self.gateway.start()  # its relays and its read model
         self._thread = threading.Thread(target=self.server.run, name="http", daemon=True)
         self._thread.start()
         log.info("kozomol is serving", extra={"url": self.url})
@@ -74,16 +76,20 @@ class EmbeddedKozomol:
         services consumed them would lose events the gateway already accepted.
         """
         self.server.close()
-        self.gateway.relay.stop()
+        relays = (self.gateway.relay, self.gateway.command_relay)
+        for relay in relays:
+            relay.stop()
         if self.settings.embedded_broker:
-            with contextlib.suppress(Exception):
-                self.gateway.relay.drain()
+            for relay in relays:  # what they still hold, sent from this thread
+                with contextlib.suppress(Exception):
+                    while relay.drain_once():
+                        pass
             if not self._drain(drain_timeout):
                 log.error("stopped with events still queued in memory",
                           extra={"waited_s": drain_timeout})
-        self.gateway.close()
-        for consumer in self.consumers:
-            consumer.stop()
+        self.gateway.close()  # its read model too
+        for service in self.services:
+            service.stop()
 
     def drain(self, timeout: float) -> bool:
         """Wait until every accepted event has been consumed (the in-process broker)."""

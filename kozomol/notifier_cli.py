@@ -11,13 +11,12 @@ from datetime import datetime
 import click
 from sqlalchemy import Engine
 
+from kozomol.cli_common import cli_settings, consumer_command
 from shared.settings import SERVICES, Settings
 
 
 def _settings() -> Settings:
-    from kozomol.cli import _settings as load
-
-    return load()
+    return cli_settings()
 
 
 def _engine(settings: Settings) -> Engine:
@@ -35,9 +34,7 @@ def _engine(settings: Settings) -> Engine:
 def notifier(context: click.Context) -> None:
     """Run the notifier service alone (reminders, digests, parents' notices)."""
     if context.invoked_subcommand is None:
-        from kozomol.cli import _consumer_command
-
-        context.invoke(_consumer_command("notifier"))
+        context.invoke(consumer_command("notifier"))
 
 
 @notifier.command("settings")

@@ -1,4 +1,4 @@
-"""How a background loop waits between its passes (outbox relays, the backup scheduler).
+"""How a background loop (``shared/background.py``) waits between its passes.
 
 Normally one interval. Right after :meth:`Pace.hurry` (someone is waiting for the
 loop's next pass, e.g. for a report or a requested backup) it looks again every
@@ -35,3 +35,8 @@ class Pace:
         else:
             self._wake.wait(self.interval)
             self._wake.clear()
+
+    def pause(self, seconds: float) -> None:
+        """Wait ``seconds`` (after a failed pass), or less if hurried or stopped."""
+        self._wake.wait(seconds)
+        self._wake.clear()

@@ -1,4 +1,4 @@
-"""Wiring of a consuming service: database, topology, consumer thread.
+"""Wiring of a consuming service: database, topology, consumer thread, dispatcher check.
 
 ``bootstrap`` is the only place a consuming service is assembled, so the same
 code runs on the embedded default (SQLite + in-process broker) and in
@@ -7,26 +7,25 @@ production (PostgreSQL + RabbitMQ) with nothing but settings changed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from kombu import Connection
-from sqlalchemy import Connection as DbConnection
 from sqlalchemy import Engine, Table
 
-from shared import metrics
 from shared.db.engine import make_engine
-from shared.events.envelope import Event
-from shared.events.owners import admission_refusal
 from shared.messaging.consumer import EventConsumer
+from shared.messaging.dispatcher import BindingDrift, Dispatcher, binding_drift
 from shared.messaging.inbox import InboxProcessor
-from shared.messaging.topology import Topology
+from shared.messaging.publisher import ThreadPublishers, make_publisher
+from shared.messaging.topology import COMMANDS, SUBSCRIPTIONS, Topology
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
+
 
 class Companion(Protocol):
     def start(self) -> None: ...
@@ -34,50 +33,13 @@ class Companion(Protocol):
     def stop(self) -> None: ...
 
 
-#: A handler reacts to the new events of one type from a batch, in its transaction.
-Handler = Callable[[DbConnection, list[Event]], None]
-
-
-@dataclass
-class Handlers:
-    """Event type → handler; types without a handler are counted and ignored."""
-
-    service: str
-    by_type: dict[str, Handler] = field(default_factory=dict)
-    catch_all: Handler | None = None
-
-    def __call__(self, connection: DbConnection, events: list[Event]) -> None:
-        events = self._admitted(events)
-        if self.catch_all is not None:
-            self.catch_all(connection, events)
-        grouped: dict[str, list[Event]] = {}
-        for event in events:
-            grouped.setdefault(event.type, []).append(event)
-        for event_type, group in grouped.items():
-            handler = self.by_type.get(event_type)
-            if handler is not None:
-                handler(connection, group)
-            elif self.catch_all is None:
-                metrics.EVENTS_IGNORED.labels(self.service, event_type).inc(len(group))
-
-    def _admitted(self, events: list[Event]) -> list[Event]:
-        """The events whose door and source fit their type; the rest are refused.
-
-        A refused event (a service's type through the public door, or from
-        another sender) is logged and counted, and has no effect: it is what a
-        forged webhook would look like.
-        """
-        admitted = []
-        for event in events:
-            reason = admission_refusal(event.type, event.door, event.source)
-            if reason is None:
-                admitted.append(event)
-                continue
-            metrics.EVENTS_REFUSED.labels(self.service, str(event.door)).inc()
-            log.warning("event refused: wrong door or sender", extra={
-                "service": self.service, "event_id": event.id, "event_type": event.type,
-                "door": event.door, "source": event.source, "reason": reason})
-        return admitted
+def check_bindings(name: str, dispatcher: Dispatcher) -> None:
+    """Refuse to consume (with a message saying what differs) if the queue is bound to other
+    messages than the dispatcher handles: some would pile up unhandled, or never come."""
+    drift = binding_drift(dispatcher, SUBSCRIPTIONS[name], COMMANDS[name])
+    if drift is not None:
+        log.critical("refusing to start: %s", drift, extra={"service": name})
+        raise BindingDrift(f"kozomol {name} refuses to start: {drift}")
 
 
 def broker_connection(settings: Settings) -> Connection:
@@ -89,16 +51,63 @@ def broker_connection(settings: Settings) -> Connection:
     )
 
 
-def queue_backlog(settings: Settings, name: str) -> int:
-    """Deliveries waiting in a service's queue (0 when the broker cannot say)."""
-    queue = topology_for(settings).queue(name).name
-    try:
-        with broker_connection(settings) as connection:
-            declared = connection.default_channel.queue_declare(queue, passive=True)
-            return int(declared.message_count)
-    except Exception:
-        log.debug("queue backlog unknown", extra={"queue": queue})
+class QueueBacklog:
+    """Deliveries waiting in a service's queue (0 when the broker cannot say).
+
+    Asked every sweep, so it keeps one broker connection per thread that asks,
+    opened on first use and opened again after a failure, instead of one per
+    question.
+    """
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        self._settings = settings
+        self.queue = topology_for(settings).queue(name).name
+        self._local = threading.local()
+        self._opened: list[Connection] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> int:
+        for _attempt in range(2):  # the kept connection, then a fresh one if it failed
+            try:
+                channel = self._connection().default_channel
+                return int(channel.queue_declare(self.queue, passive=True).message_count)
+            except Exception:
+                self._forget()
+        log.debug("queue backlog unknown", extra={"queue": self.queue})
         return 0
+
+    def _connection(self) -> Connection:
+        connection: Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = broker_connection(self._settings)
+            self._local.connection = connection
+            with self._lock:
+                self._opened.append(connection)
+        return connection
+
+    def _forget(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            with self._lock:
+                if connection in self._opened:
+                    self._opened.remove(connection)
+            with contextlib.suppress(Exception):
+                connection.release()
+
+    def close(self) -> None:
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            with contextlib.suppress(Exception):
+                connection.release()
+
+
+def thread_publishers(settings: Settings, topology: Topology) -> ThreadPublishers:
+    """A publisher per thread that publishes (each its own broker connection)."""
+    return ThreadPublishers(lambda: make_publisher(
+        settings.broker_url, topology, connect_timeout=settings.broker_connect_timeout,
+        confirm_timeout=settings.publish_timeout))
 
 
 def topology_for(settings: Settings) -> Topology:
@@ -117,11 +126,13 @@ class ConsumerService:
     name: str
     engine: Engine
     consumer: EventConsumer
+    dispatcher: Dispatcher
     thread: threading.Thread | None = None
     #: background parts started and stopped with the consumer (e.g. the checker's sweeper)
     companions: list[Companion] = field(default_factory=list)
 
     def start(self) -> None:
+        check_bindings(self.name, self.dispatcher)
         self.thread = threading.Thread(
             target=self.consumer.run_until_stopped, name=f"{self.name}-consumer", daemon=True
         )
@@ -147,17 +158,18 @@ def bootstrap_consumer(
     settings: Settings,
     name: str,
     inbox: Table,
-    handlers: Handlers,
+    dispatcher: Dispatcher,
     *,
     engine: Engine | None = None,
 ) -> ConsumerService:
+    """The consumer of a service whose dependencies (``engine``) may be built already."""
     engine = engine or make_engine(settings.database_url_for(name))
     consumer = EventConsumer(
         broker_connection(settings),
         name,
         topology_for(settings),
-        InboxProcessor(engine, inbox, handlers),
+        InboxProcessor(engine, inbox, dispatcher),
         prefetch=settings.prefetch,
         batch_size=settings.consumer_batch,
     )
-    return ConsumerService(name=name, engine=engine, consumer=consumer)
+    return ConsumerService(name=name, engine=engine, consumer=consumer, dispatcher=dispatcher)

@@ -13,7 +13,8 @@ from kombu import Connection
 
 from shared.events.owners import owner_of
 from shared.events.schemas import DATA_SCHEMAS
-from shared.messaging.topology import SUBSCRIPTIONS, Topology
+from shared.messaging.dispatcher import Dispatcher, Handler
+from shared.messaging.topology import COMMANDS, SUBSCRIPTIONS, Topology
 
 BROKER_URL = os.environ.get("KOZOMOL_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 POSTGRES_URL = os.environ.get("KOZOMOL_TEST_POSTGRES_URL",
@@ -31,6 +32,16 @@ def delete_namespace(name: str) -> None:
         channel.exchange_delete(topology.events.name)
         channel.exchange_delete(topology.internal.name)
         channel.exchange_delete(topology.commands.name)
+
+
+def handled_by(service: str, handler: Handler) -> Dispatcher:
+    """A dispatcher for ``service``'s queue that gives ``handler`` all it receives (its
+    events and each of its commands), as a test's stand-in for the service's own."""
+    dispatcher = Dispatcher(service)
+    dispatcher.on(SUBSCRIPTIONS[service], handler)
+    for command_type in COMMANDS[service]:
+        dispatcher.command(command_type, handler)
+    return dispatcher
 
 
 def as_published(envelope: dict[str, Any]) -> dict[str, Any]:

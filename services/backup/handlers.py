@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, create_engine, delete, insert, select
 from sqlalchemy import event as sqlalchemy_event
 
 from services.backup.adapters import journal_store
+from services.backup.adapters.announce import announce
 from services.backup.adapters.archive_io import (
     ArchiveRead,
     ProgressFn,
@@ -40,12 +41,10 @@ from services.backup.adapters.tables import (
     archive_registry,
     archive_requests,
     backups,
-    command_outbox,
     inbox,
     journal,
     journal_head,
     metadata,
-    outbox,
 )
 from services.backup.domain.archive import (
     CHAIN,
@@ -65,7 +64,7 @@ from services.backup.domain.journal import GENESIS
 from services.backup.domain.registry import ArchiveEntry, next_number
 from services.backup.domain.retention import FOREVER, Retention, StoredBackup, to_prune
 from shared.db.inserts import conflict_insert
-from shared.events.envelope import Event, new_envelope
+from shared.events.envelope import Event
 from shared.events.messages import (
     ALL_SCHOOLS,
     ArchiveYearEnd,
@@ -74,7 +73,6 @@ from shared.events.messages import (
     PrintFailed,
     new_backup_id,
 )
-from shared.messaging.outbox import add_to_outbox
 from shared.storage import FileStore
 
 log = logging.getLogger(__name__)
@@ -85,8 +83,8 @@ YEAR_END_COMMAND = "archive.year_end"
 COMMANDS = frozenset({CREATE_COMMAND, YEAR_END_COMMAND})
 PRINT_COMPLETED = "print.completed"
 PRINT_FAILED = "print.failed"
-#: The printer's command (commands exchange, key ``printer.<type>``).
-PRINT_REQUEST_KEY = "printer.print.request"
+#: The printer's command (commands exchange, key ``printer.print.request``).
+PRINT_REQUEST = "print.request"
 
 
 class RestoreRefused(Exception):
@@ -153,11 +151,10 @@ def request_class_journals(connection: Connection, school_id: str, year: str, wh
         connection.execute(insert(archive_requests).values(
             job_id=job_id, school_id=school_id, class_id=class_id, academic_year=year,
             requested_by=who, requested_at=now))
-        add_to_outbox(connection, command_outbox, [new_envelope(
-            "cmd", "print.request", school_id,
-            {"job_id": job_id, "kind": "class_journal",
-             "parameters": {"class_id": class_id, "year": year}, "requested_by": who},
-            now, source="backup")], now, routing_key=PRINT_REQUEST_KEY)
+        announce(connection, PRINT_REQUEST, school_id,
+                 {"job_id": job_id, "kind": "class_journal",
+                  "parameters": {"class_id": class_id, "year": year}, "requested_by": who},
+                 now, to="printer")
         jobs.append(job_id)
     return jobs
 
@@ -194,8 +191,7 @@ def register_printed(connection: Connection, events: list[Event]) -> None:
             registered_at=event.occurred_at, responsible=request.requested_by)
         add_registry_entry(connection, entry)
         now = datetime.now(UTC)
-        add_to_outbox(connection, outbox, [new_envelope(
-            "bak", "archive.registered", entry.school_id, entry.as_data(), now)], now)
+        announce(connection, "archive.registered", entry.school_id, entry.as_data(), now)
 
 
 def forget_failed_prints(connection: Connection, events: list[Event]) -> None:
@@ -289,11 +285,6 @@ def latest_backup(engine: Engine) -> dict[str, Any] | None:
     return dict(row._mapping) if row else None
 
 
-def _announce(connection: Connection, event_type: str, scope: str, data: dict[str, Any],
-              now: datetime) -> None:
-    add_to_outbox(connection, outbox, [new_envelope("bak", event_type, scope, data, now)], now)
-
-
 # ---------------------------------------------------------------- backup
 
 @dataclass
@@ -319,7 +310,7 @@ def make_backup(ctx: BackupContext, backup_id: str) -> Outcome:
         with ctx.engine.begin() as connection:
             connection.execute(update(backups).where(backups.c.id == backup_id)
                                .values(status="failed", error=str(exc)[:2000]))
-            _announce(connection, "backup.failed", row.scope,
+            announce(connection, "backup.failed", row.scope,
                       {"backup_id": backup_id, "kind": row.kind, "error": str(exc)[:500]}, now)
         return Outcome(backup_id, None, "failed", problems=[str(exc)])
     trial = needs_trial_restore(ctx, row.scope, row.kind)
@@ -332,7 +323,7 @@ def make_backup(ctx: BackupContext, backup_id: str) -> Outcome:
             status=status, verified_at=now,
             restored_at=now if trial and verification.ok else None,
             error="; ".join(verification.problems)[:2000] or None))
-        _announce(connection, "backup.verified", row.scope, {
+        announce(connection, "backup.verified", row.scope, {
             "backup_id": backup_id, "key": outcome.key, "ok": verification.ok,
             "problems": verification.problems[:20], "verified_at": now.isoformat(),
             "trial_restore": trial}, now)
@@ -378,7 +369,7 @@ def write_backup(ctx: BackupContext, backup_id: str, scope: str, kind: str) -> O
             bytes=size, sha256=digest,
             members=orjson.dumps(manifest.checksums).decode(),
             last_seq=manifest.chain.get("last_seq"), head_hash=manifest.chain.get("head")))
-        _announce(connection, "backup.completed", scope, {
+        announce(connection, "backup.completed", scope, {
             "backup_id": backup_id, "kind": kind, "key": key, "events": events,
             "bytes": size, "sha256": digest, "created_at": created_at.isoformat(),
             "time_range": manifest.time_range}, created_at)
@@ -648,7 +639,7 @@ def prune(ctx: BackupContext, dry_run: bool = False) -> list[str]:
             connection.execute(update(backups).where(backups.c.id == backup_id)
                                .values(status="pruned"))
             # the API's listing learns it too: no longer "verified", its key gone
-            _announce(connection, "backup.pruned", scopes[backup_id],
+            announce(connection, "backup.pruned", scopes[backup_id],
                       {"backup_id": backup_id, "key": keys[backup_id],
                        "pruned_at": now.isoformat()}, now)
     if doomed:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,13 +38,13 @@ from services.backup.handlers import (
     start_year_end,
     take_events,
 )
+from shared.background import BackgroundLoop
 from shared.db.engine import make_engine
 from shared.events.envelope import Event
 from shared.events.messages import ALL_SCHOOLS
+from shared.messaging.dispatcher import Dispatcher
 from shared.messaging.outbox import OutboxRelay
-from shared.messaging.publisher import ThreadPublishers, make_publisher
-from shared.pacing import Pace
-from shared.service import ConsumerService, Handlers, bootstrap_consumer, topology_for
+from shared.service import ConsumerService, bootstrap_consumer, thread_publishers, topology_for
 from shared.settings import Settings, SettingsError
 from shared.storage import open_store
 
@@ -98,12 +97,14 @@ class Scheduler:
     settings: Settings
 
     def __post_init__(self) -> None:
-        self._pace = Pace(self.settings.backup_check_interval, quick=0.2)
-        self._thread: threading.Thread | None = None
+        self._next_scheduled = 0.0
+        self._loop = BackgroundLoop("backup-scheduler", self._pass,
+                                    interval=self.settings.backup_check_interval, quick=0.2,
+                                    again_when_busy=False, join_timeout=60)
 
     def hurry(self, seconds: float = 5.0) -> None:
         """A backup was just requested: look for it every 0.2 s for ``seconds``."""
-        self._pace.hurry(seconds)
+        self._loop.hurry(seconds)
 
     def tick(self, *, scheduled: bool = True) -> list[str]:
         """One pass (requested backups only, unless ``scheduled``); the ids it made."""
@@ -129,60 +130,62 @@ class Scheduler:
             made.append(backup_id)
         return made
 
-    def run(self) -> None:
-        next_scheduled = 0.0
-        while not self._pace.stopped.is_set():
-            # A request wakes the scheduler for itself only; schedules are looked at
-            # every check interval.
-            scheduled = time.monotonic() >= next_scheduled
-            if scheduled:
-                next_scheduled = time.monotonic() + self.settings.backup_check_interval
-            try:
-                self.tick(scheduled=scheduled)
-            except Exception:  # the thread must outlive any one failed pass
-                log.exception("backup scheduler pass failed; retrying at the next interval")
-            self._pace.wait()
+    def _pass(self) -> None:
+        # A request wakes the scheduler for itself only; schedules are looked at
+        # every check interval.
+        scheduled = time.monotonic() >= self._next_scheduled
+        if scheduled:
+            self._next_scheduled = time.monotonic() + self.settings.backup_check_interval
+        self.tick(scheduled=scheduled)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="backup-scheduler", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._pace.stop()
-        if self._thread is not None:
-            self._thread.join(60)
+        self._loop.stop()
+
+
+def dispatcher(backups_requested: Callable[[], None] = lambda: None) -> Dispatcher:
+    """What the backup service handles: every event (the journal record), the printer's
+    answers for the archive registry, and its two commands.
+
+    ``backups_requested`` is called after a batch's backup requests are recorded
+    (the scheduler looks for them at once rather than at its next interval)."""
+
+    def request_and_tell(connection: Connection, commands: list[Event]) -> None:
+        request_backups(connection, commands)
+        backups_requested()
+
+    handles = Dispatcher(NAME)
+    # Every event, known type or not, enters the journal record.
+    handles.on("#", take_events)
+    handles.on(PRINT_COMPLETED, register_printed)
+    handles.on(PRINT_FAILED, forget_failed_prints)
+    handles.command(CREATE_COMMAND, request_and_tell)
+    handles.command(YEAR_END_COMMAND, start_year_end)
+    return handles
 
 
 def bootstrap(settings: Settings, *, scheduler: bool = True,
               clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> ConsumerService:
-    # Every event, known type or not, enters the journal record.
-    handlers = Handlers(service=NAME, catch_all=take_events, by_type={
-        CREATE_COMMAND: request_backups, YEAR_END_COMMAND: start_year_end,
-        PRINT_COMPLETED: register_printed, PRINT_FAILED: forget_failed_prints})
-    service = bootstrap_consumer(settings, NAME, inbox, handlers)
+    engine = make_engine(settings.database_url_for(NAME))
     topology = topology_for(settings)
-    publishers = ThreadPublishers(lambda: make_publisher(
-        settings.broker_url, topology, connect_timeout=settings.broker_connect_timeout,
-        confirm_timeout=settings.publish_timeout))
+    publishers = thread_publishers(settings, topology)
+    backup_scheduler: Scheduler | None = None
     if scheduler:
         try:
-            context = context_for(settings, service.engine, clock)
+            backup_scheduler = Scheduler(context_for(settings, engine, clock), settings)
         except (SettingsError, ValueError) as exc:
             # The journal record must keep running; backups wait for a key.
             log.error("backups are disabled: %s", exc)
-        else:
-            backup_scheduler = Scheduler(context, settings)
-            service.companions.append(backup_scheduler)
-
-            def backups_requested(connection: Connection, commands: list[Event]) -> None:
-                request_backups(connection, commands)
-                backup_scheduler.hurry()  # someone waits: now, not at the next interval
-
-            handlers.by_type[CREATE_COMMAND] = backups_requested
+    handles = dispatcher(backup_scheduler.hurry if backup_scheduler else lambda: None)
+    service = bootstrap_consumer(settings, NAME, inbox, handles, engine=engine)
+    if backup_scheduler is not None:
+        service.companions.append(backup_scheduler)
     service.companions += [
-        OutboxRelay(service.engine, outbox, publishers, topology.internal.name,
+        OutboxRelay(engine, outbox, publishers, topology.internal.name,
                     interval=settings.outbox_relay_interval),
-        OutboxRelay(service.engine, command_outbox, publishers, topology.commands.name,
+        OutboxRelay(engine, command_outbox, publishers, topology.commands.name,
                     interval=settings.outbox_relay_interval),
         publishers,  # stopped last: closes the relays' broker connection
     ]

@@ -19,30 +19,43 @@ from services.checker.adapters import (
     report_store,
     result_store,
 )
-from services.checker.adapters.tables import outbox
+from services.checker.adapters.announce import announce
 from services.checker.domain.deadlines import next_change
 from services.checker.domain.reports import final_mark_counts, lesson_statistics, school_book
 from services.checker.domain.results import student_results
 from services.checker.domain.rules import Parameters, evaluate, school_view
 from shared.db.engine import is_postgresql
-from shared.events.envelope import Event, new_envelope
+from shared.events.envelope import Event
 from shared.events.messages import FindingUpdate, RuleParametersUpdate
 from shared.events.rules import parameter_errors
-from shared.messaging.outbox import add_to_outbox
 
 log = logging.getLogger(__name__)
 
 
-def announce(connection: Connection, school_id: str, change: findings_store.Reconciled,
-             now: datetime) -> None:
+def announce_reconciled(connection: Connection, school_id: str,
+                        change: findings_store.Reconciled, now: datetime) -> None:
     """finding.opened / .closed / .updated for other services, in the same transaction."""
-    events = []
-    for event_type, ids in (("finding.opened", change.opened),
-                            ("finding.closed", change.withdrawn),
-                            ("finding.updated", change.updated)):
-        for item in findings_store.as_items(connection, ids):
-            events.append(new_envelope("chk", event_type, school_id, item, now))
-    add_to_outbox(connection, outbox, events, now)
+    announce.many(connection, [
+        (event_type, school_id, item)
+        for event_type, ids in (("finding.opened", change.opened),
+                                ("finding.closed", change.withdrawn),
+                                ("finding.updated", change.updated))
+        for item in findings_store.as_items(connection, ids)], now)
+
+
+CommandHandler = Callable[[Connection, list[Event]], None]
+
+
+def under_school_locks(handler: CommandHandler) -> CommandHandler:
+    """``handler`` with its commands' schools locked first (waiting, in one order), as the
+    fold locks them: a sweep never reconciles a school while a command changes it."""
+
+    def locked(connection: Connection, commands: list[Event]) -> None:
+        for school_id in sorted({command.school_id for command in commands}):
+            facts_store.lock_school(connection, school_id, wait=True)
+        handler(connection, commands)
+
+    return locked
 
 
 def update_findings(connection: Connection, commands: list[Event]) -> None:
@@ -57,9 +70,9 @@ def update_findings(connection: Connection, commands: list[Event]) -> None:
             log.warning("finding update refers to no finding of that school",
                         extra={"command_id": command.id})
             continue
-        events = [new_envelope("chk", "finding.updated", command.school_id, item, now)
-                  for item in findings_store.as_items(connection, [change.finding_id])]
-        add_to_outbox(connection, outbox, events, now)
+        announce.many(connection, [
+            ("finding.updated", command.school_id, item)
+            for item in findings_store.as_items(connection, [change.finding_id])], now)
 
 
 def update_parameters(connection: Connection, commands: list[Event]) -> None:
@@ -76,9 +89,8 @@ def update_parameters(connection: Connection, commands: list[Event]) -> None:
         write = parameters_store.save(connection, command.school_id, merged,
                                       update.actor or "api", now)
         facts_store.mark_dirty(connection, command.school_id, now)
-        add_to_outbox(connection, outbox, [new_envelope(
-            "chk", "rules.parameters.changed", command.school_id,
-            {"parameters": write, "updated_by": update.actor}, now)], now)
+        announce(connection, "rules.parameters.changed", command.school_id,
+                 {"parameters": write, "updated_by": update.actor}, now)
 
 
 def load_parameters(connection: Connection, school_id: str) -> dict[str, Any]:
@@ -157,7 +169,7 @@ def sweep(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(U
                 # Quiet since judged ahead: its findings from this moment are known.
                 current, valid_until = ahead
                 change = findings_store.reconcile(connection, school_id, current, now)
-                announce(connection, school_id, change, now)
+                announce_reconciled(connection, school_id, change, now)
                 deadlines_store.keep(connection, school_id, valid_until)
                 result.prepared += 1
             else:
@@ -170,7 +182,7 @@ def sweep(engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(U
                 deadlines_store.keep(connection, school_id,
                                      next_change(facts, now, school_params))
                 change = findings_store.reconcile(connection, school_id, current, now)
-                announce(connection, school_id, change, now)
+                announce_reconciled(connection, school_id, change, now)
                 report_store.save_statistics(connection, school_id,
                                              lesson_statistics(facts, school_params),
                                              final_mark_counts(facts), school_book(facts))

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from services.checker.adapters.tables import inbox, outbox
@@ -30,18 +29,22 @@ from services.checker.handlers import (
     refresh_statistics,
     sweep,
     take_events,
+    under_school_locks,
     update_findings,
     update_parameters,
 )
 from services.checker.reporting import answer_requests, make_scheduled
+from shared.background import BackgroundLoop
+from shared.db.engine import make_engine
 from shared.events.envelope import Event
+from shared.events.schemas import DATA_SCHEMAS
+from shared.messaging.dispatcher import Dispatcher
 from shared.messaging.outbox import OutboxRelay
-from shared.messaging.publisher import ThreadPublishers, make_publisher
 from shared.service import (
     ConsumerService,
-    Handlers,
+    QueueBacklog,
     bootstrap_consumer,
-    queue_backlog,
+    thread_publishers,
     topology_for,
 )
 from shared.settings import Settings
@@ -55,64 +58,79 @@ log = logging.getLogger(__name__)
 
 
 class Sweeper:
-    def __init__(self, service: ConsumerService, settings: Settings,
-                 clock: Callable[[], datetime]) -> None:
-        self.service, self.settings, self.clock = service, settings, clock
-        self.settling = Settling(settings.settle_window,
-                                 backlog=lambda: queue_backlog(settings, NAME))
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+    """The sweeping loop: rules, statistics, scheduled reports, quiet schools ahead."""
 
-    def run(self) -> None:
-        last_full = 0.0
-        while not self._stop.wait(self.settings.sweep_interval):
-            full = time.monotonic() - last_full >= self.settings.full_sweep_interval
-            try:
-                refresh_statistics(self.service.engine, only_if_stale=True)
-                # Each tick: the schools that changed and those whose next deadline
-                # passed; the full sweep stays as the safety net.
-                sweep(self.service.engine, self.clock, dirty_only=not full, due=not full,
-                      settling=self.settling)
-                make_scheduled(self.service.engine, self.clock, settling=self.settling)
-                # With the rest of the tick, judge quiet schools ahead of their deadlines.
-                prepare_ahead(self.service.engine, self.clock,
-                              budget=self.settings.sweep_interval / 2)
-                if full:
-                    last_full = time.monotonic()
-            except DBAPIError:
-                log.exception("sweep failed; retrying at the next interval")
+    def __init__(self, engine: Engine, settings: Settings,
+                 clock: Callable[[], datetime]) -> None:
+        self.engine, self.settings, self.clock = engine, settings, clock
+        # One broker connection for the backlog, kept by the sweeper's thread.
+        self.backlog = QueueBacklog(settings, NAME)
+        self.settling = Settling(settings.settle_window, backlog=self.backlog)
+        self._last_full = 0.0
+        self._loop = BackgroundLoop("checker-sweeper", self.tick,
+                                    interval=settings.sweep_interval, wait_first=True,
+                                    again_when_busy=False, on_failure=self._failed)
+
+    def tick(self) -> None:
+        full = time.monotonic() - self._last_full >= self.settings.full_sweep_interval
+        refresh_statistics(self.engine, only_if_stale=True)
+        # Each tick: the schools that changed and those whose next deadline
+        # passed; the full sweep stays as the safety net.
+        sweep(self.engine, self.clock, dirty_only=not full, due=not full,
+              settling=self.settling)
+        make_scheduled(self.engine, self.clock, settling=self.settling)
+        # With the rest of the tick, judge quiet schools ahead of their deadlines.
+        prepare_ahead(self.engine, self.clock, budget=self.settings.sweep_interval / 2)
+        if full:
+            self._last_full = time.monotonic()
+
+    def _failed(self, exc: Exception) -> None:
+        if isinstance(exc, DBAPIError):
+            log.error("sweep failed; retrying at the next interval", exc_info=exc)
+        else:
+            log.error("sweep failed unexpectedly; retrying at the next interval", exc_info=exc)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="checker-sweeper", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(30)
+        self._loop.stop()
+        self.backlog.close()
+
+
+def dispatcher(settings: Settings, clock: Callable[[], datetime],
+               report_requested: Callable[[], None] = lambda: None) -> Dispatcher:
+    """What the checker handles: the contract's entity events, and three commands.
+
+    ``report_requested`` is called once a report was made on request, in its
+    batch's transaction (someone is waiting for it: the relay looks at once)."""
+
+    def answer_reports(connection: Connection, commands: list[Event]) -> None:
+        answer_requests(connection, commands, clock())
+        report_requested()
+
+    handles = Dispatcher(NAME)
+    handles.on(sorted(DATA_SCHEMAS),
+               functools.partial(take_events, settle_lag=settings.settle_lag))
+    # A command changes what a sweep reconciles: one at a time per school with sweeps.
+    handles.command(UPDATE_COMMAND, under_school_locks(update_findings))
+    handles.command(PARAMETERS_COMMAND, under_school_locks(update_parameters))
+    handles.command(REPORT_COMMAND, under_school_locks(answer_reports))
+    return handles
 
 
 def bootstrap(settings: Settings,
               clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> ConsumerService:
+    engine = make_engine(settings.database_url_for(NAME))
     topology = topology_for(settings)
-    publishers = ThreadPublishers(lambda: make_publisher(
-        settings.broker_url, topology, connect_timeout=settings.broker_connect_timeout,
-        confirm_timeout=settings.publish_timeout))
-    handlers = Handlers(service=NAME,
-                        catch_all=functools.partial(take_events, settle_lag=settings.settle_lag),
-                        by_type={UPDATE_COMMAND: update_findings,
-                                 PARAMETERS_COMMAND: update_parameters})
-    service = bootstrap_consumer(settings, NAME, inbox, handlers)
-    relay = OutboxRelay(service.engine, outbox, publishers, topology.internal.name,
+    publishers = thread_publishers(settings, topology)
+    relay = OutboxRelay(engine, outbox, publishers, topology.internal.name,
                         interval=settings.outbox_relay_interval)
-
-    def answer_reports(connection: Connection, commands: list[Event]) -> None:
-        answer_requests(connection, commands, clock())
-        relay.hurry()  # someone is waiting for this report: relay it at once
-
-    handlers.by_type[REPORT_COMMAND] = answer_reports  # it needs the relay made above
+    service = bootstrap_consumer(settings, NAME, inbox,
+                                 dispatcher(settings, clock, report_requested=relay.hurry),
+                                 engine=engine)
     service.companions += [
-        Sweeper(service, settings, clock),
+        Sweeper(engine, settings, clock),
         relay,
         publishers,  # stopped last: closes the relay's broker connection
     ]

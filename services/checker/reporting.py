@@ -24,7 +24,7 @@ from services.checker.adapters import (
     report_store,
     result_store,
 )
-from services.checker.adapters.tables import outbox
+from services.checker.adapters.announce import announce
 from services.checker.domain.analytics import (
     Filters,
     academic_results,
@@ -47,9 +47,8 @@ from services.checker.domain.reports import (
 )
 from services.checker.domain.rules import Parameters, visit_rows
 from services.checker.handlers import Settling
-from shared.events.envelope import Event, new_envelope
+from shared.events.envelope import Event
 from shared.events.messages import ReportRequest
-from shared.messaging.outbox import add_to_outbox
 
 log = logging.getLogger(__name__)
 SCHEDULE = "schedule"
@@ -68,11 +67,11 @@ def answer_requests(connection: Connection, commands: list[Event],
                                  dict(request.parameters), scope=request.scope, now=now)
         except (ReportError, ValueError, KeyError, TypeError) as exc:
             reason = str(exc) if isinstance(exc, ReportError) else f"неверный параметр: {exc}"
-            publish(connection, command.school_id, "report.failed",
-                    {"report_id": report_id, "kind": kind, "reason": reason}, now)
+            announce(connection, "report.failed", command.school_id,
+                     {"report_id": report_id, "kind": kind, "reason": reason}, now)
             continue
-        publish(connection, command.school_id, "report.ready",
-                ready(report_id, report, request.scope, str(request.requested_by), now), now)
+        announce(connection, "report.ready", command.school_id,
+                 ready(report_id, report, request.scope, str(request.requested_by), now), now)
 
 
 def make_report(connection: Connection, school_id: str, kind: str, parameters: dict[str, Any],
@@ -191,12 +190,6 @@ def ready(report_id: str, report: Report, scope: dict[str, Any] | None, requeste
             "requested_by": requested_by, "generated_at": now.isoformat()}
 
 
-def publish(connection: Connection, school_id: str, event_type: str, data: dict[str, Any],
-            now: datetime) -> None:
-    add_to_outbox(connection, outbox, [new_envelope("chk", event_type, school_id, data, now)],
-                  now)
-
-
 # Scheduled reports ----------------------------------------------------------------------
 #: How often the checker compares a made scheduled report with what it would say now.
 RECHECK = timedelta(minutes=10)
@@ -263,7 +256,7 @@ def _make_scheduled_for(connection: Connection, school_id: str, now: datetime) -
                                                   fingerprint=fingerprint, now=now):
                 continue
             data.update(replaces=before.report_id, version=before.version + 1)
-        publish(connection, school_id, "report.ready", data, now)
+        announce(connection, "report.ready", school_id, data, now)
         made += 1
     return made
 

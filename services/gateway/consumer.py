@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from sqlalchemy import Engine
 
 from services.gateway.adapters.tables import inbox
 from services.gateway.handlers.backups import apply_archive_events, apply_backup_events
 from services.gateway.handlers.classes import apply_roster_events
-from services.gateway.handlers.command_slots import FINISHING, and_free_slots
+from services.gateway.handlers.command_slots import FINISHING, free_slots
 from services.gateway.handlers.findings import apply_finding_events, apply_parameter_events
 from services.gateway.handlers.names import apply_name_events
 from services.gateway.handlers.notifications import apply_notification_events
 from services.gateway.handlers.print_jobs import apply_print_events
 from services.gateway.handlers.reports import apply_report_events
-from shared.service import ConsumerService, Handler, Handlers, bootstrap_consumer
+from shared.messaging.dispatcher import Dispatcher
+from shared.service import ConsumerService, bootstrap_consumer
 from shared.settings import Settings
 
 FINDING_EVENTS = ("finding.opened", "finding.closed", "finding.updated")
@@ -22,25 +23,23 @@ BACKUP_EVENTS = ("backup.completed", "backup.verified", "backup.failed", "backup
 NAMED_TYPES = ("school.calendar", "class.roster", "teacher.profile", "subject.plan")
 
 
-def _both(first: Handler, second: Handler) -> Handler:
-    def handle(connection: Any, events: list[Any]) -> None:
-        first(connection, events)
-        second(connection, events)
-    return handle
+def dispatcher() -> Dispatcher:
+    """The gateway's read models, each kept from the events it shows; no commands."""
+    handles = Dispatcher("gateway")
+    handles.on("finding.*", apply_finding_events)
+    handles.on("rules.parameters.changed", apply_parameter_events)
+    handles.on(("report.ready", "report.failed"), apply_report_events)
+    handles.on("class.roster", apply_roster_events)
+    handles.on(NAMED_TYPES, apply_name_events)
+    handles.on("backup.*", apply_backup_events)
+    handles.on("archive.registered", apply_archive_events)
+    handles.on("print.*", apply_print_events)
+    handles.on("notification.logged", apply_notification_events)
+    # A heavy command's result frees its slot, after its read model took it in.
+    handles.on(tuple(FINISHING), free_slots)
+    return handles
 
 
-def bootstrap_read_model(settings: Settings) -> ConsumerService:
-    by_type: dict[str, Handler] = dict.fromkeys(FINDING_EVENTS, apply_finding_events)
-    by_type["rules.parameters.changed"] = apply_parameter_events
-    by_type["report.ready"] = by_type["report.failed"] = apply_report_events
-    by_type["class.roster"] = _both(apply_roster_events, apply_name_events)
-    for event_type in NAMED_TYPES:
-        by_type.setdefault(event_type, apply_name_events)
-    by_type.update(dict.fromkeys(BACKUP_EVENTS, apply_backup_events))
-    by_type["archive.registered"] = apply_archive_events
-    by_type["print.completed"] = by_type["print.failed"] = apply_print_events
-    for event_type in FINISHING:  # a heavy command's result frees its slot
-        by_type[event_type] = and_free_slots(by_type[event_type])
-    by_type["notification.logged"] = apply_notification_events
-    handlers = Handlers(service="gateway", by_type=by_type)
-    return bootstrap_consumer(settings, "gateway", inbox, handlers)
+def bootstrap_read_model(settings: Settings, *, engine: Engine | None = None
+                         ) -> ConsumerService:
+    return bootstrap_consumer(settings, "gateway", inbox, dispatcher(), engine=engine)

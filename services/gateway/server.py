@@ -1,7 +1,7 @@
 """Running the gateway: gunicorn in production, waitress inside ``kozomol serve``.
 
 gunicorn forks worker processes; each worker builds its own gateway (engine,
-broker connections, relay thread) after the fork, never before it, so no
+broker connections, relay threads, read-model consumer) after the fork, never before it, so no
 connection is shared across processes (py-amqp#462).
 """
 
@@ -14,20 +14,15 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from services.gateway.app import create_app
-from services.gateway.consumer import bootstrap_read_model
 from services.gateway.runtime import bootstrap, gateway_of
 from shared.logs import configure_logging
 from shared.settings import Settings
 
 
 def wsgi_app(settings: Settings) -> Flask:
-    """Build a gateway application with its relay and read-model consumer (one per process)."""
-    gateway = bootstrap(settings)
-    gateway.relay.start()
-    gateway.reconciler.start()
-    read_model = bootstrap_read_model(settings)
-    read_model.start()
-    gateway.companions.append(read_model)
+    """Build a gateway application with its relays and read-model consumer (one per process)."""
+    gateway = bootstrap(settings, read_model=True)
+    gateway.start()
     return create_app(gateway)
 
 

@@ -11,65 +11,46 @@ relay. Several notifiers can share the queue and the tables.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from services.notifier.adapters.channels import Channels
 from services.notifier.adapters.tables import inbox, outbox
 from services.notifier.handlers import Notifier, take_events
+from shared.background import BackgroundLoop
+from shared.db.engine import make_engine
+from shared.messaging.dispatcher import Dispatcher
 from shared.messaging.outbox import OutboxRelay
-from shared.messaging.publisher import ThreadPublishers, make_publisher
-from shared.pacing import Pace
-from shared.service import ConsumerService, Handlers, bootstrap_consumer, topology_for
+from shared.messaging.topology import NOTIFIER_FOLDS
+from shared.service import ConsumerService, bootstrap_consumer, thread_publishers, topology_for
 from shared.settings import Settings
 
 NAME = "notifier"
 log = logging.getLogger(__name__)
 
 
-class Loop:
-    """A background thread that runs ``work`` every ``interval`` seconds (at once again
-    while it reports work done)."""
-
-    def __init__(self, name: str, work: Callable[[], int], interval: float) -> None:
-        self.name, self.work = name, work
-        self._pace = Pace(interval, quick=0.05)
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._pace.stop()
-        if self._thread is not None:
-            self._thread.join(30)
-
-    def _run(self) -> None:
-        while not self._pace.stopped.is_set():
-            try:
-                busy = self.work()
-            except Exception:
-                log.exception("notifier loop failed; trying again", extra={"loop": self.name})
-                busy = 0
-            if not busy:
-                self._pace.wait()
+def dispatcher() -> Dispatcher:
+    """What the notifier folds: people, calendar, lessons and marks, the findings, the
+    deadlines' parameters and the scheduled reports. It obeys no commands."""
+    handles = Dispatcher(NAME)
+    handles.on((*NOTIFIER_FOLDS, "finding.*", "rules.parameters.changed", "report.ready"),
+               take_events)
+    return handles
 
 
 def bootstrap(settings: Settings,
               clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> ConsumerService:
-    handlers = Handlers(service=NAME, catch_all=take_events)
-    service = bootstrap_consumer(settings, NAME, inbox, handlers)
-    notifier = Notifier(service.engine, settings, Channels(settings), clock)
+    engine = make_engine(settings.database_url_for(NAME))
     topology = topology_for(settings)
-    publishers = ThreadPublishers(lambda: make_publisher(
-        settings.broker_url, topology, connect_timeout=settings.broker_connect_timeout,
-        confirm_timeout=settings.publish_timeout))
+    publishers = thread_publishers(settings, topology)
+    notifier = Notifier(engine, settings, Channels(settings), clock)
+    service = bootstrap_consumer(settings, NAME, inbox, dispatcher(), engine=engine)
     service.companions += [
-        Loop("notifier-planner", notifier.plan, settings.notifier_plan_interval),
-        Loop("notifier-sender", notifier.send_due, settings.notifier_send_interval),
-        OutboxRelay(service.engine, outbox, publishers, topology.internal.name,
+        BackgroundLoop("notifier-planner", notifier.plan,
+                       interval=settings.notifier_plan_interval),
+        BackgroundLoop("notifier-sender", notifier.send_due,
+                       interval=settings.notifier_send_interval),
+        OutboxRelay(engine, outbox, publishers, topology.internal.name,
                     interval=settings.outbox_relay_interval),
         publishers,  # stopped last: closes the relay's broker connection
     ]

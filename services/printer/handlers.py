@@ -27,7 +27,8 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.printer.adapters import copy_store
-from services.printer.adapters.tables import jobs, outbox, reports
+from services.printer.adapters.announce import announce
+from services.printer.adapters.tables import jobs, reports
 from services.printer.domain import file_names
 from services.printer.domain.journal import (
     ClassCopy,
@@ -58,9 +59,8 @@ from services.printer.render.journal import render_journal, render_remarks_sheet
 from shared.db.engine import is_postgresql
 from shared.db.inserts import conflict_insert
 from shared.events import print_kinds
-from shared.events.envelope import Event, new_envelope
+from shared.events.envelope import Event
 from shared.events.messages import PrintRequest, ReportReady
-from shared.messaging.outbox import add_to_outbox
 from shared.storage import FileStore
 
 log = logging.getLogger(__name__)
@@ -349,6 +349,4 @@ class Printer:
 
     def _announce(self, connection: Connection, school_id: str, event_type: str,
                   data: dict[str, Any]) -> None:
-        now = self.clock()
-        add_to_outbox(connection, outbox, [new_envelope("prn", event_type, school_id, data, now)],
-                      now)
+        announce(connection, event_type, school_id, data, self.clock())

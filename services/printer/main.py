@@ -15,13 +15,14 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from services.printer.adapters.announce import announce
 from services.printer.adapters.tables import inbox, outbox
 from services.printer.handlers import Printer, Progress, take_events
-from shared.db.engine import is_postgresql
-from shared.events.envelope import new_envelope
-from shared.messaging.outbox import OutboxRelay, add_to_outbox
-from shared.messaging.publisher import ThreadPublishers, make_publisher
-from shared.service import ConsumerService, Handlers, bootstrap_consumer, topology_for
+from shared.db.engine import is_postgresql, make_engine
+from shared.messaging.dispatcher import Dispatcher
+from shared.messaging.outbox import OutboxRelay
+from shared.messaging.topology import PRINTER_COPIES
+from shared.service import ConsumerService, bootstrap_consumer, thread_publishers, topology_for
 from shared.settings import Settings
 from shared.storage import open_store
 
@@ -32,40 +33,44 @@ NAME = "printer"
 PRINT_COMMAND = "print.request"
 
 
-def progress_announcer(engine: Engine) -> Progress:
+def progress_announcer(engine: Engine, clock: Callable[[], datetime]) -> Progress:
     """Announce a batch's progress (``print.progress``) in a transaction of its own, beside
     the batch's, so the API shows it while the batch prints. PostgreSQL only: on SQLite the
     batch's transaction holds the one write lock, and this would wait on it. A progress
     event of a batch later rolled back (a crash) is harmless: the job is done again."""
 
-    def announce(school_id: str, job_id: str, done: int, total: int) -> None:
-        now = datetime.now(UTC)
+    def progress(school_id: str, job_id: str, done: int, total: int) -> None:
         try:
             with engine.begin() as connection:
-                add_to_outbox(connection, outbox, [new_envelope(
-                    "prn", "print.progress", school_id,
-                    {"job_id": job_id, "done": done, "total": total}, now)], now)
+                announce(connection, "print.progress", school_id,
+                         {"job_id": job_id, "done": done, "total": total}, clock())
         except SQLAlchemyError:  # progress is a courtesy; the job goes on without it
             log.warning("print progress not announced", extra={"job_id": job_id})
 
-    return announce
+    return progress
+
+
+def dispatcher(printer: Printer) -> Dispatcher:
+    """What the printer handles: its copy of the journal, the findings (remarks sheet),
+    the checker's reports, and print jobs."""
+    handles = Dispatcher(NAME)
+    handles.on((*PRINTER_COPIES, "finding.*"), take_events)
+    handles.on("report.ready", printer.keep_reports)
+    handles.command(PRINT_COMMAND, printer.print_requests)
+    return handles
 
 
 def bootstrap(settings: Settings,
               clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> ConsumerService:
-    printer = Printer(open_store(settings.files_url), settings.font_dir, clock)
-    handlers = Handlers(service=NAME, catch_all=take_events,
-                        by_type={PRINT_COMMAND: printer.print_requests,
-                                 "report.ready": printer.keep_reports})
-    service = bootstrap_consumer(settings, NAME, inbox, handlers)
-    if is_postgresql(service.engine):
-        printer.progress = progress_announcer(service.engine)
+    engine = make_engine(settings.database_url_for(NAME))
     topology = topology_for(settings)
-    publishers = ThreadPublishers(lambda: make_publisher(
-        settings.broker_url, topology, connect_timeout=settings.broker_connect_timeout,
-        confirm_timeout=settings.publish_timeout))
+    publishers = thread_publishers(settings, topology)
+    printer = Printer(open_store(settings.files_url), settings.font_dir, clock)
+    if is_postgresql(engine):
+        printer.progress = progress_announcer(engine, clock)
+    service = bootstrap_consumer(settings, NAME, inbox, dispatcher(printer), engine=engine)
     service.companions += [
-        OutboxRelay(service.engine, outbox, publishers, topology.internal.name,
+        OutboxRelay(engine, outbox, publishers, topology.internal.name,
                     interval=settings.outbox_relay_interval),
         publishers,  # stopped last: closes the relay's broker connection
     ]

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -38,10 +38,11 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 
 from shared import metrics
+from shared.background import BackgroundLoop
 from shared.db.engine import is_postgresql
+from shared.events.envelope import new_envelope
 from shared.messaging import crash_points
 from shared.messaging.publisher import OutgoingMessage, Publisher, PublishError
-from shared.pacing import Pace
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,53 @@ def add_to_outbox(connection: Connection, outbox: Table, events: Sequence[dict[s
             for event in events])
 
 
+@dataclass(frozen=True)
+class Announcer:
+    """How one service sends what it sends: a row in its outbox, in the caller's transaction.
+
+    ``announce(connection, "finding.opened", school_id, data, now)`` keeps an event
+    for the relay of ``events`` (routed by its type onto the internal exchange);
+    ``announce(..., to="printer")`` keeps a command for the relay of ``commands``
+    (routing key ``<to>.<command>`` on the commands exchange). The envelope is made
+    by ``new_envelope`` here, with the service's id prefix (``cmd`` for commands)
+    and the service as its source; returned so the caller may name its id.
+    """
+
+    service: str
+    prefix: str
+    events: Table | None = None
+    commands: Table | None = None
+
+    def __call__(self, connection: Connection, message_type: str, school_id: str,
+                 data: dict[str, Any], now: datetime, *, to: str | None = None
+                 ) -> dict[str, Any]:
+        if to is None:
+            assert self.events is not None, f"{self.service} sends no events"
+            envelope = new_envelope(self.prefix, message_type, school_id, data, now,
+                                    source=self.service)
+            add_to_outbox(connection, self.events, [envelope], now)
+        else:
+            assert self.commands is not None, f"{self.service} sends no commands"
+            envelope = new_envelope("cmd", message_type, school_id, data, now,
+                                    source=self.service)
+            add_to_outbox(connection, self.commands, [envelope], now,
+                          routing_key=f"{to}.{message_type}")
+        return envelope
+
+    def many(self, connection: Connection, events: Iterable[tuple[str, str, dict[str, Any]]],
+             now: datetime) -> list[dict[str, Any]]:
+        """Several events (type, school, data) in one insert; their envelopes."""
+        assert self.events is not None, f"{self.service} sends no events"
+        envelopes = [new_envelope(self.prefix, event_type, school_id, data, now,
+                                  source=self.service)
+                     for event_type, school_id, data in events]
+        add_to_outbox(connection, self.events, envelopes, now)
+        return envelopes
+
+
 class OutboxRelay:
+    """Publishes an outbox's rows with confirms and deletes them, in a background loop."""
+
     def __init__(
         self,
         engine: Engine,
@@ -90,12 +137,13 @@ class OutboxRelay:
         self._publisher = publisher
         self._exchange = exchange
         self._batch_size = batch_size
-        self._pace = Pace(interval, quick=0.02)
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop(f"relay-{outbox.name}", self._pass, interval=interval,
+                                    quick=0.02, again_when_busy=False,
+                                    on_failure=self._failed, join_timeout=10)
 
     def hurry(self, seconds: float = 2.0) -> None:
         """Someone waits for what was just added: look every 20 ms for ``seconds``."""
-        self._pace.hurry(seconds)
+        self._loop.hurry(seconds)
 
     def drain_once(self) -> int:
         """Relay one batch; returns how many events were sent."""
@@ -121,7 +169,7 @@ class OutboxRelay:
 
     def drain(self) -> int:
         total = 0
-        while not self._pace.stopped.is_set() and (sent := self.drain_once()):
+        while not self._loop.stopped.is_set() and (sent := self.drain_once()):
             total += sent
         return total
 
@@ -130,24 +178,27 @@ class OutboxRelay:
             return int(connection.execute(
                 select(func.count()).select_from(self._outbox)).scalar_one())
 
-    def run(self) -> None:
-        while not self._pace.stopped.is_set():
-            try:
-                self.drain()
-            except PublishError as exc:
-                log.info("broker still unavailable; outbox kept", extra={"error": str(exc)})
-            except DBAPIError:
-                log.exception("outbox relay cannot reach the database")
+    def _pass(self) -> int:
+        try:
+            return self.drain()
+        finally:
             # Refreshed on every pass: the depth matters most while the broker is away.
             with contextlib.suppress(DBAPIError):
                 metrics.OUTBOX_DEPTH.set(self.depth())
-            self._pace.wait()
+
+    def _failed(self, exc: Exception) -> None:
+        if isinstance(exc, PublishError):
+            log.info("broker still unavailable; outbox kept", extra={"error": str(exc)})
+        elif isinstance(exc, DBAPIError):
+            log.error("outbox relay cannot reach the database", exc_info=exc)
+        else:
+            log.error("outbox relay pass failed", exc_info=exc)
+
+    def run(self) -> None:
+        self._loop.run()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="outbox-relay", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._pace.stop()
-        if self._thread is not None:
-            self._thread.join(10)
+        self._loop.stop()

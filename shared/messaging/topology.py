@@ -33,12 +33,17 @@ NOTIFIER_FOLDS = ("attendance.recorded", "class.roster", "lesson.deleted", "less
                   "mark.deleted", "mark.recorded", "school.calendar", "student.profile",
                   "subject.plan", "teacher.profile")
 
-#: Who listens to what. The checker judges the Kundoluk contract's entity
-#: events; the backup keeps every event (known or not) in the journal record;
-#: the printer keeps its own copy of the journal and prints; the gateway keeps the findings it
-#: shows administrators. Commands reach ``<service>.#``. A key whose namespace a
-#: service owns is bound on the internal exchange, any other on the public one,
-#: ``#`` on both (:meth:`Topology.exchanges_for_key`).
+#: Who listens to what: the event binding keys of each service's queue. The
+#: checker judges the Kundoluk contract's entity events; the backup keeps every
+#: event (known or not) in the journal record; the printer keeps its own copy of
+#: the journal and prints; the gateway keeps the findings it shows administrators.
+#: A key whose namespace a service owns is bound on the internal exchange, any
+#: other on the public one, ``#`` on both (:meth:`Topology.exchanges_for_key`).
+#:
+#: This is a declaration the topology can read without importing a service; each
+#: service's dispatcher (``services/<service>/main.py``) must handle exactly these
+#: keys and :data:`COMMANDS`: a unit test per service says so, and a consumer
+#: refuses to start otherwise (``shared/messaging/dispatcher.py: binding_drift``).
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "checker": tuple(sorted(DATA_SCHEMAS)),
     "backup": ("#",),
@@ -54,6 +59,16 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     # reminders, digests and notices: its own fold of the contract, the findings, the
     # deadlines' parameters and the scheduled reports
     "notifier": (*NOTIFIER_FOLDS, "finding.*", "rules.parameters.changed", "report.ready"),
+}
+
+#: The commands each service obeys; they reach its queue through ``<service>.#`` on
+#: the commands exchange (routing key ``<service>.<command>``).
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "checker": ("finding.update", "report.request", "rules.parameters.update"),
+    "backup": ("archive.year_end", "backup.create"),
+    "printer": ("print.request",),
+    "gateway": (),
+    "notifier": (),
 }
 
 QUORUM_MIN_VERSION = (3, 8)

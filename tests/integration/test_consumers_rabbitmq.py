@@ -22,9 +22,16 @@ from shared.db.engine import make_engine
 from shared.events.envelope import Event
 from shared.messaging.publisher import ConfirmingPublisher, OutgoingMessage
 from shared.messaging.topology import Topology
-from shared.service import Handlers, bootstrap_consumer
+from shared.service import bootstrap_consumer
 from shared.settings import Settings
-from tests.support import BROKER_URL, drain_queue, make_event, queue_depth, wait_for
+from tests.support import (
+    BROKER_URL,
+    drain_queue,
+    handled_by,
+    make_event,
+    queue_depth,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,7 +140,7 @@ def poisoned_consumer(poison_settings: Settings) -> Iterator[tuple[Any, list[str
             for i, e in enumerate(events, start=count_rows(connection) + 1)])
 
     service = bootstrap_consumer(poison_settings, "backup", inbox,
-                                 Handlers(service="backup", catch_all=record))
+                                 handled_by("backup", record))
     service.start()
     assert service.consumer.ready.wait(15)
     yield service, attempts

@@ -11,9 +11,9 @@ from sqlalchemy import Connection, func, select
 from services.backup.adapters.tables import inbox, journal
 from shared.events.envelope import Event
 from shared.messaging.publisher import MemoryPublisher, OutgoingMessage
-from shared.service import Handlers, bootstrap_consumer, topology_for
+from shared.service import bootstrap_consumer, topology_for
 from shared.settings import Settings
-from tests.support import make_event, wait_for
+from tests.support import handled_by, make_event, wait_for
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_events_redelivered_are_processed_once_and_poison_is_set_aside(
                 raise RuntimeError("always fails")
         processed.extend(event.id for event in events)
 
-    service = bootstrap_consumer(settings, "backup", inbox, Handlers("backup", catch_all=handle))
+    service = bootstrap_consumer(settings, "backup", inbox, handled_by("backup", handle))
     service.start()
     assert service.consumer.ready.wait(10)
     topology = topology_for(settings).resolved(None)

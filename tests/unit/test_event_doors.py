@@ -9,8 +9,8 @@ from sqlalchemy import Connection
 from shared.events.envelope import Event, new_envelope
 from shared.events.owners import SERVICE_NAMESPACES, admission_refusal, owner_of
 from shared.events.schemas import DATA_SCHEMAS
+from shared.messaging.dispatcher import Dispatcher
 from shared.messaging.topology import SUBSCRIPTIONS, Topology
-from shared.service import Handlers
 from tests.message_samples import SAMPLES
 
 NOW = datetime(2026, 11, 28, 20, tzinfo=UTC)
@@ -79,7 +79,9 @@ def test_the_dispatcher_refuses_before_any_handler_even_a_catch_all() -> None:
     def record(_connection: Connection, events: list[Event]) -> None:
         seen.extend(event.id for event in events)
 
-    handlers = Handlers("printer", by_type={"finding.opened": record}, catch_all=record)
+    handlers = Dispatcher("printer")
+    handlers.on("#", record)
+    handlers.on("finding.opened", record)
     events = [
         Event("forged-public", "finding.opened", "s", NOW, {}, "checker", "public"),
         Event("forged-sender", "finding.opened", "s", NOW, {}, "backup", "internal"),

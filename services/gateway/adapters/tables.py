@@ -35,6 +35,9 @@ received_events = Table(
 
 #: Events accepted while the broker was unreachable, until the relay sends them.
 outbox = outbox_table(metadata, "gateway")
+#: Commands the API sends (report requests, print jobs, ...), written in the request's
+#: transaction with what it records, until the command relay sends them.
+command_outbox = outbox_table(metadata, "gateway_command")
 
 #: Items the gateway refused, kept for administrators: nothing sent is dropped.
 quarantine = Table(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
+from services.gateway.adapters import command_slots
 from services.gateway.adapters.tables import archive_view, backups_view
 from shared.db.inserts import conflict_insert
 from shared.events.envelope import Event
@@ -77,10 +78,15 @@ def apply_archive_events(connection: Connection, events: list[Event]) -> None:
         ).on_conflict_do_nothing(index_elements=["job_id"]))
 
 
-def record_backup_request(engine: Engine, *, backup_id: str, scope: str, requested_by: str,
-                   now: datetime) -> None:
-    """A backup the API asked for, ``requested`` until the backup service announces it."""
-    with engine.begin() as connection:
-        connection.execute(insert(backups_view).values(
-            id=backup_id, scope=scope, kind="manual", status="requested",
-            requested_by=requested_by, requested_at=now))
+def record_backup_request(connection: Connection, *, backup_id: str, scope: str,
+                          requested_by: str, now: datetime) -> str | None:
+    """A backup the API asked for, ``requested`` until the backup service announces it,
+    with the scope's backup slot taken, in the caller's transaction (which records its
+    command too): None when recorded, else the id of the backup holding the slot."""
+    holder = command_slots.take(connection, scope, "backup", backup_id, now)
+    if holder is not None:
+        return holder
+    connection.execute(insert(backups_view).values(
+        id=backup_id, scope=scope, kind="manual", status="requested",
+        requested_by=requested_by, requested_at=now))
+    return None

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from services.gateway.adapters import command_slots
 from shared.events.envelope import Event
 from shared.events.messages import EVENTS
-from shared.service import Handler
 
 #: A result event → the field naming the request it answers. A backup is done when it
 #: is verified (or found damaged) or failed; ``backup.completed`` still verifies.
@@ -21,28 +18,7 @@ FINISHING = {
 
 
 def free_slots(connection: Connection, events: list[Event]) -> None:
+    """The slots of the requests these result events finish (after their read models)."""
     command_slots.release(connection, [
         str(getattr(EVENTS[event.type].from_data(event.data), FINISHING[event.type]) or "")
         for event in events if event.type in FINISHING])
-
-
-def and_free_slots(handler: Handler) -> Handler:
-    """``handler``, then the slots of the requests its events finish."""
-    def both(connection: Connection, events: list[Event]) -> None:
-        handler(connection, events)
-        free_slots(connection, events)
-    return both
-
-
-def hold(engine: Engine, school_id: str, kind: str, request_id: str,
-         now: datetime) -> str | None:
-    """Take the school's slot of this kind for ``request_id`` in its own transaction: None
-    when taken, else the id of the request that holds it."""
-    with engine.begin() as connection:
-        return command_slots.take(connection, school_id, kind, request_id, now)
-
-
-def release(engine: Engine, request_id: str) -> None:
-    """The request's command did not reach the broker: its slot is free again."""
-    with engine.begin() as connection:
-        command_slots.release(connection, [request_id])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
 from services.gateway.adapters import command_slots
 from services.gateway.adapters.tables import print_jobs_view
@@ -57,25 +57,17 @@ def apply_print_events(connection: Connection, events: list[Event]) -> None:
         ).on_conflict_do_nothing(index_elements=["id"]))
 
 
-def record_print_request(engine: Engine, *, job_id: str, school_id: str, kind: str,
-                   parameters: dict[str, Any], requested_by: str, teacher_id: str | None,
-                   now: datetime) -> str | None:
+def record_print_request(connection: Connection, *, job_id: str, school_id: str, kind: str,
+                         parameters: dict[str, Any], requested_by: str, teacher_id: str | None,
+                         now: datetime) -> str | None:
     """Record an API request as a ``pending`` job and take the school's slot for its kind,
-    in one transaction: None when recorded, else the id of the job holding the slot
-    (nothing recorded). ``teacher_id``: the teacher who asked, who alone sees the job."""
-    with engine.begin() as connection:
-        holder = command_slots.take(connection, school_id, f"print:{kind}", job_id, now)
-        if holder is not None:
-            return holder
-        connection.execute(insert(print_jobs_view).values(
-            id=job_id, school_id=school_id, kind=kind, status="pending",
-            parameters=parameters, requested_by=requested_by, teacher_id=teacher_id,
-            requested_at=now))
+    in the caller's transaction (which records its command too): None when recorded, else
+    the id of the job holding the slot (nothing recorded). ``teacher_id``: the teacher who
+    asked, who alone sees the job."""
+    holder = command_slots.take(connection, school_id, f"print:{kind}", job_id, now)
+    if holder is not None:
+        return holder
+    connection.execute(insert(print_jobs_view).values(
+        id=job_id, school_id=school_id, kind=kind, status="pending", parameters=parameters,
+        requested_by=requested_by, teacher_id=teacher_id, requested_at=now))
     return None
-
-
-def withdraw_print_request(engine: Engine, job_id: str) -> None:
-    """The job's command did not reach the broker: no job to wait for, and its slot free."""
-    with engine.begin() as connection:
-        connection.execute(delete(print_jobs_view).where(print_jobs_view.c.id == job_id))
-        command_slots.release(connection, [job_id])

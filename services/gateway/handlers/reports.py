@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, insert
 
 from services.gateway.adapters import command_slots
 from services.gateway.adapters.tables import reports_view
@@ -39,19 +39,17 @@ def apply_report_events(connection: Connection, events: list[Event]) -> None:
         ).on_conflict_do_update(index_elements=["id"], set_=values))
 
 
-def record_report_request(engine: Engine, *, report_id: str, school_id: str, kind: str,
-                   parameters: dict[str, Any], scope: dict[str, Any] | None,
-                   requested_by: str, now: datetime) -> str | None:
+def record_report_request(connection: Connection, *, report_id: str, school_id: str,
+                          kind: str, parameters: dict[str, Any], scope: dict[str, Any] | None,
+                          requested_by: str, now: datetime) -> str | None:
     """Record an API request as ``pending`` and take the school's slot for its kind, in
-    one transaction: None when recorded, else the id of the request holding the slot
-    (nothing recorded)."""
-    with engine.begin() as connection:
-        holder = command_slots.take(connection, school_id, f"report:{kind}", report_id, now)
-        if holder is not None:
-            return holder
-        connection.execute(insert(reports_view).values(
-            id=report_id, school_id=school_id, kind=kind, status="pending",
-            parameters=parameters, scope=scope, requested_by=requested_by,
-            requested_at=now))
+    the caller's transaction (which records its command too): None when recorded, else
+    the id of the request holding the slot (nothing recorded)."""
+    holder = command_slots.take(connection, school_id, f"report:{kind}", report_id, now)
+    if holder is not None:
+        return holder
+    connection.execute(insert(reports_view).values(
+        id=report_id, school_id=school_id, kind=kind, status="pending",
+        parameters=parameters, scope=scope, requested_by=requested_by, requested_at=now))
     return None
 

@@ -9,19 +9,23 @@ which the ``GET`` endpoints serve.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from services.gateway.domain.access import BACKUP_MAKERS, BACKUP_READERS
-from services.gateway.handlers import command_slots
 from services.gateway.handlers.backups import record_backup_request
 from services.gateway.queries import backups
 from services.gateway.queries.names import names_by_school
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
-from services.gateway.web.commands import accepted, broker_unavailable, busy, send_command
+from services.gateway.web.commands import (
+    accepted,
+    busy,
+    record_command,
+    send_command,
+    send_recorded,
+)
 from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
 from services.gateway.web.errors import api_error
 from services.gateway.web.formats import iso_utc
@@ -52,17 +56,17 @@ def create_backup() -> Response:
     scope = who.school_filter(str(requested) if requested else None) or ALL_SCHOOLS
     backup_id = new_backup_id()
     actor = f"{who.role.value}:{who.token_id}"
-    engine = gateway_of(current_app).engine
-    holder = command_slots.hold(engine, scope, "backup", backup_id, datetime.now(UTC))
-    if holder is not None:
-        return busy("a backup", holder)
-    command_id = send_command(scope, "backup.backup.create", "backup.create",
-                              {"backup_id": backup_id, "scope": scope, "requested_by": actor})
-    if command_id is None:
-        command_slots.release(engine, backup_id)
-        return broker_unavailable()
-    record_backup_request(engine, backup_id=backup_id, scope=scope, requested_by=actor,
-                          now=datetime.now(UTC))
+    gateway = gateway_of(current_app)
+    # The slot, the requested backup and the command: recorded together, or not at all.
+    with gateway.engine.begin() as connection:
+        holder = record_backup_request(connection, backup_id=backup_id, scope=scope,
+                                       requested_by=actor, now=gateway.now())
+        if holder is not None:
+            return busy("a backup", holder)
+        command_id = record_command(connection, scope, "backup", "backup.create",
+                                    {"backup_id": backup_id, "scope": scope,
+                                     "requested_by": actor})
+    send_recorded()
     return accepted({"id": backup_id, "scope": scope, "status": "requested"}, command_id,
                     f"/api/v1/backups/{backup_id}")
 
@@ -128,11 +132,9 @@ def year_end() -> Response:
     assert school_id is not None
     # Needs no slot: the backup service coalesces it, asking the printer only for the
     # classes not yet requested (a repeat re-asks only what failed).
-    command_id = send_command(school_id, "backup.archive.year_end", "archive.year_end", {
+    command_id = send_command(school_id, "backup", "archive.year_end", {
         "academic_year": year, "requested_by": responsible,
         "class_ids": class_ids or None})
-    if command_id is None:
-        return broker_unavailable()
     return accepted({"school_id": school_id, "academic_year": year}, command_id,
                     f"/api/v1/archive?school_id={school_id}&academic_year={year}")
 

@@ -25,7 +25,7 @@ from services.gateway.queries.names import Names, class_known, names_by_school, 
 from services.gateway.queries.rule_parameters import school_parameters
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
-from services.gateway.web.commands import accepted, broker_unavailable, send_command
+from services.gateway.web.commands import accepted, send_command
 from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
 from services.gateway.web.errors import api_error, unknown_class
 from services.gateway.web.formats import (
@@ -81,7 +81,7 @@ def change_parameters() -> Response:
     errors = parameter_errors(values)
     if errors:
         return api_error(422, "invalid_body", "параметры заданы неверно", errors)
-    return _command(school_id, "checker.rules.parameters.update", "rules.parameters.update",
+    return _command(school_id, "checker", "rules.parameters.update",
                     {"parameters": values, "actor": f"{who.role.value}:{who.token_id}"},
                     {"school_id": school_id, "requested_parameters": values})
 
@@ -146,8 +146,6 @@ def change_finding(finding_id: str) -> Response:
         return api_error(422, "invalid_body", *problem)
     command_id = send_finding_change(row["school_id"], finding_id, str(status), comment,
                                      _actor(who))
-    if command_id is None:
-        return broker_unavailable()
     return accepted({"id": finding_id, "requested_status": status}, command_id)
 
 
@@ -166,9 +164,9 @@ def finding_change_problem(status: Any, comment: Any) -> tuple[str, dict[str, li
 
 
 def send_finding_change(school_id: str, finding_id: str, status: str, comment: str | None,
-                        actor: str) -> str | None:
-    """The command the checker (which owns findings) applies; None if the broker is away."""
-    return send_command(school_id, "checker.finding.update", "finding.update",
+                        actor: str) -> str:
+    """The command the checker (which owns findings) applies, recorded; its id."""
+    return send_command(school_id, "checker", "finding.update",
                         {"finding_id": finding_id, "status": status, "comment": comment,
                          "actor": actor})
 
@@ -199,13 +197,10 @@ def _named(item: dict[str, Any], names: Names) -> dict[str, Any]:
             "teacher_name": names.teacher(item.get("teacher_id"))}
 
 
-def _command(school_id: str, routing_key: str, command_type: str, data: dict[str, Any],
+def _command(school_id: str, service: str, command_type: str, data: dict[str, Any],
              answer: dict[str, Any]) -> Response:
-    """Send a command to the checker (which owns the data); 202 once the broker has it."""
-    command_id = send_command(school_id, routing_key, command_type, data)
-    if command_id is None:
-        return broker_unavailable()
-    return accepted(answer, command_id)
+    """Send a command to the service that owns the data; 202 once it is recorded."""
+    return accepted(answer, send_command(school_id, service, command_type, data))
 
 
 def _item(row: Any) -> dict[str, Any]:

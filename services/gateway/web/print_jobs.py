@@ -17,23 +17,22 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from services.gateway.domain.access import Principal, Role
 from services.gateway.domain.print_requests import MAY_PRINT, print_request_errors, print_scope
-from services.gateway.handlers.print_jobs import record_print_request, withdraw_print_request
+from services.gateway.handlers.print_jobs import record_print_request
 from services.gateway.queries import print_jobs, reports
 from services.gateway.queries.names import Names, class_known, names_by_school, school_names
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
-from services.gateway.web.commands import broker_unavailable, busy, send_command
+from services.gateway.web.commands import busy, record_command, send_recorded
 from services.gateway.web.downloads import download
 from services.gateway.web.errors import api_error, unknown_class
 from services.gateway.web.formats import iso_utc, listing_limit, refuse_unknown_arguments
-from shared.storage import FileNotStored, StorageError, open_store
+from shared.storage import FileNotStored, StorageError
 
 blueprint = Blueprint("print_jobs", __name__, url_prefix="/api/v1")
 
@@ -85,19 +84,21 @@ def request_print_job() -> Response:
             return api_error(403, "forbidden", "этот отчёт сделан не для этого учителя")
     job_id = f"job-{secrets.token_hex(12)}"
     requested_by = f"{who.role.value}:{who.token_id}"
-    holder = record_print_request(
-        engine, job_id=job_id, school_id=school_id, kind=kind, parameters=parameters,
-        requested_by=requested_by, teacher_id=who.teacher_id if who.role in OWN_ONLY else None,
-        now=datetime.now(UTC))
-    if holder is not None:
-        return busy(f"a {kind} print job", holder)
-    command_id = send_command(school_id, "printer.print.request", "print.request", {
-        "job_id": job_id, "kind": kind, "parameters": parameters,
-        "requested_by": requested_by, "scope": print_scope(who)})
-    if command_id is None:
-        withdraw_print_request(engine, job_id)
-        return broker_unavailable()
-    done = _await(job_id, wait) if wait > 0 else None
+    gateway = gateway_of(current_app)
+    # The pending job, its slot and the command: recorded together, or not at all.
+    with gateway.engine.begin() as connection:
+        holder = record_print_request(
+            connection, job_id=job_id, school_id=school_id, kind=kind, parameters=parameters,
+            requested_by=requested_by,
+            teacher_id=who.teacher_id if who.role in OWN_ONLY else None, now=gateway.now())
+        if holder is not None:
+            return busy(f"a {kind} print job", holder)
+        command_id = record_command(connection, school_id, "printer", "print.request", {
+            "job_id": job_id, "kind": kind, "parameters": parameters,
+            "requested_by": requested_by, "scope": print_scope(who)})
+    # Not sent yet (the broker is away): no result can come within ?wait=; 202 at once.
+    sent = send_recorded()
+    done = _await(job_id, wait) if wait > 0 and sent else None
     if done is not None:  # finished within ?wait: the job as GET shows it
         response = jsonify({**_item(done), "command_id": command_id})
     else:
@@ -167,9 +168,8 @@ def get_print_job_pdf(job_id: str) -> Response:
         # The printer keeps a school's PDFs under pdf/<school>/; any other key (another
         # school's file, a backup archive) is not this job's, whoever announced it.
         return api_error(404, "not_found", "напечатанный файл больше не хранится")
-    store = open_store(gateway_of(current_app).settings.files_url)
     try:
-        body = store.get(row["file_key"])
+        body = gateway_of(current_app).files.get(row["file_key"])
     except FileNotStored:
         return api_error(404, "not_found", "напечатанный файл больше не хранится")
     except StorageError:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -23,13 +22,12 @@ from natsort import natsort_keygen
 
 from services.gateway.domain.access import Principal, Role
 from services.gateway.domain.report_requests import request_errors
-from services.gateway.handlers import command_slots
 from services.gateway.handlers.reports import record_report_request
 from services.gateway.queries import reports
 from services.gateway.queries.names import Names, school_names
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
-from services.gateway.web.commands import broker_unavailable, busy, send_command
+from services.gateway.web.commands import busy, record_command, send_recorded
 from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
 from services.gateway.web.errors import api_error
 from services.gateway.web.formats import iso_utc, listing_limit, refuse_unknown_arguments
@@ -64,19 +62,20 @@ def request_report() -> Response:
         return api_error(403, "forbidden", "токен не привязан к учителю")
     report_id = f"rep-{secrets.token_hex(12)}"
     requested_by = f"{who.role.value}:{who.token_id}"
-    engine = gateway_of(current_app).engine
-    holder = record_report_request(
-        engine, report_id=report_id, school_id=school_id, kind=body["kind"],
-        parameters=parameters, scope=scope, requested_by=requested_by, now=datetime.now(UTC))
-    if holder is not None:
-        return busy(f"a {body['kind']} report", holder)
-    command_id = send_command(school_id, "checker.report.request", "report.request", {
-        "report_id": report_id, "kind": body["kind"], "parameters": parameters,
-        "scope": scope, "requested_by": requested_by})
-    if command_id is None:
-        command_slots.release(engine, report_id)
-        return broker_unavailable()
-    return _answer(_await(report_id, wait), report_id)
+    gateway = gateway_of(current_app)
+    # The pending report, its slot and the command: recorded together, or not at all.
+    with gateway.engine.begin() as connection:
+        holder = record_report_request(
+            connection, report_id=report_id, school_id=school_id, kind=body["kind"],
+            parameters=parameters, scope=scope, requested_by=requested_by, now=gateway.now())
+        if holder is not None:
+            return busy(f"a {body['kind']} report", holder)
+        record_command(connection, school_id, "checker", "report.request", {
+            "report_id": report_id, "kind": body["kind"], "parameters": parameters,
+            "scope": scope, "requested_by": requested_by})
+    # Not sent yet (the broker is away): the relay sends it later, so no result can come
+    # within ?wait=; answer 202 at once.
+    return _answer(_await(report_id, wait if send_recorded() else 0.0), report_id)
 
 
 @blueprint.get("/reports")

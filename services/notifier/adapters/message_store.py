@@ -19,12 +19,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 
-from services.notifier.adapters.tables import delivery_log, messages, outbox
+from services.notifier.adapters.announce import announce
+from services.notifier.adapters.tables import delivery_log, messages
 from services.notifier.domain.planning import Draft
 from shared.db.engine import is_postgresql
 from shared.db.inserts import conflict_insert
-from shared.events.envelope import new_envelope
-from shared.messaging.outbox import add_to_outbox
 
 QUEUED, SENDING, FAILED, SENT, GIVEN_UP, CANCELLED = (
     "queued", "sending", "failed", "sent", "given_up", "cancelled")
@@ -84,11 +83,11 @@ def log(connection: Connection, entries: Sequence[tuple[dict[str, Any], str, int
         {"message_id": row["message_id"], "school_id": row["school_id"], "at": now,
          "status": status, "attempt": attempt, "detail": detail}
         for row, status, attempt, detail in entries])
-    add_to_outbox(connection, outbox, [new_envelope("ntf", LOGGED_EVENT, row["school_id"], {
+    announce.many(connection, [(LOGGED_EVENT, row["school_id"], {
         "message_id": row["message_id"], "kind": row["kind"], "channel": row["channel"],
         "recipient_kind": row["recipient_kind"], "recipient_id": row["recipient_id"],
         "student_id": row.get("student_id"), "subject": row["subject"], "status": status,
-        "attempt": attempt, "detail": detail, "at": now.isoformat()}, now)
+        "attempt": attempt, "detail": detail, "at": now.isoformat()})
         for row, status, attempt, detail in entries], now)
 
 
