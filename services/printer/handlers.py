@@ -1,6 +1,6 @@
 """The printer's use cases, each in the consumer batch's transaction.
 
-- ``take_events``: fold contract and finding events into the printer's copy.
+- ``copy_events``: fold contract and finding events into the printer's copy.
 - ``Printer.print_requests``: the ``print.request`` command (from the gateway).
 - ``Printer.keep_reports``: every ``report.ready`` is kept; those the checker
   made on its schedule are printed at once.
@@ -69,7 +69,7 @@ JOB_ID = re.compile(r"^[A-Za-z0-9_:-][A-Za-z0-9_.:-]{0,63}$")
 PENDING, COMPLETED, FAILED = "pending", "completed", "failed"
 
 
-def take_events(connection: Connection, events: list[Event]) -> None:
+def copy_events(connection: Connection, events: list[Event]) -> None:
     """Consumer handler for every batch: copy what the printer needs."""
     copy_store.ingest(connection, events)
 
