@@ -95,7 +95,7 @@ def main() -> int:
         domain_intake.orjson = _TimedOrjson(domain_intake.orjson)
         domain_intake.validation_errors = timed("  marshmallow validation",
                                                 schemas.validation_errors)
-        handlers.intake.insert_new = timed("INSERT ids ON CONFLICT", handlers.intake.insert_new)
+        handlers.intake.record_new = timed("INSERT ids ON CONFLICT", handlers.intake.record_new)
         intake_class = handlers.intake.Intake
         intake_class.take = timed("intake.take (total)", intake_class.take)
         intake_class.message = timed("  build messages (orjson.dumps)", intake_class.message)
