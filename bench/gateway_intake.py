@@ -946,7 +946,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "KOZOMOL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--launcher", type=Path, default=None,
                         help="experiments: start the gateway as `python LAUNCHER gateway …` "
-                             "instead of `kozomol gateway …` (see bench/experiments/)")
+                             "instead of `kozomol gateway …`")
     parser.add_argument("--no-docs", action="store_true",
                         help=f"do not update {DOCS.relative_to(ROOT)}")
     args = parser.parse_args(argv)

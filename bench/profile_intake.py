@@ -101,7 +101,7 @@ def main() -> int:
         intake_class.message = timed("  build messages (orjson.dumps)", intake_class.message)
         intake_class._count = staticmethod(timed("  metrics per event", intake_class._count))
         ConfirmingPublisher.publish = timed("  publish + confirms", ConfirmingPublisher.publish)
-        webhooks.jsonify = timed("jsonify response", webhooks.jsonify)
+        webhooks.Response = timed("answer (Response)", webhooks.Response)
 
         gateway = bootstrap(settings)
         client = create_app(gateway).test_client()
