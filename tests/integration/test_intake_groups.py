@@ -13,7 +13,9 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import select
 
+from services.gateway.adapters.tables import outbox
 from shared.settings import Settings
 from tests.support import batch_body, drain_queue, make_event, signed
 
@@ -23,7 +25,7 @@ pytestmark = pytest.mark.integration
 def test_the_same_events_posted_by_many_requests_at_once_are_accepted_once(
     production_settings: Settings, gateway_client: Any
 ) -> None:
-    _, client = gateway_client(production_settings)
+    gateway, client = gateway_client(production_settings)
     app = client.application
     secret = production_settings.webhook_secrets[0]
     events = [make_event() for _ in range(30)]
@@ -50,7 +52,8 @@ def test_the_same_events_posted_by_many_requests_at_once_are_accepted_once(
     assert len(answers) == len(bodies)
     accepted = Counter[str]()
     for answer in answers:
-        assert answer["stored_in"] in ("broker", None)
+        # The outbox when the loaded machine's broker missed the confirm timeout: durable too.
+        assert answer["stored_in"] in ("broker", "outbox", None)
         assert answer["accepted"] + answer["duplicates"] in (1, 3)
         if "id" in answer:  # a single event: accepted or a duplicate, never both
             accepted[answer["id"]] += answer["status"] == "accepted"
@@ -59,4 +62,11 @@ def test_the_same_events_posted_by_many_requests_at_once_are_accepted_once(
     assert all(count <= 1 for count in accepted.values())
     delivered = Counter(orjson.loads(m.body)["id"] for m in
                         drain_queue(production_settings.namespace, "checker"))
-    assert delivered == Counter(event["id"] for event in events)
+    with gateway.engine.connect() as connection:
+        kept = Counter(connection.execute(select(outbox.c.event_id)).scalars())
+    # A group that timed out on its confirms may be on the broker too (the outbox re-sends
+    # it; the inboxes absorb that): every event is durable somewhere, and none twice.
+    ids = {event["id"] for event in events}
+    assert set(delivered) | set(kept) == ids
+    assert all(delivered[event_id] == 1 for event_id in ids - set(kept))
+    assert all(count == 1 for count in kept.values())
