@@ -18,6 +18,8 @@ from sqlalchemy import Connection, text
 from services.gateway.adapters.tables import received_events
 from shared.db.inserts import insert_new
 
+TYPE_LENGTH = 100  # gateway_received_events.type, String(100) in tables.py
+
 _UNNEST = text(
     "INSERT INTO gateway_received_events (event_id, school_id, type, received_at, stored_in)"
     " SELECT u.id, u.school, u.type, :now, 'broker'"
@@ -25,6 +27,15 @@ _UNNEST = text(
     " AS u(id, school, type)"
     " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
 )
+
+
+def recorded_type(event: dict[str, Any]) -> str:
+    """The event type as the id table keeps it: the contract does not bound a type's
+    length, the column does (100); the row only tells an id's type to people, so a longer
+    (unknown) type is cut rather than failing the INSERT. Failing it would send the
+    delivery down the no-database path and leave a spool line that never fits."""
+    event_type: str = event["type"]
+    return event_type[:TYPE_LENGTH]
 
 
 def record_new(
@@ -43,12 +54,12 @@ def record_new(
             "now": now,
             "ids": [event["id"] for event in ordered],
             "schools": [event["school_id"] for event in ordered],
-            "types": [event["type"] for event in ordered],
+            "types": [recorded_type(event) for event in ordered],
         })
         return set(result.scalars())
     return insert_new(
         connection, received_events,
-        [{"event_id": event["id"], "school_id": event["school_id"], "type": event["type"],
+        [{"event_id": event["id"], "school_id": event["school_id"], "type": recorded_type(event),
           "received_at": now, "stored_in": "broker"} for event in ordered],
         received_events.c.event_id,
     )

@@ -9,9 +9,9 @@ event wait for this one to finish.
 Deliveries that arrive while others are being written are written together
 (``group_commit.py``): one transaction records all their ids, their new
 events go to the broker as one window of confirms, and each delivery is
-answered when that write is done. A group that fails on the database is
-written again one delivery at a time, so one delivery the database refuses
-cannot take the others with it.
+answered when that write is done. A group of several that fails is written
+again one delivery at a time, so one delivery the database refuses cannot
+take the others with it.
 
 Without the database, events go straight to the broker and their ids to the
 received-ids spool (``adapters/received_spool.py``); the spool is moved into
@@ -65,11 +65,12 @@ class IntakeOutcome:
 
 
 class _GroupFailed(Exception):
-    """A group's write failed on the database; ``alone`` when the group was one delivery."""
+    """A group's write failed: on the database (``database_error``) when the group was one
+    delivery, for any reason when it was several (each is then written alone)."""
 
-    def __init__(self, error: DBAPIError, *, alone: bool) -> None:
+    def __init__(self, error: Exception, *, database_error: DBAPIError | None = None) -> None:
         super().__init__(str(error))
-        self.error, self.alone = error, alone
+        self.database_error = database_error
 
 
 @dataclass
@@ -125,8 +126,8 @@ class Intake:
         try:
             self._groups.submit(delivery)
         except _GroupFailed as failed:
-            if failed.alone:
-                self._take_without_database(delivery, failed.error)
+            if failed.database_error is not None:
+                self._take_without_database(delivery, failed.database_error)
             else:
                 self._take_alone(delivery)  # on this request's thread, as without grouping
         self._count(first, delivery.outcome)
@@ -139,10 +140,18 @@ class Intake:
         try:
             self._record_and_publish(deliveries, publisher)
         except DBAPIError as exc:
-            if len(deliveries) > 1:
-                log.warning("a group of deliveries failed on the database; taking each alone",
-                            extra={"deliveries": len(deliveries), "error": str(exc)})
-            raise _GroupFailed(exc, alone=len(deliveries) == 1) from exc
+            if len(deliveries) == 1:
+                raise _GroupFailed(exc, database_error=exc) from exc
+            log.warning("a group of deliveries failed on the database; taking each alone",
+                        extra={"deliveries": len(deliveries), "error": str(exc)})
+            raise _GroupFailed(exc) from exc
+        except Exception as exc:
+            if len(deliveries) == 1:
+                raise
+            # Whatever went wrong is one delivery's to answer for, not its neighbours'.
+            log.exception("a group of deliveries failed; taking each alone",
+                          extra={"deliveries": len(deliveries)})
+            raise _GroupFailed(exc) from exc
         return [None] * len(deliveries)
 
     def _take_alone(self, delivery: _Delivery) -> None:
