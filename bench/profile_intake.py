@@ -197,9 +197,9 @@ def insert_variants(engine: Any, events: Events, batches: int) -> None:
         return set(connection.execute(statement, batch, ).scalars())
 
     variants: dict[str, Callable[[Any, list[dict[str, Any]]], set[str]]] = {
-        "insert_new (gateway today)":
+        "insert_new (the gateway on SQLite)":
             lambda c, b: insert_new(c, received_events, b, received_events.c.event_id),
-        "unnest arrays, 1 statement": via_unnest,
+        "unnest arrays (the gateway on PostgreSQL)": via_unnest,
         "executemany + RETURNING (insertmanyvalues)": via_executemany,
     }
     print("--- recording 1000 new ids in one transaction (incl. COMMIT)")
