@@ -23,6 +23,7 @@ from services.gateway.web.commands import (
     accepted,
     busy,
     record_command,
+    recording,
     send_command,
     send_recorded,
 )
@@ -58,7 +59,7 @@ def create_backup() -> Response:
     actor = f"{who.role.value}:{who.token_id}"
     gateway = gateway_of(current_app)
     # The slot, the requested backup and the command: recorded together, or not at all.
-    with gateway.engine.begin() as connection:
+    with recording() as connection:
         holder = record_backup_request(connection, backup_id=backup_id, scope=scope,
                                        requested_by=actor, now=gateway.now())
         if holder is not None:

@@ -16,6 +16,8 @@ broker takes it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Response, current_app, jsonify
@@ -28,6 +30,15 @@ from services.gateway.web.errors import api_error
 from shared.messaging.publisher import PublishError
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def recording() -> Iterator[Connection]:
+    """One transaction for what a request records and the command it sends: the views
+    write through handlers inside it and call :func:`record_command` last; nothing is
+    kept unless all of it is (then :func:`send_recorded`)."""
+    with gateway_of(current_app).engine.begin() as connection:
+        yield connection
 
 
 def record_command(connection: Connection, school_id: str, service: str, command_type: str,

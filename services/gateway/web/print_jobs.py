@@ -28,7 +28,7 @@ from services.gateway.queries import print_jobs, reports
 from services.gateway.queries.names import Names, class_known, names_by_school, school_names
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
-from services.gateway.web.commands import busy, record_command, send_recorded
+from services.gateway.web.commands import busy, record_command, recording, send_recorded
 from services.gateway.web.downloads import download
 from services.gateway.web.errors import api_error, unknown_class
 from services.gateway.web.formats import iso_utc, listing_limit, refuse_unknown_arguments
@@ -86,7 +86,7 @@ def request_print_job() -> Response:
     requested_by = f"{who.role.value}:{who.token_id}"
     gateway = gateway_of(current_app)
     # The pending job, its slot and the command: recorded together, or not at all.
-    with gateway.engine.begin() as connection:
+    with recording() as connection:
         holder = record_print_request(
             connection, job_id=job_id, school_id=school_id, kind=kind, parameters=parameters,
             requested_by=requested_by,

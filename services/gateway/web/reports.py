@@ -27,7 +27,7 @@ from services.gateway.queries import reports
 from services.gateway.queries.names import Names, school_names
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
-from services.gateway.web.commands import busy, record_command, send_recorded
+from services.gateway.web.commands import busy, record_command, recording, send_recorded
 from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
 from services.gateway.web.errors import api_error
 from services.gateway.web.formats import iso_utc, listing_limit, refuse_unknown_arguments
@@ -64,7 +64,7 @@ def request_report() -> Response:
     requested_by = f"{who.role.value}:{who.token_id}"
     gateway = gateway_of(current_app)
     # The pending report, its slot and the command: recorded together, or not at all.
-    with gateway.engine.begin() as connection:
+    with recording() as connection:
         holder = record_report_request(
             connection, report_id=report_id, school_id=school_id, kind=body["kind"],
             parameters=parameters, scope=scope, requested_by=requested_by, now=gateway.now())
