@@ -105,6 +105,8 @@ class BackupContext:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     progress: ProgressFn | None = None
     scratch: Path | None = None    # parent of scratch folders (the system's temp by default)
+    #: where each scope's folded tables are kept between backups (none: fold the whole journal)
+    kept_tables: Path | None = None
 
 
 # ---------------------------------------------------------------- consumer side
@@ -367,7 +369,7 @@ def write_backup(ctx: BackupContext, backup_id: str, scope: str, kind: str) -> O
     with _scratch(ctx) as folder:
         with ctx.engine.connect() as connection:
             members = write_members(connection, scope, ctx.files, folder / "members",
-                                    ctx.progress)
+                                    ctx.progress, kept=ctx.kept_tables)
         manifest = manifest_for(backup_id, scope, kind, created_at, members)
         size, digest = pack_to(members, manifest, folder / "archive.kzb", ctx.key)
         ctx.archives.put_file(key, folder / "archive.kzb")

@@ -27,6 +27,7 @@ from typing import Any, BinaryIO, TextIO
 import zstandard
 from sqlalchemy import Connection, Table, func, insert, select, update
 
+from services.backup.adapters import kept_tables
 from services.backup.adapters.crypto import (
     DecryptingReader,
     EncryptingWriter,
@@ -151,31 +152,52 @@ WORKER_ABOVE = 50_000
 
 
 def write_members(connection: Connection, scope: str, files: FileStore | None,
-                  folder: Path, progress: ProgressFn | None = None) -> Members:
-    """Journal, derived tables and PDFs of ``scope`` into ``folder``, streamed."""
+                  folder: Path, progress: ProgressFn | None = None, *,
+                  kept: Path | None = None) -> Members:
+    """Journal, derived tables and PDFs of ``scope`` into ``folder``, streamed.
+
+    With ``kept`` (a folder) the scope's folded tables are kept there between
+    backups (``kept_tables.py``): a backup after the last one folds only the
+    entries added since; the members are the same bytes either way.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     upto = connection.execute(select(func.coalesce(func.max(journal.c.seq), 0))).scalar_one()
+    resumed = kept_tables.resume(connection, kept, scope) if kept is not None else None
+    after = resumed.after if resumed is not None else 0
+    tables_path = resumed.path if resumed is not None else folder / "tables.sqlite3"
     worker = None
     # PostgreSQL only: on SQLite every transaction takes the write lock (BEGIN
-    # IMMEDIATE, shared/db/engine.py), so a worker's read would wait for ours
-    if is_postgresql(connection) and _entries(connection, scope) > WORKER_ABOVE:
+    # IMMEDIATE, shared/db/engine.py), so a worker's read would wait for ours.
+    # Folding on top of a kept state is a day's entries: no worker for that.
+    if not after and is_postgresql(connection) and _entries(connection, scope) > WORKER_ABOVE:
         worker = TableWorker(connection.engine.url.render_as_string(hide_password=False),
-                             scope, upto, folder)
-    tables = None if worker else ScratchTables(folder / "tables.sqlite3")
+                             scope, upto, folder, tables_path if resumed else None)
+    tables = None if worker else ScratchTables(tables_path)
+    saved = False
     try:
         members, summary = _write_journal(connection, scope, upto, folder, tables,
-                                          progress=progress)
+                                          after=after, progress=progress)
         if worker is not None:
             written = worker.result()
         else:
             assert tables is not None
             written = write_tables(tables, folder)
+        if tables is not None:
+            tables.close()
+            tables = None
+        chain = summary.chain
+        if resumed is not None and chain["intact"] and chain["head"]:
+            kept_tables.keep(resumed, scope, int(str(chain["last_seq"])), str(chain["head"]))
+            saved = True
     finally:
         if worker:
             worker.stop()
         if tables:
             tables.close()
+        if resumed is None:
             (folder / "tables.sqlite3").unlink(missing_ok=True)
+        elif not saved:
+            kept_tables.discard(resumed)
     members += [Member(table.name, table.size, table.sha256) for table in written]
     summary.counts["tables"] = {table.name.removeprefix("tables/").removesuffix(".csv"):
                                 table.rows for table in written}
@@ -203,10 +225,11 @@ def _entries(connection: Connection, scope: str) -> int:
 
 
 def _write_journal(connection: Connection, scope: str, upto: int, folder: Path,
-                   tables: ScratchTables | None, *,
+                   tables: ScratchTables | None, *, after: int = 0,
                    progress: ProgressFn | None) -> tuple[list[Member], Members]:
     """``events.jsonl`` and ``chain.csv`` of the scope up to ``upto``, the chain
-    checked on the way; the tables fed too unless a worker folds them."""
+    checked on the way; the tables fed the entries after ``after`` too, unless a
+    worker folds them."""
     members: list[Member] = []
     events_out = _HashingFile(folder / EVENTS)
     chain_out = _HashingFile(folder / CHAIN)
@@ -235,7 +258,7 @@ def _write_journal(connection: Connection, scope: str, upto: int, folder: Path,
             events_out.write(b"\n".join(pending_events) + b"\n")
             chain_out.write(csv_lines(pending_chain))
             pending_events, pending_chain = [], []
-        if feed_tables is not None:
+        if feed_tables is not None and seq > after:
             feed_tables(seq, event_type, body)
         feed_check(seq, body, prev_hash, entry_hash)
         types[event_type] += 1
