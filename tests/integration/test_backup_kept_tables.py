@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -45,18 +45,35 @@ def ctx(production_settings: Settings, migrated: Callable[[Settings], Settings],
     context.engine.dispose()
 
 
+@dataclass
+class Seen:
+    """What a backup did in its own process (the trial restore's work not counted)."""
+
+    fed: list[int] = field(default_factory=list)         # entries folded into tables
+    read_after: list[int] = field(default_factory=list)  # journal read after this seq
+
+    def clear(self) -> None:
+        self.fed.clear()
+        self.read_after.clear()
+
+
 @pytest.fixture
-def fed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The sequence numbers a backup folds into its tables in its own process
-    (the trial restore's fold, from its scratch database, not counted)."""
-    seen: list[int] = []
+def seen(monkeypatch: pytest.MonkeyPatch) -> Seen:
+    found = Seen()
     writing: list[bool] = []
     original_feed, original_write = ScratchTables.feed, handlers.write_backup
+    original_rows = archive_io._journal_rows
 
     def feed(self: ScratchTables, seq: int, event_type: str, body: bytes) -> None:
         if writing and event_type in TABLE_TYPES:
-            seen.append(seq)
+            found.fed.append(seq)
         original_feed(self, seq, event_type, body)
+
+    def journal_rows(connection: Any, scope: str, upto: int | None = None,
+                     after: int = 0) -> Iterator[tuple[Any, ...]]:
+        if writing:
+            found.read_after.append(after)
+        return original_rows(connection, scope, upto, after)
 
     def write_backup(*args: Any, **kwargs: Any) -> Outcome:
         writing.append(True)
@@ -66,8 +83,14 @@ def fed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
             writing.clear()
 
     monkeypatch.setattr(ScratchTables, "feed", feed)
+    monkeypatch.setattr(archive_io, "_journal_rows", journal_rows)
     monkeypatch.setattr(handlers, "write_backup", write_backup)
-    return seen
+    return found
+
+
+@pytest.fixture
+def fed(seen: Seen) -> list[int]:
+    return seen.fed
 
 
 def backed_up(ctx: BackupContext, scope: str = SCOPE) -> Outcome:
@@ -113,25 +136,30 @@ def table_seqs(ctx: BackupContext, after: int = 0) -> list[int]:
 
 @pytest.mark.parametrize("first_by_worker", [False, True], ids=["here", "worker"])
 def test_a_backup_after_new_events_folds_only_those_and_gives_the_same_tables(
-        ctx: BackupContext, events: list[Event], fed: list[int], first_by_worker: bool,
+        ctx: BackupContext, events: list[Event], seen: Seen, first_by_worker: bool,
         monkeypatch: pytest.MonkeyPatch) -> None:
+    fed = seen.fed
     fill_journal(ctx.engine, events)
     with monkeypatch.context() as first:
         if first_by_worker:  # the first full fold in a worker process keeps its state too
             first.setattr(archive_io, "WORKER_ABOVE", 0)
         backed_up(ctx)
     folded_upto = max(table_seqs(ctx))
-    fed.clear()
+    assert seen.read_after == [0]
+    seen.clear()
     fill_journal(ctx.engine, later_changes(events))
     again = backed_up(ctx)
     new = table_seqs(ctx, after=folded_upto)
     assert fed == new and len(new) == 41  # only the day's entries were folded
+    assert seen.read_after == [folded_upto]  # and read from the journal
 
     whole = backed_up(replace(ctx, kept_tables=None))  # the whole journal folded
     assert table_members(again) == table_members(whole)
     assert again.manifest and whole.manifest
     assert again.manifest.checksums == whole.manifest.checksums
     assert again.manifest.counts == whole.manifest.counts
+    assert again.manifest.time_range == whole.manifest.time_range
+    assert again.manifest.chain == whole.manifest.chain
 
 
 def _tamper_head(path: Path) -> None:
@@ -204,3 +232,42 @@ def test_a_restored_journal_does_not_reuse_a_state_kept_for_another(
     whole = backed_up(replace(ctx, kept_tables=None))
     assert again.manifest and whole.manifest
     assert again.manifest.checksums == whole.manifest.checksums
+
+
+@pytest.mark.parametrize("member", ["events.jsonl", "chain.csv"])
+@pytest.mark.parametrize("damage", [_garbage, _truncate], ids=["corrupted", "truncated"])
+def test_a_damaged_kept_journal_file_is_read_again_from_the_journal(
+        ctx: BackupContext, events: list[Event], seen: Seen, member: str,
+        damage: Callable[[Path], None]) -> None:
+    fill_journal(ctx.engine, events)
+    backed_up(ctx)
+    assert ctx.kept_tables is not None
+    kept = kept_tables.kept_file(ctx.kept_tables, SCOPE)
+    damage(kept.with_name(f"{kept.stem}.{member}"))
+    folded_upto = max(table_seqs(ctx))
+    fill_journal(ctx.engine, later_changes(events))
+    seen.clear()
+    again = backed_up(ctx)
+    assert seen.read_after == [0]  # the whole journal read again
+    assert seen.fed == table_seqs(ctx, after=folded_upto)  # the kept tables still good
+    whole = backed_up(replace(ctx, kept_tables=None))
+    assert again.manifest and whole.manifest
+    assert again.manifest.checksums == whole.manifest.checksums
+    assert again.manifest.counts == whole.manifest.counts
+    assert again.manifest.time_range == whole.manifest.time_range
+    assert again.manifest.chain == whole.manifest.chain
+
+
+def test_a_backup_that_does_not_verify_drops_the_kept_state(
+        ctx: BackupContext, events: list[Event], monkeypatch: pytest.MonkeyPatch) -> None:
+    fill_journal(ctx.engine, events)
+    backed_up(ctx)
+    assert ctx.kept_tables is not None
+    kept = kept_tables.kept_file(ctx.kept_tables, SCOPE)
+    assert kept.exists()
+    monkeypatch.setattr(handlers, "verify", lambda *_a, **_k: handlers.Verification(
+        key="", ok=False, problems=["damaged"]))
+    fill_journal(ctx.engine, later_changes(events))
+    outcome = make_backup(ctx, create_request(ctx.engine, SCOPE, "daily", "test", ctx.clock()))
+    assert outcome.status == "damaged"
+    assert not list(ctx.kept_tables.iterdir())
