@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,10 @@ def main() -> None:
         drop(target_db)
 
 
-def journal(args: argparse.Namespace, url: str) -> int:
+def journal(args: argparse.Namespace, url: str) -> tuple[int, list[Any]]:
+    """Journal the simulated year but its last days, an average school day's
+    worth of events (total / school days), which are returned: the day's new
+    events a scheduled (daily) backup finds after the one before."""
     from kozomol.simulator.run import SimulationSpec, parse_terms, school_events
     from services.backup.adapters import journal_store
     from shared.db.engine import make_engine
@@ -98,64 +102,120 @@ def journal(args: argparse.Namespace, url: str) -> int:
     print(f"simulating and journaling one school, parallels={spec.parallels}, "
           f"terms={spec.terms} …", flush=True)
     started, count, batch = time.perf_counter(), 0, []
-    for envelope in school_events(spec):
-        batch.append(Event.from_envelope(envelope))
-        if len(batch) == 1000:
-            with engine.begin() as connection:
-                journal_store.append(connection, batch)
-            count += len(batch)
-            batch = []
-    if batch:
+    held: deque[list[Event]] = deque()   # the last whole days, not journaled yet
+    held_count = seen = days = 0
+    day = ""
+
+    def write(events: list[Event]) -> None:
         with engine.begin() as connection:
-            journal_store.append(connection, batch)
+            journal_store.append(connection, events)
+
+    for envelope in school_events(spec):
+        seen += 1
+        if envelope["occurred_at"][:10] != day:
+            day, days = envelope["occurred_at"][:10], days + 1
+            held.append([])
+            # keep only as many of the last days as make up an average day
+            while len(held) > 1 and held_count - len(held[0]) >= seen / days:
+                oldest = held.popleft()
+                held_count -= len(oldest)
+                batch.extend(oldest)
+        held[-1].append(Event.from_envelope(envelope))
+        held_count += 1
+        while len(batch) >= 1000:
+            write(batch[:1000])
+            count += 1000
+            batch = batch[1000:]
+    if batch:
+        write(batch)
         count += len(batch)
     journaled = time.perf_counter() - started
     print(f"journal: {count:,} events in {journaled:.1f} s "
-          f"(simulate + append, {count / journaled:,.0f} events/s)", flush=True)
+          f"(simulate + append, {count / journaled:,.0f} events/s); held back for the next "
+          f"day: {held_count:,} events of the last {len(held)} days ({seen:,} events, "
+          f"{days} days in all)", flush=True)
     engine.dispose()
-    return count
+    return count, [event for events in held for event in events]
+
+
+def append_day(url: str, events: list[Any]) -> None:
+    from services.backup.adapters import journal_store
+    from shared.db.engine import make_engine
+
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        for start in range(0, len(events), 1000):
+            journal_store.append(connection, events[start:start + 1000])
+    engine.dispose()
 
 
 def run(args: argparse.Namespace, source_db: str, target_db: str, scratch: Path) -> None:
     source, target = url_of(source_db), url_of(target_db)
-    count = journal(args, source)
+    count, day = journal(args, source)
     job = {"source": source, "store": str(scratch / "backups"),
            "scratch": str(scratch), "key": base64.b64encode(secrets.token_bytes(32)).decode()}
-    results: list[tuple[str, dict[str, Any]]] = []
+    results: list[tuple[str, dict[str, Any], int]] = []
 
-    def measure(label: str, name: str, tree: Path | None = None, **extra: Any) -> dict[str, Any]:
+    def measure(label: str, name: str, tree: Path | None = None, events: int = count,
+                **extra: Any) -> dict[str, Any]:
         print(f"{label} …", flush=True)
         result = run_step(name, {**job, **extra}, tree)
-        results.append((label, result))
+        results.append((label, result, events))
         return result
 
-    old_total = None
+    def both(*steps: dict[str, Any]) -> tuple[float, float]:
+        return sum(step["seconds"] for step in steps), sum(step["cpu"] for step in steps)
+
+    old_first = old_daily = None
     if args.old_tree is not None:
         old = measure("old: backup", "backup", args.old_tree)
         old_verify = measure("old: verify (trial restore after every backup)", "verify_trial",
                              args.old_tree, archive=old["key"])
-        old_total = (old["seconds"] + old_verify["seconds"], old["cpu"] + old_verify["cpu"])
-    new = measure("backup", "backup")
+        old_first = both(old, old_verify)
+    # the first backup folds the whole year and keeps the fold for the next one
+    new = measure("backup (first: whole journal folded)", "backup", kept=str(scratch / "kept"))
     read = measure("verify (read, after every backup)", "verify_read", archive=new["key"])
     measure("verify (trial restore, once per retention cycle)", "verify_trial",
             archive=new["key"])
     measure("restore", "restore", archive=new["key"], target=target)
+    first = both(new, read)
+
+    append_day(source, day)
+    total = count + len(day)
+    print(f"a day's new events journaled: {len(day):,}", flush=True)
+    if args.old_tree is not None:
+        old = measure("old: backup (the next day)", "backup", args.old_tree, events=total)
+        old_verify = measure("old: verify (the next day, trial restore)", "verify_trial",
+                             args.old_tree, events=total, archive=old["key"])
+        old_daily = both(old, old_verify)
+    daily = measure("backup (the next day: the day's events folded)", "backup", events=total,
+                    kept=str(scratch / "kept"))
+    daily_read = measure("verify (the next day, read)", "verify_read", events=total,
+                         archive=daily["key"])
+    assert {k: v for k, v in daily["checksums"].items() if k.startswith("tables/")} \
+        != {k: v for k, v in new["checksums"].items() if k.startswith("tables/")}, \
+        "the day's events changed no table"
+    daily_total = both(daily, daily_read)
 
     members, archive = new["members"], new["bytes"]
     mb = members["journal/events.jsonl"] / 1e6
     print()
-    print(f"school year: {count:,} events, journal bodies {mb:,.1f} MB, all members "
-          f"{sum(members.values()) / 1e6:,.1f} MB, archive {archive / 1e6:,.1f} MB")
+    print(f"school year: {count:,} events (+{len(day):,} the next day), journal bodies "
+          f"{mb:,.1f} MB, all members {sum(members.values()) / 1e6:,.1f} MB, "
+          f"archive {archive / 1e6:,.1f} MB")
     print(f"{'step':<50} {'seconds':>8} {'CPU s':>7} {'events/s':>9} {'peak RSS MB':>12}")
-    for label, result in results:
+    for label, result, events in results:
         print(f"{label:<50} {result['seconds']:>8.1f} {result['cpu']:>7.1f} "
-              f"{count / result['seconds']:>9,.0f} {result['peak_mb']:>12,.0f}")
-    new_total = (new["seconds"] + read["seconds"], new["cpu"] + read["cpu"])
-    print(f"backup + verify: {new_total[0]:.1f} s wall, {new_total[1]:.1f} s CPU")
-    if old_total is not None:
-        print(f"old backup + verify: {old_total[0]:.1f} s wall, {old_total[1]:.1f} s CPU: "
-              f"{old_total[0] / new_total[0]:.1f}x faster (wall), "
-              f"{old_total[1] / new_total[1]:.1f}x less CPU")
+              f"{events / result['seconds']:>9,.0f} {result['peak_mb']:>12,.0f}")
+    for what, new_total, old_total in (("first backup + verify", first, old_first),
+                                       ("next day's backup + verify", daily_total,
+                                        old_daily)):
+        print(f"{what}: {new_total[0]:.1f} s wall, {new_total[1]:.1f} s CPU", end="")
+        if old_total is not None:
+            print(f"; old: {old_total[0]:.1f} s wall, {old_total[1]:.1f} s CPU: "
+                  f"{old_total[0] / new_total[0]:.1f}x faster (wall), "
+                  f"{old_total[1] / new_total[1]:.1f}x less CPU", end="")
+        print()
     print(f"load average at the end: {os.getloadavg()[0]:.1f} "
           f"({os.cpu_count()} cores; other work on the machine slows the wall figures)")
 
@@ -189,8 +249,11 @@ def step(name: str, job: dict[str, Any]) -> None:
     from shared.storage import LocalFileStore
 
     engine = make_engine(job["source"])
+    # the old code has no kept tables: only the new steps are given a folder for them
+    kept: dict[str, Any] = {"kept_tables": Path(job["kept"])} if job.get("kept") else {}
     ctx = BackupContext(engine=engine, archives=LocalFileStore(Path(job["store"])),
-                        files=None, key=parse_key(job["key"]), scratch=Path(job["scratch"]))
+                        files=None, key=parse_key(job["key"]), scratch=Path(job["scratch"]),
+                        **kept)
     out: dict[str, Any] = {}
     target = None
     if name == "restore":
@@ -202,7 +265,8 @@ def step(name: str, job: dict[str, Any]) -> None:
                                "*", "manual")
         assert outcome.manifest is not None
         out = {"key": outcome.key, "bytes": outcome.bytes,
-               "members": {m.name: m.size for m in outcome.manifest.members}}
+               "members": {m.name: m.size for m in outcome.manifest.members},
+               "checksums": outcome.manifest.checksums}
     elif name in ("verify_read", "verify_trial"):
         checked = verify(ctx, job["archive"], trial_restore=name == "verify_trial")
         assert checked.ok, checked.problems

@@ -22,7 +22,7 @@ import orjson
 from sqlalchemy import Connection, Engine, create_engine, delete, insert, select, update
 from sqlalchemy import event as sqlalchemy_event
 
-from services.backup.adapters import journal_store
+from services.backup.adapters import journal_store, kept_tables
 from services.backup.adapters.announce import announce
 from services.backup.adapters.archive_io import (
     ArchiveRead,
@@ -103,6 +103,8 @@ class BackupContext:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     progress: ProgressFn | None = None
     scratch: Path | None = None    # parent of scratch folders (the system's temp by default)
+    #: where each scope's folded tables are kept between backups (none: fold the whole journal)
+    kept_tables: Path | None = None
 
 
 # ---------------------------------------------------------------- consumer side
@@ -330,6 +332,9 @@ def make_backup(ctx: BackupContext, backup_id: str) -> Outcome:
     outcome.status, outcome.problems = status, verification.problems
     if verification.ok:
         prune(ctx)
+    elif ctx.kept_tables is not None:
+        # the archive made from the kept state did not verify: the next folds anew
+        kept_tables.forget(ctx.kept_tables, row.scope)
     return outcome
 
 
@@ -358,10 +363,14 @@ def write_backup(ctx: BackupContext, backup_id: str, scope: str, kind: str) -> O
     with _scratch(ctx) as folder:
         with ctx.engine.connect() as connection:
             members = write_members(connection, scope, ctx.files, folder / "members",
-                                    ctx.progress)
-        manifest = manifest_for(backup_id, scope, kind, created_at, members)
-        size, digest = pack_to(members, manifest, folder / "archive.kzb", ctx.key)
-        ctx.archives.put_file(key, folder / "archive.kzb")
+                                    ctx.progress, kept=ctx.kept_tables)
+        try:
+            manifest = manifest_for(backup_id, scope, kind, created_at, members)
+            size, digest = pack_to(members, manifest, folder / "archive.kzb", ctx.key)
+            ctx.archives.put_file(key, folder / "archive.kzb")
+            members.keep()  # the next backup of the scope goes on from here
+        finally:
+            members.discard()
     events = int(manifest.counts["events"])
     with ctx.engine.begin() as connection:
         connection.execute(update(backups).where(backups.c.id == backup_id).values(

@@ -76,7 +76,7 @@ def context_for(settings: Settings, engine: Engine | None = None,
         archives=open_store(settings.backups_url), files=open_store(settings.files_url),
         key=backup_key(settings),
         retention=Retention(settings.backup_keep_daily, settings.backup_keep_monthly),
-        clock=clock)
+        clock=clock, kept_tables=settings.data_dir / "backup-tables")
 
 
 def schedules(settings: Settings) -> list[Schedule]:

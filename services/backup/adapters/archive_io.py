@@ -27,6 +27,7 @@ from typing import Any, BinaryIO, TextIO
 import zstandard
 from sqlalchemy import Connection, Table, func, insert, select, update
 
+from services.backup.adapters import kept_tables
 from services.backup.adapters.crypto import (
     DecryptingReader,
     EncryptingWriter,
@@ -111,8 +112,8 @@ def journal_entries(connection: Connection, scope: str) -> Iterator[JournalEntry
         yield JournalEntry(*row)
 
 
-def _journal_rows(connection: Connection, scope: str,
-                  upto: int | None = None) -> Iterator[tuple[Any, ...]]:
+def _journal_rows(connection: Connection, scope: str, upto: int | None = None,
+                  after: int = 0) -> Iterator[tuple[Any, ...]]:
     """The scope's journal rows in sequence order (up to ``upto``), as plain
     tuples, from a server-side cursor (``yield_per``): a batch in memory at a time."""
     query = select(journal.c.seq, journal.c.event_id, journal.c.school_id, journal.c.type,
@@ -121,6 +122,8 @@ def _journal_rows(connection: Connection, scope: str,
                    ).order_by(journal.c.seq).execution_options(yield_per=BATCH)
     if upto is not None:
         query = query.where(journal.c.seq <= upto)
+    if after:
+        query = query.where(journal.c.seq > after)
     if scope != ALL_SCHOOLS:
         # A school's backup holds the events for every school too (a nationwide
         # outage, school_id "*"): restored alone, the school keeps its grace.
@@ -142,6 +145,33 @@ class Members:
     counts: dict[str, object]
     time_range: dict[str, object]
     chain: dict[str, object]
+    #: members written elsewhere than ``folder`` (the kept journal's working copies)
+    paths: dict[str, Path] = field(default_factory=dict)
+    #: the kept state these members were made from, kept by :meth:`keep`
+    resumed: kept_tables.Resumed | None = None
+    scope: str = ""
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def path(self, name: str) -> Path:
+        return self.paths.get(name, self.folder / name)
+
+    def keep(self) -> None:
+        """Once the archive is stored: what it was made from becomes the kept state
+        the scope's next backup goes on from (only a journal whose chain held)."""
+        if self.resumed is None:
+            return
+        if self.chain["intact"] and self.chain["head"]:
+            kept_tables.keep(self.resumed, self.scope, int(str(self.chain["last_seq"])),
+                             str(self.chain["head"]), self.summary)
+        else:
+            kept_tables.discard(self.resumed)
+        self.resumed = None
+
+    def discard(self) -> None:
+        """The backup failed: its working copies go, the kept state stays as it was."""
+        if self.resumed is not None:
+            kept_tables.discard(self.resumed)
+            self.resumed = None
 
 
 #: A scope with more journal entries than this has its tables folded by a
@@ -151,31 +181,46 @@ WORKER_ABOVE = 50_000
 
 
 def write_members(connection: Connection, scope: str, files: FileStore | None,
-                  folder: Path, progress: ProgressFn | None = None) -> Members:
-    """Journal, derived tables and PDFs of ``scope`` into ``folder``, streamed."""
+                  folder: Path, progress: ProgressFn | None = None, *,
+                  kept: Path | None = None) -> Members:
+    """Journal, derived tables and PDFs of ``scope`` into ``folder``, streamed.
+
+    With ``kept`` (a folder) the scope's folded tables are kept there between
+    backups (``kept_tables.py``): a backup after the last one folds only the
+    entries added since; the members are the same bytes either way.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     upto = connection.execute(select(func.coalesce(func.max(journal.c.seq), 0))).scalar_one()
+    resumed = kept_tables.resume(connection, kept, scope) if kept is not None else None
+    after = resumed.after if resumed is not None else 0
+    tables_path = resumed.path if resumed is not None else folder / "tables.sqlite3"
     worker = None
     # PostgreSQL only: on SQLite every transaction takes the write lock (BEGIN
-    # IMMEDIATE, shared/db/engine.py), so a worker's read would wait for ours
-    if is_postgresql(connection) and _entries(connection, scope) > WORKER_ABOVE:
+    # IMMEDIATE, shared/db/engine.py), so a worker's read would wait for ours.
+    # Folding on top of a kept state is a day's entries: no worker for that.
+    if not after and is_postgresql(connection) and _entries(connection, scope) > WORKER_ABOVE:
         worker = TableWorker(connection.engine.url.render_as_string(hide_password=False),
-                             scope, upto, folder)
-    tables = None if worker else ScratchTables(folder / "tables.sqlite3")
+                             scope, upto, folder, tables_path if resumed else None)
+    tables = None if worker else ScratchTables(tables_path)
+    done = False
     try:
         members, summary = _write_journal(connection, scope, upto, folder, tables,
-                                          progress=progress)
+                                          resumed=resumed, progress=progress)
         if worker is not None:
             written = worker.result()
         else:
             assert tables is not None
             written = write_tables(tables, folder)
+        done = True
     finally:
         if worker:
             worker.stop()
         if tables:
             tables.close()
+        if resumed is None:
             (folder / "tables.sqlite3").unlink(missing_ok=True)
+        elif not done:
+            kept_tables.discard(resumed)
     members += [Member(table.name, table.size, table.sha256) for table in written]
     summary.counts["tables"] = {table.name.removeprefix("tables/").removesuffix(".csv"):
                                 table.rows for table in written}
@@ -204,23 +249,41 @@ def _entries(connection: Connection, scope: str) -> int:
 
 def _write_journal(connection: Connection, scope: str, upto: int, folder: Path,
                    tables: ScratchTables | None, *,
+                   resumed: kept_tables.Resumed | None = None,
                    progress: ProgressFn | None) -> tuple[list[Member], Members]:
     """``events.jsonl`` and ``chain.csv`` of the scope up to ``upto``, the chain
-    checked on the way; the tables fed too unless a worker folds them."""
-    members: list[Member] = []
-    events_out = _HashingFile(folder / EVENTS)
-    chain_out = _HashingFile(folder / CHAIN)
-    chain_out.write(csv_line(CHAIN_COLUMNS))
+    checked on the way; the tables fed too unless a worker folds them. From a
+    kept state: its journal files copied (and hashed), then only the entries
+    after it read, checked and fed to the tables."""
+    tables_after = resumed.after if resumed is not None else 0
+    paths = {name: resumed.work(name) for name in (EVENTS, CHAIN)} if resumed else {}
+    events_out = _HashingFile(paths.get(EVENTS, folder / EVENTS))
+    chain_out = _HashingFile(paths.get(CHAIN, folder / CHAIN))
+    kept = resumed.journal if resumed is not None and resumed.after else {}
+    if kept and not (kept_tables.copy_journal(resumed, EVENTS, events_out)  # type: ignore[arg-type]
+                     and kept_tables.copy_journal(resumed, CHAIN, chain_out)):  # type: ignore[arg-type]
+        events_out.close()
+        chain_out.close()
+        events_out = _HashingFile(paths[EVENTS])  # damaged: the whole journal read again
+        chain_out = _HashingFile(paths[CHAIN])
+        kept = {}
+    after = resumed.after if kept and resumed is not None else 0
+    if not kept:
+        chain_out.write(csv_line(CHAIN_COLUMNS))
     check = ChainCheck(whole_chain=scope == ALL_SCHOOLS)
-    types: Counter[str] = Counter()
-    first: tuple[Any, ...] | None = None
-    last: tuple[Any, ...] | None = None
-    low = high = ""
+    types: Counter[str] = Counter(kept.get("types") or {})
+    first_seq, first_recorded = kept.get("first_seq"), kept.get("first_recorded_at")
+    last_seq, last_recorded, last_hash = after, kept.get("last_recorded_at"), None
+    low, high = kept.get("low", ""), kept.get("high", "")
+    if kept:
+        assert resumed is not None
+        check.count, check.last_seq = int(kept["count"]), after
+        check.previous = last_hash = str(kept["head"])
     pending_events: list[bytes] = []
     pending_chain: list[tuple[object, ...]] = []
     feed_tables = tables.feed if tables is not None else None
     feed_check = check.feed_values
-    for row in _journal_rows(connection, scope, upto):
+    for row in _journal_rows(connection, scope, upto, after):
         seq, event_id, school_id, event_type, occurred_at, recorded_at, body, prev_hash, \
             entry_hash = row
         body = bytes(body)
@@ -235,35 +298,44 @@ def _write_journal(connection: Connection, scope: str, upto: int, folder: Path,
             events_out.write(b"\n".join(pending_events) + b"\n")
             chain_out.write(csv_lines(pending_chain))
             pending_events, pending_chain = [], []
-        if feed_tables is not None:
+        if feed_tables is not None and seq > tables_after:
             feed_tables(seq, event_type, body)
         feed_check(seq, body, prev_hash, entry_hash)
         types[event_type] += 1
-        if first is None:
-            first = row
-        last = row
+        if first_seq is None:
+            first_seq, first_recorded = seq, iso(recorded_at)
+        last_seq, last_recorded, last_hash = seq, recorded_at, entry_hash
         if progress is not None and check.count % 100_000 == 0:
             progress("journal entries written", check.count)
     if pending_events:
         events_out.write(b"\n".join(pending_events) + b"\n")
         chain_out.write(csv_lines(pending_chain))
+    members: list[Member] = []
     for name, out in ((EVENTS, events_out), (CHAIN, chain_out)):
         size, digest = out.close()
         members.append(Member(name, size, digest))
     if progress is not None:
         progress("journal entries written", check.count)
+    if isinstance(last_recorded, datetime):
+        last_recorded = iso(last_recorded)
+    found = first_seq is not None
+    summary = {"count": check.count, "types": dict(types), "first_seq": first_seq,
+               "first_recorded_at": first_recorded, "last_recorded_at": last_recorded,
+               "low": low, "high": high, "head": last_hash,
+               "files": {m.name: {"size": m.size, "sha256": m.sha256} for m in members}}
     return members, Members(
         folder=folder, members=[],
         counts={"events": check.count, "types": dict(sorted(types.items())),
                 "tables": {}, "pdfs": 0},
         time_range={
-            **({"first_seq": first[0], "last_seq": last[0],
-                "first_recorded_at": iso(first[5]),
-                "last_recorded_at": iso(last[5])} if first and last else {}),
-            **({"first_occurred_at": low, "last_occurred_at": high} if first else {})},
-        chain={"whole": scope == ALL_SCHOOLS, "head": last[8] if last else None,
-               "last_seq": last[0] if last else 0, "intact": check.problem is None,
-               "problem": check.problem})
+            **({"first_seq": first_seq, "last_seq": last_seq,
+                "first_recorded_at": first_recorded,
+                "last_recorded_at": last_recorded} if found else {}),
+            **({"first_occurred_at": low, "last_occurred_at": high} if found else {})},
+        chain={"whole": scope == ALL_SCHOOLS, "head": last_hash,
+               "last_seq": last_seq if found else 0, "intact": check.problem is None,
+               "problem": check.problem},
+        paths=paths, resumed=resumed, scope=scope, summary=summary)
 
 
 def pack_to(members: Members, manifest: Manifest, target: Path, key: bytes) -> tuple[int, str]:
@@ -279,7 +351,7 @@ def pack_to(members: Members, manifest: Manifest, target: Path, key: bytes) -> t
             for member in manifest.members:
                 info = tarfile.TarInfo(member.name)
                 info.size, info.mtime, info.mode = member.size, mtime, 0o644
-                with open(members.folder / member.name, "rb") as handle:
+                with open(members.path(member.name), "rb") as handle:
                     tar.addfile(info, handle)
         writer.close()
         sealed.close()

@@ -62,7 +62,12 @@ class _Lines(list[str]):
 
 
 class ScratchTables:
-    """Feed it journal bodies in any order; read back each table's CSV lines, sorted."""
+    """Feed it journal bodies in any order; read back each table's CSV lines, sorted.
+
+    Opened on an existing file (a kept state, ``kept_tables.py``) it goes on from
+    the winners there: every entity's winner is kept, deletions included, so
+    feeding the rest of the journal gives what feeding all of it gives.
+    """
 
     def __init__(self, path: Path) -> None:
         self._db = sqlite3.connect(path, isolation_level=None)
@@ -72,7 +77,8 @@ class ScratchTables:
                        "temp_store=FILE", "locking_mode=EXCLUSIVE"):
             self._db.execute(f"PRAGMA {pragma}")
         self._db.execute(
-            "CREATE TABLE winners (tbl INTEGER NOT NULL, school TEXT NOT NULL, key TEXT NOT NULL, "
+            "CREATE TABLE IF NOT EXISTS winners (tbl INTEGER NOT NULL, school TEXT NOT NULL, "
+            "key TEXT NOT NULL, "
             "occurred_at TEXT NOT NULL, seq INTEGER NOT NULL, deleted INTEGER NOT NULL, "
             f"rows INTEGER NOT NULL, {_KS}, lines BLOB NOT NULL, "
             "PRIMARY KEY (tbl, school, key)) WITHOUT ROWID")
@@ -128,6 +134,10 @@ class ScratchTables:
             yield b"".join(row[0] for row in batch)
 
     def close(self) -> None:
+        """Commit (a kept state must hold every winner) and close."""
+        self._flush()
+        if self._db.in_transaction:
+            self._db.execute("COMMIT")
         self._db.close()
 
 
@@ -169,15 +179,17 @@ TABLE_TYPES = sorted({spec.recorded for spec in TABLES}
                      | {spec.deleted for spec in TABLES if spec.deleted})
 
 
-def fold_journal(connection: Connection, scope: str, upto: int,
-                 folder: Path) -> list[TableFile]:
-    """Read the scope's table events up to sequence number ``upto`` and write the tables."""
+def fold_journal(connection: Connection, scope: str, upto: int, folder: Path,
+                 tables_path: Path | None = None) -> list[TableFile]:
+    """Read the scope's table events up to sequence number ``upto`` and write the
+    tables; the folded state is left in ``tables_path`` if one is given."""
     query = select(journal.c.seq, journal.c.type, journal.c.body).where(
         journal.c.seq <= upto, journal.c.type.in_(TABLE_TYPES),
     ).order_by(journal.c.seq).execution_options(yield_per=BATCH)
     if scope != ALL_SCHOOLS:
         query = query.where(journal.c.school_id.in_((scope, ALL_SCHOOLS)))
-    tables = ScratchTables(folder / "worker-tables.sqlite3")
+    path = tables_path or folder / "worker-tables.sqlite3"
+    tables = ScratchTables(path)
     try:
         for partition in connection.execute(query).partitions():
             for seq, event_type, body in partition:
@@ -185,7 +197,8 @@ def fold_journal(connection: Connection, scope: str, upto: int,
         return write_tables(tables, folder)
     finally:
         tables.close()
-        (folder / "worker-tables.sqlite3").unlink(missing_ok=True)
+        if tables_path is None:
+            path.unlink(missing_ok=True)
 
 
 class TableWorker:
@@ -197,7 +210,8 @@ class TableWorker:
     its own connection; the URL travels on stdin, never on a command line.
     """
 
-    def __init__(self, url: str, scope: str, upto: int, folder: Path) -> None:
+    def __init__(self, url: str, scope: str, upto: int, folder: Path,
+                 tables_path: Path | None = None) -> None:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "services.backup.adapters.table_fold"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -205,7 +219,9 @@ class TableWorker:
         assert self._process.stdin is not None
         # one line, well under a pipe's buffer: the worker starts at once
         self._process.stdin.write(orjson.dumps({"url": url, "scope": scope, "upto": upto,
-                                                "folder": str(folder)}) + b"\n")
+                                                "folder": str(folder),
+                                                "tables": tables_path and str(tables_path),
+                                                }) + b"\n")
         self._process.stdin.flush()
 
     def result(self) -> list[TableFile]:
@@ -228,7 +244,8 @@ def _worker_main() -> None:
     try:
         with engine.connect() as connection:
             written = fold_journal(connection, job["scope"], int(job["upto"]),
-                                   Path(job["folder"]))
+                                   Path(job["folder"]),
+                                   Path(job["tables"]) if job.get("tables") else None)
     finally:
         engine.dispose()
     sys.stdout.buffer.write(orjson.dumps([item.__dict__ for item in written]))
