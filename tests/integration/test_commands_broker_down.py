@@ -66,8 +66,10 @@ def test_requests_while_the_broker_is_down_are_recorded_then_sent_and_completed(
         started = time.monotonic()
         report = client.post("/api/v1/reports?wait=20", headers=as_deputy, json={
             "kind": "quarter_analysis", "parameters": {"class_id": "no-such-class"}})
+        # (a student the printer does not know: the gateway has no students to refuse by)
         job = client.post("/api/v1/print-jobs?wait=20", headers=as_deputy, json={
-            "kind": "class_journal", "parameters": {"class_id": "no-such-class"}})
+            "kind": "student_report",
+            "parameters": {"student_id": "no-such-student", "term_id": "q1"}})
         # Recorded: 202 with where to ask, at once rather than after the 20 s of ?wait=.
         assert (report.status_code, job.status_code) == (202, 202), (report.json, job.json)
         assert time.monotonic() - started < 15
