@@ -21,6 +21,7 @@ from services.backup.adapters import archive_io, kept_tables
 from services.backup.adapters.table_fold import TABLE_TYPES, ScratchTables
 from services.backup.adapters.tables import journal, journal_head
 from services.backup.handlers import BackupContext, Outcome, create_request, make_backup
+from services.backup.handlers import backup as making  # where make_backup looks them up
 from services.backup.main import context_for
 from shared.events.envelope import Event
 from shared.settings import Settings
@@ -61,7 +62,7 @@ class Seen:
 def seen(monkeypatch: pytest.MonkeyPatch) -> Seen:
     found = Seen()
     writing: list[bool] = []
-    original_feed, original_write = ScratchTables.feed, handlers.write_backup
+    original_feed, original_write = ScratchTables.feed, making.write_backup
     original_rows = archive_io._journal_rows
 
     def feed(self: ScratchTables, seq: int, event_type: str, body: bytes) -> None:
@@ -84,7 +85,7 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> Seen:
 
     monkeypatch.setattr(ScratchTables, "feed", feed)
     monkeypatch.setattr(archive_io, "_journal_rows", journal_rows)
-    monkeypatch.setattr(handlers, "write_backup", write_backup)
+    monkeypatch.setattr(making, "write_backup", write_backup)
     return found
 
 
@@ -265,7 +266,7 @@ def test_a_backup_that_does_not_verify_drops_the_kept_state(
     assert ctx.kept_tables is not None
     kept = kept_tables.kept_file(ctx.kept_tables, SCOPE)
     assert kept.exists()
-    monkeypatch.setattr(handlers, "verify", lambda *_a, **_k: handlers.Verification(
+    monkeypatch.setattr(making, "verify", lambda *_a, **_k: handlers.Verification(
         key="", ok=False, problems=["damaged"]))
     fill_journal(ctx.engine, later_changes(events))
     outcome = make_backup(ctx, create_request(ctx.engine, SCOPE, "daily", "test", ctx.clock()))
