@@ -13,6 +13,7 @@ from services.gateway.handlers.names import apply_name_events
 from services.gateway.handlers.notifications import apply_notification_events
 from services.gateway.handlers.print_jobs import apply_print_events
 from services.gateway.handlers.reports import apply_report_events
+from services.gateway.handlers.school_zones import apply_zone_events
 from shared.service import ConsumerService, Handler, Handlers, bootstrap_consumer
 from shared.settings import Settings
 
@@ -34,6 +35,7 @@ def bootstrap_read_model(settings: Settings) -> ConsumerService:
     by_type["rules.parameters.changed"] = apply_parameter_events
     by_type["report.ready"] = by_type["report.failed"] = apply_report_events
     by_type["class.roster"] = _both(apply_roster_events, apply_name_events)
+    by_type["school.calendar"] = _both(apply_name_events, apply_zone_events)
     for event_type in NAMED_TYPES:
         by_type.setdefault(event_type, apply_name_events)
     by_type.update(dict.fromkeys(BACKUP_EVENTS, apply_backup_events))

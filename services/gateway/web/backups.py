@@ -19,7 +19,8 @@ from sqlalchemy import insert, select
 from services.gateway.adapters import command_slots
 from services.gateway.adapters.names import school_names
 from services.gateway.adapters.tables import archive_view, backups_view
-from services.gateway.domain.access import BACKUP_MAKERS, BACKUP_READERS
+from services.gateway.domain.access import BACKUP_MAKERS, BACKUP_READERS, Principal
+from services.gateway.domain.heavy_commands import Started
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.commands import accepted, broker_unavailable, busy, send_command
@@ -51,25 +52,36 @@ def create_backup() -> Response:
     who.require(BACKUP_MAKERS)
     requested = _body().get("school_id")
     scope = who.school_filter(str(requested) if requested else None) or ALL_SCHOOLS
+    started = start_backup(who, scope)
+    if started.busy_with is not None:
+        return busy("a backup", started.busy_with)
+    if started.command_id is None:
+        return broker_unavailable()
+    backup_id, command_id = started.job_id, started.command_id
+    return accepted({"id": backup_id, "scope": scope, "status": "requested"}, command_id,
+                    f"/api/v1/backups/{backup_id}")
+
+
+def start_backup(who: Principal, scope: str) -> Started:
+    """Ask the backup service for a backup now: the API's POST and the console's button."""
     backup_id = f"bk{secrets.token_hex(8)}"
     actor = f"{who.role.value}:{who.token_id}"
     engine = gateway_of(current_app).engine
     with engine.begin() as connection:
         holder = command_slots.take(connection, scope, "backup", backup_id, datetime.now(UTC))
     if holder is not None:
-        return busy("a backup", holder)
+        return Started(backup_id, busy_with=holder)
     command_id = send_command(scope, "backup.backup.create", "backup.create",
                               {"backup_id": backup_id, "scope": scope, "requested_by": actor})
     if command_id is None:
         with engine.begin() as connection:
             command_slots.release(connection, [backup_id])
-        return broker_unavailable()
+        return Started(backup_id)
     with engine.begin() as connection:
         connection.execute(insert(backups_view).values(
             id=backup_id, scope=scope, kind="manual", status="requested", requested_by=actor,
             requested_at=datetime.now(UTC)))
-    return accepted({"id": backup_id, "scope": scope, "status": "requested"}, command_id,
-                    f"/api/v1/backups/{backup_id}")
+    return Started(backup_id, command_id)
 
 
 @blueprint.get("/backups")

@@ -17,9 +17,10 @@ from sqlalchemy import and_, or_, select
 
 from services.gateway.adapters import tokens
 from services.gateway.adapters.names import Names, class_known, school_names
-from services.gateway.adapters.tables import classes_view, findings_view, rule_parameters_view
+from services.gateway.adapters.tables import findings_view, rule_parameters_view
 from services.gateway.domain.access import Principal, Role
 from services.gateway.domain.remarks import COLUMNS_RU, WIDTHS, remarks_sheet
+from services.gateway.queries.findings import findings_scope
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.commands import accepted, broker_unavailable, send_command
@@ -79,9 +80,17 @@ def change_parameters() -> Response:
     errors = parameter_errors(values)
     if errors:
         return api_error(422, "invalid_body", "параметры заданы неверно", errors)
-    return _command(school_id, "checker.rules.parameters.update", "rules.parameters.update",
-                    {"parameters": values, "actor": f"{who.role.value}:{who.token_id}"},
-                    {"school_id": school_id, "requested_parameters": values})
+    command_id = send_parameters_change(who, school_id, values)
+    if command_id is None:
+        return broker_unavailable()
+    return accepted({"school_id": school_id, "requested_parameters": values}, command_id)
+
+
+def send_parameters_change(who: Principal, school_id: str, values: Any) -> str | None:
+    """The command the checker (which owns the parameters) applies, already checked by
+    ``parameter_errors``: the API's PUT and the console's settings form send it."""
+    return send_command(school_id, "checker.rules.parameters.update", "rules.parameters.update",
+                        {"parameters": values, "actor": f"{who.role.value}:{who.token_id}"})
 
 
 @blueprint.get("/findings")
@@ -220,15 +229,6 @@ def _named(item: dict[str, Any], names: Names) -> dict[str, Any]:
             "teacher_name": names.teacher(item.get("teacher_id"))}
 
 
-def _command(school_id: str, routing_key: str, command_type: str, data: dict[str, Any],
-             answer: dict[str, Any]) -> Response:
-    """Send a command to the checker (which owns the data); 202 once the broker has it."""
-    command_id = send_command(school_id, routing_key, command_type, data)
-    if command_id is None:
-        return broker_unavailable()
-    return accepted(answer, command_id)
-
-
 def _visible(finding_id: str) -> Any:
     who = principal()
     with gateway_of(current_app).engine.connect() as connection:
@@ -240,16 +240,7 @@ def _visible(finding_id: str) -> Any:
 
 
 def _scoped(query: Any, who: Principal) -> Any:
-    """Teachers see their own findings; class teachers also those of their classes."""
-    if who.role is Role.TEACHER:
-        return query.where(findings_view.c.teacher_id == who.teacher_id)
-    if who.role is Role.CLASS_TEACHER:
-        theirs = select(classes_view.c.class_id).where(
-            classes_view.c.school_id == who.school_id,
-            classes_view.c.homeroom_teacher_id == who.teacher_id)
-        return query.where(or_(findings_view.c.teacher_id == who.teacher_id,
-                               findings_view.c.class_id.in_(theirs)))
-    return query
+    return findings_scope(query, who)
 
 
 def _item(row: Any) -> dict[str, Any]:

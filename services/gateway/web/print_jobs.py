@@ -27,6 +27,7 @@ from services.gateway.adapters import command_slots
 from services.gateway.adapters.names import Names, school_names
 from services.gateway.adapters.tables import print_jobs_view, reports_view
 from services.gateway.domain.access import Principal, Role
+from services.gateway.domain.heavy_commands import Started
 from services.gateway.domain.print_requests import MAY_PRINT, print_request_errors, print_scope
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
@@ -83,13 +84,35 @@ def request_print_job() -> Response:
                              {"parameters": {"report_id": ["no ready report with this id"]}})
         if who.role in OWN_ONLY and (report.scope or {}).get("teacher_id") != who.teacher_id:
             return api_error(403, "forbidden", "этот отчёт сделан не для этого учителя")
+    started = start_print_job(who, school_id, kind, parameters)
+    if started.busy_with is not None:
+        return busy(f"a {kind} print job", started.busy_with)
+    if started.command_id is None:
+        return broker_unavailable()
+    job_id, command_id = started.job_id, started.command_id
+    done = _await(job_id, wait) if wait > 0 else None
+    if done is not None:  # finished within ?wait: the job as GET shows it
+        response = jsonify({**_item(done), "command_id": command_id})
+    else:
+        response = jsonify({"id": job_id, "status": "pending", "kind": kind,
+                            "parameters": parameters, "command_id": command_id})
+        response.status_code = 202
+    response.headers["Location"] = f"/api/v1/print-jobs/{job_id}"
+    return response
+
+
+def start_print_job(who: Principal, school_id: str, kind: str,
+                    parameters: dict[str, Any]) -> Started:
+    """Record a print job and send it to the printer: the API's POST and the console's
+    form both print this way (request already validated and allowed for the role)."""
+    gateway = gateway_of(current_app)
     job_id = f"job-{secrets.token_hex(12)}"
     requested_by = f"{who.role.value}:{who.token_id}"
     with gateway.engine.begin() as connection:
         holder = command_slots.take(connection, school_id, f"print:{kind}", job_id,
                                     datetime.now(UTC))
         if holder is not None:
-            return busy(f"a {kind} print job", holder)
+            return Started(job_id, busy_with=holder)
         connection.execute(insert(print_jobs_view).values(
             id=job_id, school_id=school_id, kind=kind, status="pending",
             parameters=parameters, requested_by=requested_by,
@@ -102,16 +125,7 @@ def request_print_job() -> Response:
         with gateway.engine.begin() as connection:  # never sent: no job to wait for
             connection.execute(delete(print_jobs_view).where(print_jobs_view.c.id == job_id))
             command_slots.release(connection, [job_id])
-        return broker_unavailable()
-    done = _await(job_id, wait) if wait > 0 else None
-    if done is not None:  # finished within ?wait: the job as GET shows it
-        response = jsonify({**_item(done), "command_id": command_id})
-    else:
-        response = jsonify({"id": job_id, "status": "pending", "kind": kind,
-                            "parameters": parameters, "command_id": command_id})
-        response.status_code = 202
-    response.headers["Location"] = f"/api/v1/print-jobs/{job_id}"
-    return response
+    return Started(job_id, command_id)
 
 
 def _await(job_id: str, wait: float) -> Any:
@@ -205,6 +219,24 @@ def download_name(file_key: str | None, kind: str, job_id: str) -> str:
     if last and last != f"{job_id}.pdf":
         return last
     return f"{kind}-{job_id}.pdf"
+
+
+def visible_job(who: Principal, job_id: str) -> Any:
+    """The job if the principal (token or console user) may see it."""
+    return _visible_job(who, job_id)
+
+
+def printed_file(row: Any) -> tuple[bytes, str, str] | None:
+    """(body, content type, download name) of a completed job's file; None when it is not
+    this job's or no longer stored. Raises StorageError when the store is unavailable."""
+    if not str(row["file_key"] or "").startswith(f"pdf/{row['school_id']}/"):
+        return None
+    try:
+        body = open_store(gateway_of(current_app).settings.files_url).get(row["file_key"])
+    except FileNotStored:
+        return None
+    name = download_name(row["file_key"], row["kind"], row["id"])
+    return body, ZIP_TYPE if name.endswith(".zip") else PDF_TYPE, name
 
 
 def _visible_job(who: Principal, job_id: str) -> Any:

@@ -26,6 +26,7 @@ from services.gateway.adapters import command_slots
 from services.gateway.adapters.names import Names, school_names
 from services.gateway.adapters.tables import reports_view
 from services.gateway.domain.access import Principal, Role
+from services.gateway.domain.heavy_commands import Started
 from services.gateway.domain.report_requests import request_errors
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
@@ -62,26 +63,38 @@ def request_report() -> Response:
     scope = _scope(who)
     if who.role in SCOPED and scope is None:
         return api_error(403, "forbidden", "токен не привязан к учителю")
+    started = start_report(who, school_id, str(body["kind"]), parameters)
+    if started.busy_with is not None:
+        return busy(f"a {body['kind']} report", started.busy_with)
+    if not started.sent:
+        return broker_unavailable()
+    return _answer(_await(started.job_id, wait), started.job_id)
+
+
+def start_report(who: Principal, school_id: str, kind: str,
+                 parameters: dict[str, Any]) -> Started:
+    """Record a report request and send it to the checker: the API's POST and the
+    console's form both ask for reports this way (parameters already validated)."""
+    scope = _scope(who)
     report_id = f"rep-{secrets.token_hex(12)}"
     requested_by = f"{who.role.value}:{who.token_id}"
     gateway = gateway_of(current_app)
     with gateway.engine.begin() as connection:
-        holder = command_slots.take(connection, school_id, f"report:{body['kind']}", report_id,
+        holder = command_slots.take(connection, school_id, f"report:{kind}", report_id,
                                     datetime.now(UTC))
         if holder is not None:
-            return busy(f"a {body['kind']} report", holder)
+            return Started(report_id, busy_with=holder)
         connection.execute(insert(reports_view).values(
-            id=report_id, school_id=school_id, kind=body["kind"], status="pending",
+            id=report_id, school_id=school_id, kind=kind, status="pending",
             parameters=parameters, scope=scope, requested_by=requested_by,
             requested_at=datetime.now(UTC)))
     command_id = send_command(school_id, "checker.report.request", "report.request", {
-        "report_id": report_id, "kind": body["kind"], "parameters": parameters,
+        "report_id": report_id, "kind": kind, "parameters": parameters,
         "scope": scope, "requested_by": requested_by})
     if command_id is None:
         with gateway.engine.begin() as connection:
             command_slots.release(connection, [report_id])
-        return broker_unavailable()
-    return _answer(_await(report_id, wait), report_id)
+    return Started(report_id, command_id)
 
 
 @blueprint.get("/reports")
@@ -179,6 +192,11 @@ def _scope(who: Principal) -> dict[str, Any] | None:
     return None
 
 
+def report_visible_to(who: Principal, row: Any) -> bool:
+    """Whether the principal (token or console user) may see this report."""
+    return _visible_to(who, row)
+
+
 def _visible_to(who: Principal, row: Any) -> bool:
     if not who.sees_school(row["school_id"]):
         return False
@@ -193,6 +211,12 @@ def _meta(row: Any) -> dict[str, Any]:
             "status": row["status"], "parameters": row["parameters"], "scope": row["scope"],
             "requested_by": row["requested_by"], "requested_at": iso_utc(row["requested_at"]),
             "generated_at": iso_utc(row["generated_at"]), "error": row["error"]}
+
+
+def report_sheets(content: dict[str, Any], names: Names | None = None, *,
+                  typed: bool = False) -> list[Sheet]:
+    """The report's tables as the API's downloads lay them out (the console's too)."""
+    return _sheets(content, names, typed=typed)
 
 
 def _sheets(content: dict[str, Any], names: Names | None = None, *,

@@ -1,0 +1,34 @@
+"""gateway: each school's time zone (from its calendar) and each console user's language
+
+Revision ID: gateway_0013
+Revises: gateway_0012
+Create Date: 2026-12-01
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "gateway_0013"
+down_revision: str | None = "gateway_0012"
+branch_labels: Sequence[str] | None = None
+depends_on: Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "gateway_school_zones",
+        sa.Column("school_id", sa.String(64), primary_key=True),
+        sa.Column("timezone", sa.String(64), nullable=False),
+        sa.Column("stamp", sa.String(100), nullable=False),
+    )
+    with op.batch_alter_table("gateway_users") as table:
+        table.add_column(sa.Column("language", sa.String(8), nullable=False,
+                                   server_default="ru"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("gateway_users") as table:
+        table.drop_column("language")
+    op.drop_table("gateway_school_zones")

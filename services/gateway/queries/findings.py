@@ -1,0 +1,124 @@
+"""Reads of the findings read model (``gateway_findings``) for the console's pages.
+
+Every query is limited by ``findings_scope``, the one scope the API's findings use too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, or_, select
+
+from services.gateway.adapters.tables import classes_view, findings_view
+from services.gateway.domain.access import Principal, Role
+
+CONSOLE_LIMIT = 200
+
+
+def findings_scope(query: Any, who: Principal) -> Any:
+    """A findings query limited to what the principal may see, for the API and the pages:
+    teachers see their own findings; class teachers also those of their classes."""
+    if who.role is Role.TEACHER:
+        return query.where(findings_view.c.teacher_id == who.teacher_id)
+    if who.role is Role.CLASS_TEACHER:
+        theirs = select(classes_view.c.class_id).where(
+            classes_view.c.school_id == who.school_id,
+            classes_view.c.homeroom_teacher_id == who.teacher_id)
+        return query.where(or_(findings_view.c.teacher_id == who.teacher_id,
+                               findings_view.c.class_id.in_(theirs)))
+    return query
+
+
+_scoped = findings_scope
+
+
+@dataclass(frozen=True)
+class OpenCounts:
+    by_rule: list[tuple[str, int]]
+    by_teacher: list[tuple[str, int]]
+
+
+def console_open_counts(connection: Connection, who: Principal, school_id: str | None,
+                        *, teachers: int = 10) -> OpenCounts:
+    """Open findings by rule (most first) and the teachers with the most open findings."""
+    listed = _scoped(select(findings_view.c.rule, findings_view.c.teacher_id,
+                            findings_view.c.id).where(findings_view.c.status == "open"), who)
+    if school_id is not None:
+        listed = listed.where(findings_view.c.school_id == school_id)
+    open_findings = listed.subquery()
+    by_rule = connection.execute(
+        select(open_findings.c.rule, func.count().label("total"))
+        .group_by(open_findings.c.rule).order_by(func.count().desc(), open_findings.c.rule))
+    by_teacher = connection.execute(
+        select(open_findings.c.teacher_id, func.count().label("total"))
+        .where(open_findings.c.teacher_id.is_not(None)).group_by(open_findings.c.teacher_id)
+        .order_by(func.count().desc(), open_findings.c.teacher_id).limit(teachers))
+    return OpenCounts([(row.rule, row.total) for row in by_rule],
+                      [(row.teacher_id, row.total) for row in by_teacher])
+
+
+def console_open_rules_of(connection: Connection, who: Principal, school_id: str,
+                          teacher_ids: list[str]) -> dict[str, dict[str, int]]:
+    """What each of these teachers owes: their open findings counted by rule."""
+    if not teacher_ids:
+        return {}
+    query = _scoped(select(findings_view.c.teacher_id, findings_view.c.rule,
+                           func.count().label("total"))
+                    .where(findings_view.c.status == "open",
+                           findings_view.c.school_id == school_id,
+                           findings_view.c.teacher_id.in_(teacher_ids))
+                    .group_by(findings_view.c.teacher_id, findings_view.c.rule), who)
+    owed: dict[str, dict[str, int]] = {}
+    for row in connection.execute(query):
+        owed.setdefault(row.teacher_id, {})[row.rule] = row.total
+    return owed
+
+
+def console_findings(connection: Connection, who: Principal, school_id: str | None,
+                     filters: dict[str, str], *, date_from: Any = None, date_to: Any = None,
+                     limit: int = CONSOLE_LIMIT) -> list[Any]:
+    """Findings the principal may see, newest first, filtered by column equality."""
+    query = _scoped(select(findings_view), who)
+    if school_id is not None:
+        query = query.where(findings_view.c.school_id == school_id)
+    for name, value in filters.items():
+        if value:
+            query = query.where(findings_view.c[name] == value[:64])
+    if date_from is not None:
+        query = query.where(findings_view.c.date >= date_from)
+    if date_to is not None:
+        query = query.where(findings_view.c.date <= date_to)
+    query = query.order_by(findings_view.c.date.desc(), findings_view.c.id.desc()).limit(limit)
+    return list(connection.execute(query))
+
+
+def console_teacher_findings(connection: Connection, who: Principal, school_id: str,
+                             teacher_id: str, status: str | None = "open") -> list[Any]:
+    """A teacher's findings (open by default), oldest deadline first."""
+    query = select(findings_view).where(findings_view.c.school_id == school_id,
+                                        findings_view.c.teacher_id == teacher_id)
+    if status is not None:
+        query = query.where(findings_view.c.status == status)
+    else:
+        query = query.where(findings_view.c.status != "open")
+    order = findings_view.c.date if status == "open" else findings_view.c.date.desc()
+    return list(connection.execute(_scoped(query, who).order_by(order).limit(CONSOLE_LIMIT)))
+
+
+def console_class_findings(connection: Connection, who: Principal, school_id: str,
+                           class_id: str) -> list[Any]:
+    """A class journal's findings (its remarks), open first, newest first."""
+    query = _scoped(select(findings_view).where(findings_view.c.school_id == school_id,
+                                                findings_view.c.class_id == class_id), who)
+    return list(connection.execute(query.order_by(
+        (findings_view.c.status != "open"), findings_view.c.date.desc()).limit(CONSOLE_LIMIT)))
+
+
+def console_finding(connection: Connection, who: Principal, finding_id: str) -> Any:
+    """One finding with its evidence and history, if the principal may see it."""
+    found = connection.execute(_scoped(select(findings_view).where(
+        findings_view.c.id == finding_id), who)).first()
+    if found is None or not who.sees_school(found.school_id):
+        return None
+    return found

@@ -1,0 +1,60 @@
+"""Reads of the reports read model (``gateway_reports``) for the console's pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from services.gateway.adapters.tables import reports_view
+from services.gateway.domain.fill_rate import Fortnight, fortnight_series
+
+#: the columns of a listing (a report's content can be large)
+_META = [c for c in reports_view.c if c.name != "content"]
+
+
+def console_fill_rate_series(connection: Connection, school_id: str) -> list[Fortnight]:
+    """The school's fill rate per fortnight over its reports (whole-school two-week
+    checks: scheduled, or asked for without a class or teacher)."""
+    rows = connection.execute(select(reports_view.c.id, reports_view.c.generated_at,
+                                     reports_view.c.parameters, reports_view.c.content)
+                              .where(reports_view.c.school_id == school_id,
+                                     reports_view.c.kind == "fill_rate",
+                                     reports_view.c.status == "ready",
+                                     reports_view.c.scope.is_(None)))
+    whole_school = [(row.id, row.generated_at, row.content) for row in rows
+                    if row.content and not {"class_id", "teacher_id"} & set(row.parameters or {})]
+    return fortnight_series(whole_school)
+
+
+def console_reports(connection: Connection, school_id: str | None, *, kind: str | None = None,
+                    limit: int = 100) -> list[dict[str, Any]]:
+    """Reports of the school, newest first, without their content."""
+    query = select(*_META).order_by(reports_view.c.requested_at.desc(),
+                                    reports_view.c.id.desc()).limit(limit)
+    if school_id is not None:
+        query = query.where(reports_view.c.school_id == school_id)
+    if kind is not None:
+        query = query.where(reports_view.c.kind == kind)
+    return [dict(row._mapping) for row in connection.execute(query)]
+
+
+def console_report(connection: Connection, report_id: str) -> dict[str, Any] | None:
+    """One report with its content."""
+    row = connection.execute(select(reports_view).where(reports_view.c.id == report_id)).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def console_latest_class_report(connection: Connection, school_id: str, kind: str,
+                                class_id: str) -> dict[str, Any] | None:
+    """The newest ready whole-school report of this kind about the class: made for the
+    class, or (program completion) for every class."""
+    rows = connection.execute(select(reports_view).where(
+        reports_view.c.school_id == school_id, reports_view.c.kind == kind,
+        reports_view.c.status == "ready", reports_view.c.scope.is_(None))
+        .order_by(reports_view.c.generated_at.desc()).limit(50))
+    for row in rows:
+        made_for = (row.parameters or {}).get("class_id")
+        if made_for in (class_id, None if kind == "program_completion" else class_id):
+            return dict(row._mapping)
+    return None

@@ -1,0 +1,55 @@
+"""The console's backups and archive registry: the list with status, "make one now" (the
+API's own ``start_backup``); each backup is verified by a trial restore when it is made."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from services.gateway.adapters.names import school_names
+from services.gateway.domain.access import BACKUP_MAKERS, BACKUP_READERS
+from services.gateway.queries.backups import ALL_SCHOOLS, console_archive, console_backups
+from services.gateway.web.backups import start_backup
+from services.gateway.web.console import (
+    BACKUP_STATUS_RU,
+    blueprint,
+    current_principal,
+    page_school,
+    reading,
+)
+
+KIND_RU = {"daily": "ночная", "half_year": "за полугодие", "manual": "по запросу",
+           "year_end": "на конец года"}
+
+
+@blueprint.get("/backups")
+def backups() -> Any:
+    who = current_principal()
+    who.require(BACKUP_READERS)
+    school_id = page_school()
+    with reading() as connection:
+        listed = console_backups(connection, school_id)
+        archive = console_archive(connection, school_id)
+        names = school_names(connection, school_id) if school_id else None
+    has_pending = any(row.status == "requested" for row in listed)
+    return render_template(
+        "console/backups.html", backups=listed, archive=archive, statuses=BACKUP_STATUS_RU,
+        kinds=KIND_RU, may_make=who.role in BACKUP_MAKERS, refresh=has_pending,
+        class_name=names.class_name if names else str, all_schools=ALL_SCHOOLS)
+
+
+@blueprint.post("/backups")
+def make_backup() -> Any:
+    who = current_principal()
+    who.require(BACKUP_MAKERS)
+    scope = page_school() or ALL_SCHOOLS
+    started = start_backup(who, scope)
+    if started.busy_with is not None:
+        flash(_("Резервная копия уже создаётся; дождитесь её."), "error")
+    elif not started.sent:
+        flash(_("Сервис сообщений недоступен, попробуйте позже."), "error")
+    else:
+        flash(_("Резервная копия запрошена: %(id)s.", id=started.job_id))
+    return redirect(url_for("console.backups")), 303
