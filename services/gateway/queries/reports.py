@@ -17,13 +17,15 @@ def console_fill_rate_series(connection: Connection, school_id: str) -> list[For
     """The school's fill rate per fortnight over its reports (whole-school two-week
     checks: scheduled, or asked for without a class or teacher)."""
     rows = connection.execute(select(reports_view.c.id, reports_view.c.generated_at,
-                                     reports_view.c.parameters, reports_view.c.content)
+                                     reports_view.c.parameters, reports_view.c.scope,
+                                     reports_view.c.content)
                               .where(reports_view.c.school_id == school_id,
                                      reports_view.c.kind == "fill_rate",
-                                     reports_view.c.status == "ready",
-                                     reports_view.c.scope.is_(None)))
+                                     reports_view.c.status == "ready"))
+    # a JSON column keeps "no scope" as JSON null, which SQL's IS NULL does not see
     whole_school = [(row.id, row.generated_at, row.content) for row in rows
-                    if row.content and not {"class_id", "teacher_id"} & set(row.parameters or {})]
+                    if row.content and not row.scope
+                    and not {"class_id", "teacher_id"} & set(row.parameters or {})]
     return fortnight_series(whole_school)
 
 
@@ -51,9 +53,11 @@ def console_latest_class_report(connection: Connection, school_id: str, kind: st
     class, or (program completion) for every class."""
     rows = connection.execute(select(reports_view).where(
         reports_view.c.school_id == school_id, reports_view.c.kind == kind,
-        reports_view.c.status == "ready", reports_view.c.scope.is_(None))
+        reports_view.c.status == "ready")
         .order_by(reports_view.c.generated_at.desc()).limit(50))
     for row in rows:
+        if row.scope:  # made for one teacher's view
+            continue
         made_for = (row.parameters or {}).get("class_id")
         if made_for in (class_id, None if kind == "program_completion" else class_id):
             return dict(row._mapping)
