@@ -36,7 +36,7 @@ FILL_COLUMNS = [{"key": "class_id", "title": "Класс", "format": None},
                  "format": "percent"}]
 
 
-def ready(report_id: str, kind: str, parameters: dict[str, Any], tables: list[Any],
+def ready(report_id: str, kind: str, parameters: dict[str, Any], tables: list[Any], *,
           school: str = "a", generated: datetime | None = None) -> Event:
     """A report.ready event as the checker announces it (a scheduled report)."""
     generated = generated or datetime(2026, 10, 1, 6, tzinfo=UTC)
