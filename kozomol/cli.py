@@ -327,8 +327,10 @@ def _print_code(code: str) -> None:
 @click.option("--school", "school_id", default=None, help="School id (every role but admin).")
 @click.option("--teacher", "teacher_id", default=None,
               help="For teachers and class teachers: the teacher they are.")
+@click.option("--language", default="ru", type=click.Choice(["ru", "ky"]),
+              help="The console's language for this person (Russian by default, or Kyrgyz).")
 def users_create(login: str, full_name: str, role: str, school_id: str | None,
-                 teacher_id: str | None) -> None:
+                 teacher_id: str | None, language: str) -> None:
     """Create an account and print its one-time link to set the password."""
     from datetime import UTC, datetime
 
@@ -340,7 +342,8 @@ def users_create(login: str, full_name: str, role: str, school_id: str | None,
     try:
         with engine.begin() as connection:
             user, code = accounts.create_user(connection, login, full_name, Role(role),
-                                              school_id=school_id, teacher_id=teacher_id)
+                                              school_id=school_id, teacher_id=teacher_id,
+                                              language=language)
             audit.record(connection, at=datetime.now(UTC), action="user.created",
                          resource="cli kozomol users create",
                          target={"user_id": user.id, "role": role,
@@ -350,6 +353,25 @@ def users_create(login: str, full_name: str, role: str, school_id: str | None,
     finally:
         engine.dispose()
     _print_code(code)
+
+
+@users.command("language")
+@click.argument("login")
+@click.argument("language", type=click.Choice(["ru", "ky"]))
+def users_language(login: str, language: str) -> None:
+    """The console's language for an account (people can also change it on their profile)."""
+    from services.gateway.adapters import users as accounts
+
+    engine = _gateway_engine(_settings())
+    try:
+        with engine.begin() as connection:
+            user = accounts.find_user(connection, login)
+            if user is None:
+                raise click.ClickException(f"no staff account {login}")
+            accounts.set_language(connection, user.id, language)
+    finally:
+        engine.dispose()
+    click.echo(f"{login}: the console speaks {'Kyrgyz' if language == 'ky' else 'Russian'}")
 
 
 @users.command("invite")
@@ -389,9 +411,10 @@ def users_list(school_id: str | None) -> None:
         engine.dispose()
     click.echo(tabulate(
         [(row["login"], row["full_name"], row["role"], row["school_id"] or "*",
-          row["teacher_id"] or "", "yes" if row["has_password"] else "no",
+          row["teacher_id"] or "", row["language"], "yes" if row["has_password"] else "no",
           "disabled" if row["disabled_at"] else "active") for row in rows],
-        headers=["login", "name", "role", "school", "teacher", "password", "state"]))
+        headers=["login", "name", "role", "school", "teacher", "language", "password",
+                 "state"]))
 
 
 @main.group()

@@ -265,3 +265,29 @@ def test_a_user_who_chose_kyrgyz_reads_the_console_in_kyrgyz(school: tuple[Any, 
     kyrgyz = client.get("/console/").data.decode()
     assert '<html lang="ky">' in kyrgyz
     assert "Эскертүүлөр" in kyrgyz and "Чыгуу" in kyrgyz and "Замечания" not in kyrgyz
+
+
+def test_kozomol_users_sets_the_language(production_settings: Settings,
+                                         gateway_client: Any) -> None:
+    from click.testing import CliRunner
+
+    from kozomol.cli import main
+
+    gateway, _ = gateway_client(production_settings)
+    runner = CliRunner(env={"KOZOMOL_DATABASE_URL": production_settings.database_url,
+                            "KOZOMOL_BROKER_URL": production_settings.broker_url,
+                            "KOZOMOL_DATA_DIR": str(production_settings.data_dir),
+                            "KOZOMOL_WEBHOOK_SECRETS": production_settings.webhook_secrets[0]})
+    made = runner.invoke(main, ["users", "create", "--login", "usenov", "--name", "Усенов",
+                                "--role", "deputy", "--school", "a", "--language", "ky"],
+                         catch_exceptions=False)
+    assert made.exit_code == 0, made.output
+    with gateway.engine.connect() as connection:
+        found = users.find_user(connection, "usenov")
+        assert found is not None and found.language == "ky"
+    assert runner.invoke(main, ["users", "language", "usenov", "ru"],
+                         catch_exceptions=False).exit_code == 0
+    with gateway.engine.connect() as connection:
+        found = users.find_user(connection, "usenov")
+        assert found is not None and found.language == "ru"
+    assert runner.invoke(main, ["users", "language", "usenov", "en"]).exit_code != 0

@@ -30,6 +30,8 @@ from flask import (
 )
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from natsort import natsort_keygen
 from sqlalchemy.exc import DBAPIError
@@ -74,14 +76,15 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 OPEN_TO_ALL = frozenset({"console.login", "console.set_password", "console.static"})
 HEADS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.DEPUTY, Role.AUDITOR})
-STATUS_RU = {"open": "открыто", "fixed": "исправлено", "waived": "снято",
-             "withdrawn": "отозвано"}
+STATUS_RU = {"open": _l("открыто"), "fixed": _l("исправлено"), "waived": _l("снято"),
+             "withdrawn": _l("отозвано")}
 ALL_SCHOOLS = "*"
 #: rules about a lesson's own entries: what a teacher still has to enter
 ENTRY_RULES = frozenset({"lesson.topic.late", "homework.late", "attendance.late"})
 class_sort_key = natsort_keygen()
-BACKUP_STATUS_RU = {"requested": "запрошена", "completed": "создана", "failed": "не удалась",
-                    "verified": "проверена", "damaged": "повреждена"}
+BACKUP_STATUS_RU = {"requested": _l("запрошена"), "completed": _l("создана"),
+                    "failed": _l("не удалась"), "verified": _l("проверена"),
+                    "damaged": _l("повреждена")}
 
 
 class ConsoleSessions(SecureCookieSessionInterface):
@@ -131,8 +134,8 @@ def install(app: Any) -> None:
 @blueprint.before_request
 def _authenticate() -> Any:
     if not current_app.secret_key and request.endpoint != "console.static":
-        return render_template("console/error.html", title="Консоль недоступна",
-                               message="База данных шлюза недоступна. Попробуйте позже."), 503
+        return render_template("console/error.html", title=_("Консоль недоступна"),
+                               message=_("База данных шлюза недоступна. Попробуйте позже.")), 503
     if request.method == "POST":
         csrf.protect()
     if request.endpoint in OPEN_TO_ALL:
@@ -170,9 +173,9 @@ def _headers(response: Response) -> Response:
 
 @blueprint.errorhandler(CSRFError)
 def _csrf_refused(exc: CSRFError) -> tuple[str, int]:
-    return render_template("console/error.html", title="Форма устарела",
-                           message="Форма отправлена без действительного ключа защиты (CSRF). "
-                                   "Откройте страницу заново и повторите."), 400
+    return render_template("console/error.html", title=_("Форма устарела"),
+                           message=_("Форма отправлена без действительного ключа защиты (CSRF). "
+                                     "Откройте страницу заново и повторите.")), 400
 
 
 @blueprint.errorhandler(AccessDenied)
@@ -181,14 +184,14 @@ def _access_denied(exc: AccessDenied) -> tuple[str, int]:
 
 
 def _refused(detail: str) -> Any:
-    return render_template("console/error.html", title="Нет доступа",
-                           message="Эта страница вам недоступна.", detail=detail), 403
+    return render_template("console/error.html", title=_("Нет доступа"),
+                           message=_("Эта страница вам недоступна."), detail=detail), 403
 
 
 @blueprint.errorhandler(404)
 def _not_found(exc: HTTPException) -> tuple[str, int]:
-    return render_template("console/error.html", title="Не найдено",
-                           message="Такой страницы нет."), 404
+    return render_template("console/error.html", title=_("Не найдено"),
+                           message=_("Такой страницы нет.")), 404
 
 
 def _client_address() -> str:
@@ -207,13 +210,13 @@ def login() -> Any:
     with gateway_of(current_app).engine.begin() as connection:
         if users.throttled(connection, limits):
             return render_template("console/login.html", login=login_name,
-                                   error="Слишком много неудачных попыток. "
-                                         "Подождите 15 минут."), 429
+                                   error=_("Слишком много неудачных попыток. "
+                                           "Подождите 15 минут.")), 429
         user = users.check_password(connection, login_name, password) if login_name else None
         if user is None:
             users.record_failure(connection, list(limits))
             return render_template("console/login.html", login=login_name,
-                                   error="Неверный логин или пароль."), 401
+                                   error=_("Неверный логин или пароль.")), 401
         session_id = users.start_session(connection, user.id)
     session.clear()  # a new cookie (and CSRF key) after login: no session fixation
     session["sid"] = session_id
@@ -237,7 +240,7 @@ def set_password() -> Any:
     password = request.form.get("password", "")
     if password != request.form.get("password_again", ""):
         return render_template("console/set_password.html", code=code,
-                               error="Пароли не совпадают."), 422
+                               error=_("Пароли не совпадают.")), 422
     try:
         with gateway_of(current_app).engine.begin() as connection:
             user = users.set_password(connection, code, password)
@@ -245,9 +248,9 @@ def set_password() -> Any:
         return render_template("console/set_password.html", code=code, error=str(exc)), 422
     if user is None:
         return render_template("console/set_password.html", code="",
-                               error="Код неверен, уже использован или устарел. "
-                                     "Попросите администратора выдать новый."), 422
-    flash("Пароль установлен. Войдите.")
+                               error=_("Код неверен, уже использован или устарел. "
+                                       "Попросите администратора выдать новый.")), 422
+    flash(_("Пароль установлен. Войдите."))
     return redirect(url_for("console.login"))
 
 
@@ -345,7 +348,7 @@ def dashboard() -> Any:
     previous = series[-2] if len(series) > 1 else None
     return render_template(
         "console/dashboard.html", school_id=school_id,
-        school_name=names.school if names else "все школы",
+        school_name=names.school if names else _("все школы"),
         by_rule=by_rule, total=sum(count for *_, count in by_rule), behind=behind,
         backup=backup, backup_status=BACKUP_STATUS_RU.get(backup.status, backup.status)
         if backup else None,
@@ -378,11 +381,11 @@ def _next_runs(settings: Any, current: Fortnight | None) -> list[tuple[str, date
     runs: list[tuple[str, datetime | None]] = []
     if settings.backup_schedule:
         local = now.astimezone(ZoneInfo(settings.backup_timezone))
-        runs.append(("Ночная резервная копия", croniter(settings.backup_schedule, local)
+        runs.append((_("Ночная резервная копия"), croniter(settings.backup_schedule, local)
                      .get_next(datetime)))
     if current is not None:
         next_end = current.date_to + timedelta(days=2 * FORTNIGHT_DAYS)
-        runs.append(("Проверка заполнения за две недели",
+        runs.append((_("Проверка заполнения за две недели"),
                      datetime.combine(next_end + timedelta(days=1), time(0, 5), tzinfo=zone())))
     return runs
 
@@ -394,7 +397,7 @@ def teacher(teacher_id: str) -> Any:
     who = current_principal()
     school_id = page_school()
     if school_id is None or not who.may_see_teacher(school_id, teacher_id):
-        raise AccessDenied("страница другого учителя недоступна")
+        raise AccessDenied(_("страница другого учителя недоступна"))
     with reading() as connection:
         open_rows = console_teacher_findings(connection, who, school_id, teacher_id)
         closed_rows = console_teacher_findings(connection, who, school_id, teacher_id,
@@ -470,7 +473,7 @@ def change_findings() -> Any:
     """Fix or waive several ticked findings at once, with one reason."""
     chosen = [value[:64] for value in request.form.getlist("finding_id")][:200]
     if not chosen:
-        flash("Не выбрано ни одного замечания.", "error")
+        flash(_("Не выбрано ни одного замечания."), "error")
         return redirect(_back()), 303
     return _change_findings(chosen)
 
@@ -494,8 +497,8 @@ def _change_findings(finding_ids: list[str]) -> Any:
     comment = request.form.get("comment", "").strip() or None
     problem = finding_change_problem(status, comment)
     if problem is not None:
-        flash("Чтобы снять замечание, укажите обоснование." if status == "waived"
-              else "Неизвестное действие.", "error")
+        flash(_("Чтобы снять замечание, укажите обоснование.") if status == "waived"
+              else _("Неизвестное действие."), "error")
         return redirect(_back()), 303
     user = g.user
     actor = f"{ROLE_RU.get(who.role, who.role.value)} {user.full_name} (пользователь {user.login})"
@@ -503,9 +506,10 @@ def _change_findings(finding_ids: list[str]) -> Any:
             if send_finding_change(row["school_id"], finding_id, str(status), comment,
                                    actor) is not None]
     if len(sent) < len(finding_ids):
-        flash("Сервис сообщений недоступен, попробуйте позже.", "error")
+        flash(_("Сервис сообщений недоступен, попробуйте позже."), "error")
     if sent:
-        flash(f"Замечание {', '.join(sent)}: отправлено «{STATUS_RU[str(status)]}».")
+        flash(_("Замечание %(ids)s: отправлено «%(status)s».", ids=", ".join(sent),
+                status=STATUS_RU[str(status)]))
     return redirect(_back()), 303
 
 

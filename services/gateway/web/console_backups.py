@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from services.gateway.adapters.names import school_names
 from services.gateway.domain.access import BACKUP_MAKERS, BACKUP_READERS
@@ -20,8 +21,8 @@ from services.gateway.web.console import (
     reading,
 )
 
-KIND_RU = {"daily": "ночная", "half_year": "за полугодие", "manual": "по запросу",
-           "year_end": "на конец года"}
+KIND_RU = {"daily": _l("ночная"), "half_year": _l("за полугодие"), "manual": _l("по запросу"),
+           "year_end": _l("на конец года")}
 
 
 @blueprint.get("/backups")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, render_template
+from flask_babel import gettext as _
 
 from services.gateway.adapters.names import school_names
 from services.gateway.domain.access import AccessDenied
@@ -50,7 +51,7 @@ def class_page(class_id: str) -> Any:
     with reading() as connection:
         homeroom = console_homeroom_of(connection, school_id, class_id) if school_id else None
         if school_id is None or not who.may_see_class(school_id, homeroom):
-            raise AccessDenied("страница чужого класса недоступна")
+            raise AccessDenied(_("страница чужого класса недоступна"))
         rows = console_class_findings(connection, who, school_id, class_id)
         names = school_names(connection, school_id)
         analysis = console_latest_class_report(connection, school_id, "quarter_analysis",

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from services.gateway.adapters.names import school_names
 from services.gateway.domain.print_requests import MAY_PRINT, PRINT_KINDS, print_request_errors
@@ -32,11 +33,11 @@ from services.gateway.web.print_jobs import (
 from services.gateway.web.reports import report_visible_to
 from shared.storage import StorageError
 
-KINDS_RU = {"class_journal": "Классный журнал", "student_report": "Табель ученика",
-            "final_statement": "Итоговая ведомость", "report": "Отчёт",
-            "remarks_sheet": "Листок замечаний", "class_journals": "Все классные журналы",
-            "student_reports": "Табели всех учеников класса"}
-STATUS_RU = {"pending": "печатается", "completed": "готово", "failed": "не напечатано"}
+KINDS_RU = {"class_journal": _l("Классный журнал"), "student_report": _l("Табель ученика"),
+            "final_statement": _l("Итоговая ведомость"), "report": _l("Отчёт"),
+            "remarks_sheet": _l("Листок замечаний"), "class_journals": _l("Все классные журналы"),
+            "student_reports": _l("Табели всех учеников класса")}
+STATUS_RU = {"pending": _l("печатается"), "completed": _l("готово"), "failed": _l("не напечатано")}
 #: the printing forms: kind -> its fields (all but "report", which a report's page sends)
 FORMS = ("class_journal", "final_statement", "student_reports", "student_report",
          "remarks_sheet", "class_journals")

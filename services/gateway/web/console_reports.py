@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from services.gateway.adapters.names import school_names
 from services.gateway.domain.access import Role
@@ -25,29 +26,29 @@ from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, csv_body, downlo
 from services.gateway.web.reports import SCOPED, report_sheets, report_visible_to, start_report
 
 #: field -> (Russian label, input kind); the kinds are drawn by report_forms.html
-FIELDS: dict[str, tuple[str, str]] = {
-    "date_from": ("С", "date"), "date_to": ("По", "date"), "on": ("На дату", "date"),
-    "class_id": ("Класс", "class"), "teacher_id": ("Учитель", "teacher"),
-    "subject_id": ("Предмет", "subject"), "term_id": ("Период (например, q1)", "text"),
-    "by": ("Группировать", "by"), "basis": ("Основа", "basis"),
-    "days": ("Не посещали, дней", "number"),
+FIELDS: dict[str, tuple[Any, str]] = {
+    "date_from": (_l("С"), "date"), "date_to": (_l("По"), "date"), "on": (_l("На дату"), "date"),
+    "class_id": (_l("Класс"), "class"), "teacher_id": (_l("Учитель"), "teacher"),
+    "subject_id": (_l("Предмет"), "subject"), "term_id": (_l("Период (например, q1)"), "text"),
+    "by": (_l("Группировать"), "by"), "basis": (_l("Основа"), "basis"),
+    "days": (_l("Не посещали, дней"), "number"),
 }
 #: kind -> (title, fields) in the order the API's docs list them (docs/reports.md)
-REPORT_FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "fill_rate": ("Заполнение журнала", ("date_from", "date_to", "class_id", "teacher_id")),
-    "quarter_analysis": ("Анализ классного журнала за четверть", ("class_id", "term_id")),
-    "program_completion": ("Выполнение программы (КТП)", ("on", "class_id")),
-    "teacher_summary": ("Сводка по учителям", ("term_id", "teacher_id")),
-    "academic_results": ("Успеваемость и качество знаний",
+REPORT_FORMS: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "fill_rate": (_l("Заполнение журнала"), ("date_from", "date_to", "class_id", "teacher_id")),
+    "quarter_analysis": (_l("Анализ классного журнала за четверть"), ("class_id", "term_id")),
+    "program_completion": (_l("Выполнение программы (КТП)"), ("on", "class_id")),
+    "teacher_summary": (_l("Сводка по учителям"), ("term_id", "teacher_id")),
+    "academic_results": (_l("Успеваемость и качество знаний"),
                          ("by", "term_id", "basis", "class_id", "subject_id", "teacher_id")),
-    "marks_objectivity": ("Объективность итоговых отметок",
+    "marks_objectivity": (_l("Объективность итоговых отметок"),
                           ("term_id", "class_id", "subject_id", "teacher_id")),
-    "journal_visits": ("Посещение журнала учениками и родителями", ("class_id", "days")),
+    "journal_visits": (_l("Посещение журнала учениками и родителями"), ("class_id", "days")),
 }
-CHOICES = {"by": (("class", "по классам"), ("subject", "по предметам"),
-                  ("teacher", "по учителям"), ("parallel", "по параллелям")),
-           "basis": (("final", "итоговые отметки"), ("current", "текущие отметки"))}
-STATUS_RU = {"pending": "готовится", "ready": "готов", "failed": "не удался"}
+CHOICES = {"by": (("class", _l("по классам")), ("subject", _l("по предметам")),
+                  ("teacher", _l("по учителям")), ("parallel", _l("по параллелям"))),
+           "basis": (("final", _l("итоговые отметки")), ("current", _l("текущие отметки")))}
+STATUS_RU = {"pending": _l("готовится"), "ready": _l("готов"), "failed": _l("не удался")}
 #: seconds between the page's own refreshes while the report is made
 REFRESH_SECONDS = 2
 
