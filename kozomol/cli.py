@@ -607,11 +607,17 @@ def webhook_send(files: tuple[Path, ...], url: str | None, batch: bool) -> None:
 @click.option("--parallels", type=int, default=2, show_default=True,
               help="Classes per grade of the simulated school.")
 @click.option("--grades", default="1-11", show_default=True)
-def demo(output: Path | None, seed: int, parallels: int, grades: str) -> None:
-    """Simulate a school's first quarter, send it through every service, print a summary."""
+@click.option("--serve", is_flag=True,
+              help="Keep every service running afterwards (the console too) until Ctrl-C.")
+@click.option("--port", type=int, default=None,
+              help="With --serve: the HTTP port (default: KOZOMOL_HTTP_PORT, 8080).")
+def demo(output: Path | None, seed: int, parallels: int, grades: str, serve: bool,
+         port: int | None) -> None:
+    """Simulate a school's first quarter, send it through every service, print a summary
+    and the console's address with a login it made (--serve: then keep it running)."""
     from datetime import datetime
 
-    from kozomol.demo import print_summary, run_demo
+    from kozomol.demo import print_summary, run_demo, serve_until_stopped
     from kozomol.simulator.run import SimulationSpec
     from shared.logs import configure_logging
 
@@ -622,7 +628,11 @@ def demo(output: Path | None, seed: int, parallels: int, grades: str) -> None:
     spec = SimulationSpec(seed=seed, parallels=parallels,
                           grades=tuple(range(int(low), int(high or low) + 1)))
     folder = (output or Path("demo-results") / datetime.now().strftime("%Y%m%d-%H%M%S")).resolve()
-    print_summary(run_demo(settings, folder, spec))
+    if serve:
+        run_demo(settings, folder, spec, serve=serve_until_stopped,
+                 port=settings.http_port if port is None else port)
+    else:
+        print_summary(run_demo(settings, folder, spec))
 
 
 @main.command()
