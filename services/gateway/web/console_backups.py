@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -34,11 +34,25 @@ def backups() -> Any:
         listed = console_backups(connection, school_id)
         archive = console_archive(connection, school_id)
         names = school_names(connection, school_id) if school_id else None
-    has_pending = any(row.status == "requested" for row in listed)
+    waiting = _waiting(listed)
     return render_template(
         "console/backups.html", backups=listed, archive=archive, statuses=BACKUP_STATUS_RU,
-        kinds=KIND_RU, may_make=who.role in BACKUP_MAKERS, refresh=has_pending,
+        kinds=KIND_RU, may_make=who.role in BACKUP_MAKERS,
+        poll_url=url_for("console.backups_state") if waiting else None, poll_state=waiting,
         class_name=names.class_name if names else str, all_schools=ALL_SCHOOLS)
+
+
+def _waiting(listed: list[Any]) -> str:
+    return " ".join(row.id for row in listed if row.status == "requested")
+
+
+@blueprint.get("/backups/state")
+def backups_state() -> Any:
+    """What console.js asks while a backup is made (the list reloads when it changes)."""
+    current_principal().require(BACKUP_READERS)
+    with reading() as connection:
+        listed = console_backups(connection, page_school())
+    return jsonify({"state": _waiting(listed)})
 
 
 @blueprint.post("/backups")

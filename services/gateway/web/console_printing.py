@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -51,11 +51,27 @@ def printing() -> Any:
         jobs = console_print_jobs(connection, who, school_id)
         names = school_names(connection, school_id) if school_id else None
     allowed = MAY_PRINT.get(who.role, frozenset())
+    waiting = _waiting(jobs)
     return render_template(
         "console/printing.html", jobs=[_job(row, names) for row in jobs],
+        poll_url=url_for("console.printing_state") if waiting else None, poll_state=waiting,
         forms=[(kind, KINDS_RU[kind], PRINT_KINDS[kind]) for kind in FORMS if kind in allowed],
         classes=sorted(names.classes.items(), key=lambda item: class_sort_key(item[1]))
         if names else [])
+
+
+def _waiting(jobs: list[Any]) -> str:
+    """The jobs still printing, with their progress: what the page's state is."""
+    return " ".join(f"{row.id}:{row.documents_done or 0}" for row in jobs
+                    if row.status == "pending")
+
+
+@blueprint.get("/printing/state")
+def printing_state() -> Any:
+    """What console.js asks while jobs print (the list reloads when it changes)."""
+    with reading() as connection:
+        jobs = console_print_jobs(connection, current_principal(), page_school())
+    return jsonify({"state": _waiting(jobs)})
 
 
 @blueprint.post("/printing")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -49,8 +49,6 @@ CHOICES = {"by": (("class", _l("по классам")), ("subject", _l("по п�
                   ("teacher", _l("по учителям")), ("parallel", _l("по параллелям"))),
            "basis": (("final", _l("итоговые отметки")), ("current", _l("текущие отметки")))}
 STATUS_RU = {"pending": _l("готовится"), "ready": _l("готов"), "failed": _l("не удался")}
-#: seconds between the page's own refreshes while the report is made
-REFRESH_SECONDS = 2
 
 
 @blueprint.get("/reports")
@@ -119,9 +117,16 @@ def report(report_id: str) -> Any:
                                              Role.CLASS_TEACHER, Role.TEACHER)
     return render_template("console/report.html", row=row, title=title,
                            content=row["content"] or {}, status=STATUS_RU.get(row["status"]),
-                           refresh=REFRESH_SECONDS if row["status"] == "pending" else None,
+                           poll_url=url_for("console.report_state", report_id=report_id)
+                           if row["status"] == "pending" else None, poll_state=row["status"],
                            may_print=may_print and row["status"] == "ready",
                            hidden_keys=("subject_id", "teacher_id", "lesson_ids"))
+
+
+@blueprint.get("/reports/<report_id>/state")
+def report_state(report_id: str) -> Any:
+    """What console.js asks while the report is made (the page reloads when it changes)."""
+    return jsonify({"state": _visible_report(report_id)["status"]})
 
 
 @blueprint.get("/reports/<report_id>/download")
