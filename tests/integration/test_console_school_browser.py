@@ -185,8 +185,9 @@ def test_a_deputy_works_through_a_real_schools_quarter(
     journal.get_by_label("Период (например, q1)").fill(q1)
     journal.get_by_role("button", name="Напечатать").click()
     page.wait_for_url(f"{base}/console/printing")
-    link = page.locator("a.download").first
-    link.wait_for(timeout=90_000)  # the list refreshes itself while the job prints
+    # (the scheduled reports' PDFs are in the list too: the journal's row is the newest one)
+    link = page.locator("tr[data-job]:has-text('Классный журнал') a.download").first
+    link.wait_for(timeout=90_000)  # the list reloads itself once the job is printed
     shot(page, "school-printing")
     with page.expect_download() as downloading:
         link.click()
@@ -194,7 +195,7 @@ def test_a_deputy_works_through_a_real_schools_quarter(
     assert body.startswith(b"%PDF")
     with pikepdf.open(io.BytesIO(body)) as pdf:
         assert len(pdf.pages) > 1
-    assert downloading.value.suggested_filename.endswith(".pdf")
+    assert downloading.value.suggested_filename.endswith("_журнал_2026-2027_I-четверть.pdf")
 
     page.get_by_role("button", name="Выйти").click()
     page.wait_for_url(f"{base}/console/login")

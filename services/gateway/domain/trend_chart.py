@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from services.gateway.domain.fill_rate import Fortnight
 
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 40
+WIDTH, HEIGHT = 480, 240
+LEFT, RIGHT, TOP, BOTTOM = 52, 24, 28, 40
 
 
 @dataclass(frozen=True)

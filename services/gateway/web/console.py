@@ -9,7 +9,7 @@ Not API operations: none of these routes is in ``/openapi.json``.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -310,6 +310,10 @@ def report_cell(value: Any, column: dict[str, Any], class_names: dict[str, str])
         return "—"
     if column.get("key") == "class_id":
         return class_names.get(str(value), str(value))
+    if column.get("key") == "rule":
+        return rules.rule_title(str(value))
+    if column.get("format") == "decimal" and isinstance(value, int | float):
+        return f"{value:.2f}".replace(".", ",")
     if column.get("format") == "percent" and isinstance(value, int | float):
         return percent_ru(float(value))
     if isinstance(value, dict):
@@ -374,19 +378,20 @@ def _analyses_by_term(analyses: list[dict[str, Any]], names: Any) -> list[dict[s
             sorted(terms.values(), key=lambda t: t["term"], reverse=True)][:3]
 
 
-def _next_runs(settings: Any, current: Fortnight | None) -> list[tuple[str, datetime | None]]:
-    """What the services do next by themselves: the nightly backup (its cron in its time
-    zone) and the next two-week check (the day after the next fortnight ends)."""
-    now = datetime.now(UTC)
-    runs: list[tuple[str, datetime | None]] = []
+def _next_runs(settings: Any, current: Fortnight | None) -> list[tuple[str, str]]:
+    """What the services do next by themselves, as the school reads it: the nightly
+    backup (its cron in its time zone) and the next two-week check (the checker makes it
+    once the fortnight after the last one has ended)."""
+    runs: list[tuple[str, str]] = []
     if settings.backup_schedule:
-        local = now.astimezone(ZoneInfo(settings.backup_timezone))
-        runs.append((_("Ночная резервная копия"), croniter(settings.backup_schedule, local)
-                     .get_next(datetime)))
+        local = datetime.now(UTC).astimezone(ZoneInfo(settings.backup_timezone))
+        runs.append((_("Ночная резервная копия"),
+                     local_time(croniter(settings.backup_schedule, local).get_next(datetime))))
     if current is not None:
-        next_end = current.date_to + timedelta(days=2 * FORTNIGHT_DAYS)
+        ends = current.date_to + timedelta(days=FORTNIGHT_DAYS)
         runs.append((_("Проверка заполнения за две недели"),
-                     datetime.combine(next_end + timedelta(days=1), time(0, 5), tzinfo=zone())))
+                     _("%(start)s – %(end)s, с %(day)s", start=f"{ends - timedelta(days=13):%d.%m}",
+                       end=f"{ends:%d.%m.%Y}", day=f"{ends + timedelta(days=1):%d.%m.%Y}")))
     return runs
 
 
@@ -435,6 +440,14 @@ def findings() -> Any:
         catalog=[(rule.id, rules.rule_title(rule.id)) for rule in rules.CATALOG.values()])
 
 
+def _history_time(at: Any) -> str:
+    """A history step's moment (ISO, UTC) as the school reads it."""
+    try:
+        return local_time(datetime.fromisoformat(str(at)))
+    except ValueError:
+        return str(at or "")
+
+
 def _date_argument(name: str) -> date | None:
     try:
         return date.fromisoformat(request.args.get(name, ""))
@@ -458,7 +471,9 @@ def finding(finding_id: str) -> Any:
     if row is None:
         abort(404)
     return render_template("console/finding.html", finding=finding_card(row, names),
-                           evidence=row.evidence or {}, history=row.history or [],
+                           evidence=row.evidence or {}, statuses=STATUS_RU,
+                           history=[{**step, "at": _history_time(step.get("at"))}
+                                    for step in row.history or []],
                            may_decide=who.role in DECIDERS)
 
 

@@ -63,7 +63,7 @@ def class_page(class_id: str) -> Any:
         homeroom=names.teacher(homeroom) if homeroom else "",
         findings=[finding_card(row, names) for row in rows], may_decide=who.role in DECIDERS,
         analysis=analysis, program=program, program_table=_table(program, "program", class_id),
-        final_marks=_table(analysis, "final_marks", class_id),
+        final_marks=_table(analysis, "final_marks", class_id), class_names=names.classes,
         may_print=who.role in HEADS or who.role.value == "class_teacher")
 
 

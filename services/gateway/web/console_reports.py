@@ -112,6 +112,8 @@ def _visible_report(report_id: str) -> dict[str, Any]:
 @blueprint.get("/reports/<report_id>")
 def report(report_id: str) -> Any:
     row = _visible_report(report_id)
+    with reading() as connection:
+        names = school_names(connection, row["school_id"])
     title = REPORT_FORMS.get(row["kind"], (row["kind"],))[0]
     may_print = current_principal().role in (Role.ADMIN, Role.DIRECTOR, Role.DEPUTY,
                                              Role.CLASS_TEACHER, Role.TEACHER)
@@ -120,7 +122,8 @@ def report(report_id: str) -> Any:
                            poll_url=url_for("console.report_state", report_id=report_id)
                            if row["status"] == "pending" else None, poll_state=row["status"],
                            may_print=may_print and row["status"] == "ready",
-                           hidden_keys=("subject_id", "teacher_id", "lesson_ids"))
+                           hidden_keys=("subject_id", "teacher_id", "lesson_ids"),
+                           class_names=names.classes)
 
 
 @blueprint.get("/reports/<report_id>/state")
