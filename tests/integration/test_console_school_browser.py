@@ -14,6 +14,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,6 @@ from services.checker.reporting import make_scheduled
 from services.gateway.adapters.tokens import create_token
 from services.gateway.consumer import bootstrap_read_model
 from services.gateway.domain.access import Role
-from services.gateway.domain.fill_rate import fortnight_of
 from services.printer.main import bootstrap as printer_service
 from shared.messaging.topology import PRINTER_COPIES
 from shared.settings import Settings
@@ -114,6 +114,19 @@ def test_a_deputy_works_through_a_real_schools_quarter(
     # The findings the checker announced have reached the read model.
     wait_for(lambda: len(api_pages(page, base, "/api/v1/findings?status=open", token)) > 0,
              timeout=60)
+    # The checker made the latest fortnight's check by itself; the deputy asked the API
+    # for the earlier ones of the quarter (so the year's trend has several points).
+    scheduled = [item for item in api_pages(page, base, "/api/v1/reports?kind=fill_rate",
+                                            token, limit=200) if item["status"] == "ready"]
+    assert scheduled, "the checker made no two-week check"
+    latest = date.fromisoformat(scheduled[0]["parameters"]["date_from"])
+    for weeks in (6, 4, 2):
+        start = latest - timedelta(weeks=weeks)
+        asked = page.request.post(f"{base}/api/v1/reports?wait=25", headers={
+            "Authorization": f"Bearer {token}"}, data={"kind": "fill_rate", "parameters": {
+                "date_from": start.isoformat(),
+                "date_to": (start + timedelta(days=13)).isoformat()}})
+        assert asked.status == 200, asked.text()
     fortnights = [item for item in api_pages(page, base, "/api/v1/reports?kind=fill_rate",
                                              token, limit=200) if item["status"] == "ready"]
     log_in(page, base, "deputy")
@@ -128,14 +141,21 @@ def test_a_deputy_works_through_a_real_schools_quarter(
              for row in page.locator("tr[data-rule]").all()}
     assert shown == by_rule
     assert page.locator("#open-total").inner_text() == str(len(api_open))
-    if fortnights:  # the scheduled two-week check, as the API serves it
-        newest = max(fortnights, key=lambda item: item["parameters"]["date_from"])
-        report = page.request.get(f"{base}/api/v1/reports/{newest['id']}",
-                                  headers={"Authorization": f"Bearer {token}"}).json()
-        figure = fortnight_of(newest["id"], report["report"])
-        assert figure is not None and figure.rate is not None
-        expected = f"{figure.rate * 100:.1f} %".replace(".", ",")
-        assert page.locator("#fill-current").inner_text() == expected
+    # This fortnight's fill rate and the last one's, as the API's reports give them:
+    # topics, homework and attendance entered on time of 3 per held lesson.
+    rates = []
+    for item in sorted(fortnights, key=lambda item: item["parameters"]["date_from"]):
+        rows = page.request.get(f"{base}/api/v1/reports/{item['id']}", headers={
+            "Authorization": f"Bearer {token}"}).json()["report"]["tables"][0]["rows"]
+        held = sum(row["lessons_held"] for row in rows)
+        on_time = sum(round((row[key] or 0) * row["lessons_held"]) for row in rows
+                      for key in ("topics_on_time", "homework_on_time", "attendance_on_time"))
+        rates.append(f"{on_time / (3 * held) * 100:.1f} %".replace(".", ","))
+    assert len(rates) == 4
+    assert page.locator("#fill-current").inner_text() == rates[-1]
+    assert page.locator("#fill-previous").inner_text() == rates[-2]
+    assert page.locator("svg circle.trend-dot").count() == 4
+    assert page.locator("#trend-table tbody td.num:nth-child(3)").all_text_contents() == rates
     shot(page, "school-dashboard")
 
     # A teacher furthest behind; waive one of their open findings with a reason.
