@@ -168,6 +168,8 @@ findings_view = Table(
     Column("evidence", JSON, nullable=False),
     Column("history", JSON, nullable=False),
     Column("stamp", DateTime(timezone=True), nullable=False),  # the newest event applied
+    Index("ix_gateway_findings_school_status_rule", "school_id", "status", "rule",
+          "teacher_id"),
 )
 
 #: Each school's rule parameters as the checker announced them.

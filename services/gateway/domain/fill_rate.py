@@ -50,15 +50,12 @@ def fortnight_of(report_id: str, content: dict[str, Any]) -> Fortnight | None:
     return Fortnight(report_id, start, end, lessons, on_time)
 
 
-def fortnight_series(reports: list[tuple[str, datetime | None, dict[str, Any]]]
-                     ) -> list[Fortnight]:
-    """One figure per fortnight, oldest first; of two reports of one fortnight (a
-    scheduled one made again, a deputy's request) the newest generated counts."""
+def fortnight_series(figures: list[tuple[datetime | None, Fortnight]]) -> list[Fortnight]:
+    """One figure per fortnight, oldest first, from (generated at, figure) of the reports;
+    of two reports of one fortnight (a scheduled one made again, a deputy's request) the
+    newest generated counts."""
     newest: dict[date, tuple[datetime | None, Fortnight]] = {}
-    for report_id, generated_at, content in reports:
-        figure = fortnight_of(report_id, content)
-        if figure is None:
-            continue
+    for generated_at, figure in figures:
         known = newest.get(figure.date_from)
         if known is None or (generated_at is not None and
                              (known[0] is None or generated_at > known[0])):

@@ -1,4 +1,5 @@
-"""gateway: each school's time zone (from its calendar) and each console user's language
+"""gateway: each school's time zone (from its calendar), each console user's language, an
+index for the console's dashboard (open findings by rule and teacher)
 
 Revision ID: gateway_0013
 Revises: gateway_0012
@@ -26,9 +27,13 @@ def upgrade() -> None:
     with op.batch_alter_table("gateway_users") as table:
         table.add_column(sa.Column("language", sa.String(8), nullable=False,
                                    server_default="ru"))
+    # The dashboard counts a school's open findings by rule and teacher: from the index.
+    op.create_index("ix_gateway_findings_school_status_rule", "gateway_findings",
+                    ["school_id", "status", "rule", "teacher_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_gateway_findings_school_status_rule", "gateway_findings")
     with op.batch_alter_table("gateway_users") as table:
         table.drop_column("language")
     op.drop_table("gateway_school_zones")

@@ -48,7 +48,6 @@ from services.gateway.queries.findings import (
     console_finding,
     console_findings,
     console_open_counts,
-    console_open_rules_of,
     console_teacher_findings,
 )
 from services.gateway.queries.reports import console_fill_rate_series, console_reports
@@ -336,8 +335,6 @@ def dashboard() -> Any:
     with reading() as connection:
         counts = console_open_counts(connection, who, school_id)
         names = school_names(connection, school_id) if school_id else None
-        owed = console_open_rules_of(connection, who, school_id,
-                                     [t for t, _ in counts.by_teacher]) if school_id else {}
         backups = console_backups(connection, school_id, limit=1)
         series = console_fill_rate_series(connection, school_id) if school_id else []
         analyses = console_reports(connection, school_id, kind="quarter_analysis") \
@@ -345,7 +342,7 @@ def dashboard() -> Any:
     by_rule = [(rule, rules.rule_title(rule), count) for rule, count in counts.by_rule]
     behind = [(teacher_id, names.teacher(teacher_id) if names else teacher_id, count,
                [(rules.rule_title(rule), n) for rule, n in sorted(
-                   owed.get(teacher_id, {}).items(), key=lambda item: (-item[1], item[0]))])
+                   counts.owed.get(teacher_id, {}).items(), key=lambda item: (-item[1], item[0]))])
               for teacher_id, count in counts.by_teacher]
     backup = backups[0] if backups else None
     current = series[-1] if series else None
