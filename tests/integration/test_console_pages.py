@@ -111,7 +111,7 @@ def test_the_dashboard_shows_the_fortnights_as_the_api_reports_them_in_school_ti
     assert [round(rate, 4) for rate in rates] == [0.5833, 0.75, 0.9167]
     assert re.search(r'id="fill-current">91,7 %<', text)
     assert re.search(r'id="fill-previous">75,0 %<', text)
-    assert re.search(r'id="fill-change" class="ok">\+16,7 %<', text)
+    assert re.search(r'id="fill-change" class="ok">\+16,7 п. п.<', text)  # points
     # the chart: a dot per fortnight, and the same figures in its table
     assert text.count('class="trend-dot"') == 3
     table = text[text.index('id="trend-table"'):]
