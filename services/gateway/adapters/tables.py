@@ -170,6 +170,8 @@ findings_view = Table(
     Column("stamp", DateTime(timezone=True), nullable=False),  # the newest event applied
     Index("ix_gateway_findings_school_status_rule", "school_id", "status", "rule",
           "teacher_id"),
+    Index("ix_gateway_findings_school_teacher", "school_id", "teacher_id", "date"),
+    Index("ix_gateway_findings_school_class", "school_id", "class_id", "date"),
 )
 
 #: Each school's rule parameters as the checker announced them.

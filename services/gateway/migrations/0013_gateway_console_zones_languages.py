@@ -30,9 +30,16 @@ def upgrade() -> None:
     # The dashboard counts a school's open findings by rule and teacher: from the index.
     op.create_index("ix_gateway_findings_school_status_rule", "gateway_findings",
                     ["school_id", "status", "rule", "teacher_id"])
+    # A teacher's page and a class's page list that teacher's or class's findings.
+    op.create_index("ix_gateway_findings_school_teacher", "gateway_findings",
+                    ["school_id", "teacher_id", "date"])
+    op.create_index("ix_gateway_findings_school_class", "gateway_findings",
+                    ["school_id", "class_id", "date"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_gateway_findings_school_class", "gateway_findings")
+    op.drop_index("ix_gateway_findings_school_teacher", "gateway_findings")
     op.drop_index("ix_gateway_findings_school_status_rule", "gateway_findings")
     with op.batch_alter_table("gateway_users") as table:
         table.drop_column("language")

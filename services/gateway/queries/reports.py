@@ -70,15 +70,17 @@ def console_report(connection: Connection, report_id: str) -> dict[str, Any] | N
 def console_latest_class_report(connection: Connection, school_id: str, kind: str,
                                 class_id: str) -> dict[str, Any] | None:
     """The newest ready whole-school report of this kind about the class: made for the
-    class, or (program completion) for every class."""
-    rows = connection.execute(select(reports_view).where(
+    class, or (program completion) for every class. Only the chosen one's content is
+    read."""
+    rows = connection.execute(select(reports_view.c.id, reports_view.c.parameters,
+                                     reports_view.c.scope).where(
         reports_view.c.school_id == school_id, reports_view.c.kind == kind,
         reports_view.c.status == "ready")
-        .order_by(reports_view.c.generated_at.desc()).limit(50))
+        .order_by(reports_view.c.generated_at.desc()).limit(500))
     for row in rows:
         if row.scope:  # made for one teacher's view
             continue
         made_for = (row.parameters or {}).get("class_id")
-        if made_for in (class_id, None if kind == "program_completion" else class_id):
-            return dict(row._mapping)
+        if made_for == class_id or (made_for is None and kind == "program_completion"):
+            return console_report(connection, row.id)
     return None
