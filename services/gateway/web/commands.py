@@ -16,6 +16,8 @@ broker takes it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Response, current_app, jsonify
@@ -28,6 +30,15 @@ from services.gateway.web.errors import api_error
 from shared.messaging.publisher import PublishError
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def request_transaction() -> Iterator[Connection]:
+    """The request's own transaction, for its handler's writes and the commands it records
+    (:func:`record_command`): committed together, or rolled back together. Views open it
+    here, so they reach the database only through the handlers they pass it to."""
+    with gateway_of(current_app).engine.begin() as connection:
+        yield connection
 
 
 def record_command(connection: Connection, school_id: str, service: str, command_type: str,
@@ -59,7 +70,7 @@ def send_recorded() -> bool:
 def send_command(school_id: str, service: str, command_type: str,
                  data: dict[str, Any]) -> str:
     """Record one command on its own (nothing else to record with it) and send it; its id."""
-    with gateway_of(current_app).engine.begin() as connection:
+    with request_transaction() as connection:
         command_id = record_command(connection, school_id, service, command_type, data)
     send_recorded()
     return command_id
