@@ -25,7 +25,7 @@ import psycopg
 from kozomol.simulator.run import SimulationSpec, school_events
 from services.checker.adapters import deadlines_store
 from services.checker.adapters.tables import inbox
-from services.checker.handlers import prepare_ahead, sweep, take_events
+from services.checker.handlers import fold_events, prepare_ahead, sweep
 from shared.db.engine import make_engine
 from shared.db.migrations import upgrade
 from shared.events.envelope import Event
@@ -63,7 +63,7 @@ def run(url: str, copy_url: str, name: str, copy: str, *, parallels: int, day: i
     history = [e for e in events if datetime.fromisoformat(e["occurred_at"]) < evening]
     upgrade(url, "checker", SERVICES)
     engine = make_engine(url)
-    process = InboxProcessor(engine, inbox, take_events)
+    process = InboxProcessor(engine, inbox, fold_events)
     for start in range(0, len(history), 1000):
         process([Event.from_envelope(e) for e in history[start:start + 1000]])
     first = sweep(engine, lambda: evening)

@@ -23,7 +23,7 @@ import psycopg
 
 from kozomol.simulator.run import SimulationSpec, judged_at, parse_terms, school_events
 from services.checker.adapters.tables import inbox
-from services.checker.handlers import refresh_statistics, sweep, take_events
+from services.checker.handlers import fold_events, refresh_statistics, sweep
 from shared.db.engine import make_engine
 from shared.db.migrations import upgrade
 from shared.events.envelope import Event
@@ -54,7 +54,7 @@ def main() -> None:
 def run(url: str, spec: SimulationSpec, batch_size: int) -> None:
     upgrade(url, "checker", SERVICES)
     engine = make_engine(url)
-    process = InboxProcessor(engine, inbox, take_events)
+    process = InboxProcessor(engine, inbox, fold_events)
     by_month: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for event in school_events(spec):
         by_month[event["occurred_at"][:7]].append(event)

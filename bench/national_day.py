@@ -54,7 +54,7 @@ from gateway_intake import ROOT, GatewayProcess, Scratch, _free_port, _kozomol
 from kozomol.simulator.delivery import send
 from kozomol.simulator.run import SimulationSpec, school_events
 from services.checker.adapters.tables import findings, inbox
-from services.checker.handlers import sweep, take_events
+from services.checker.handlers import fold_events, sweep
 from shared.db.engine import make_engine
 from shared.events.envelope import Event
 from shared.messaging.inbox import InboxProcessor
@@ -143,7 +143,7 @@ def prepare_template(scratch: Scratch, env: dict[str, str], history: list[dict[s
     subprocess.run([*_kozomol(), "db", "upgrade"], env=env, check=True, timeout=300,
                    cwd=ROOT, stdout=subprocess.DEVNULL)
     engine = make_engine(scratch.database_url)
-    process = InboxProcessor(engine, inbox, take_events)
+    process = InboxProcessor(engine, inbox, fold_events)
     started = time.perf_counter()
     for start in range(0, len(history), 1000):
         process([Event.from_envelope(e) for e in history[start:start + 1000]])

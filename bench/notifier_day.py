@@ -32,7 +32,7 @@ from sqlalchemy import func, insert, select
 from kozomol.simulator.run import SimulationSpec, school_events
 from services.notifier.adapters.channels import Channels
 from services.notifier.adapters.tables import findings, messages, records
-from services.notifier.handlers import Notifier, take_events
+from services.notifier.handlers import Notifier, fold_events
 from shared.db.engine import make_engine
 from shared.db.migrations import upgrade
 from shared.events.envelope import Event
@@ -69,7 +69,7 @@ def main() -> None:
     template = events[0].school_id
     with engine.begin() as connection:
         for start in range(0, len(events), 2000):
-            take_events(connection, events[start:start + 2000])
+            fold_events(connection, events[start:start + 2000])
     fold_s = time.perf_counter() - started
     written_day = DAY - timedelta(days=6)
     with engine.begin() as connection:

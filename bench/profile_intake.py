@@ -95,13 +95,13 @@ def main() -> int:
         domain_intake.orjson = _TimedOrjson(domain_intake.orjson)
         domain_intake.validation_errors = timed("  marshmallow validation",
                                                 schemas.validation_errors)
-        handlers.intake.insert_new = timed("INSERT ids ON CONFLICT", handlers.intake.insert_new)
+        handlers.intake.record_new = timed("INSERT ids ON CONFLICT", handlers.intake.record_new)
         intake_class = handlers.intake.Intake
         intake_class.take = timed("intake.take (total)", intake_class.take)
         intake_class.message = timed("  build messages (orjson.dumps)", intake_class.message)
         intake_class._count = staticmethod(timed("  metrics per event", intake_class._count))
         ConfirmingPublisher.publish = timed("  publish + confirms", ConfirmingPublisher.publish)
-        webhooks.jsonify = timed("jsonify response", webhooks.jsonify)
+        webhooks.Response = timed("answer (Response)", webhooks.Response)
 
         gateway = bootstrap(settings)
         client = create_app(gateway).test_client()
@@ -197,9 +197,9 @@ def insert_variants(engine: Any, events: Events, batches: int) -> None:
         return set(connection.execute(statement, batch, ).scalars())
 
     variants: dict[str, Callable[[Any, list[dict[str, Any]]], set[str]]] = {
-        "insert_new (gateway today)":
+        "insert_new (the gateway on SQLite)":
             lambda c, b: insert_new(c, received_events, b, received_events.c.event_id),
-        "unnest arrays, 1 statement": via_unnest,
+        "unnest arrays (the gateway on PostgreSQL)": via_unnest,
         "executemany + RETURNING (insertmanyvalues)": via_executemany,
     }
     print("--- recording 1000 new ids in one transaction (incl. COMMIT)")

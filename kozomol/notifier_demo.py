@@ -28,7 +28,7 @@ from kozomol.simulator.run import SimulationSpec, school_events
 from services.notifier.adapters import facts_store
 from services.notifier.domain import planning
 from services.notifier.domain.model import Calendar
-from services.notifier.handlers import take_events
+from services.notifier.handlers import fold_events
 from shared.db.engine import make_engine
 from shared.db.migrations import upgrade
 from shared.events.envelope import Event
@@ -109,7 +109,7 @@ def _replayed_day(spec: SimulationSpec, day: date | None
                 lambda e: datetime.fromisoformat(e["occurred_at"]) <= cutoff, stream)]
             with engine.begin() as connection:
                 for start in range(0, len(events), 2000):
-                    take_events(connection, events[start:start + 2000])
+                    fold_events(connection, events[start:start + 2000])
             school_id = events[0].school_id
             moment = cutoff + timedelta(minutes=5)
             written = day + timedelta(days=1 - planning.PARAMETER_DEFAULTS["written_mark_days"])

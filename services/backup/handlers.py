@@ -107,7 +107,7 @@ class BackupContext:
 
 # ---------------------------------------------------------------- consumer side
 
-def take_events(connection: Connection, events: list[Event]) -> None:
+def append_to_journal(connection: Connection, events: list[Event]) -> None:
     """Every event enters the journal record; commands are not events and do not."""
     recorded = [event for event in events if event.type not in COMMANDS]
     if recorded:

@@ -29,6 +29,7 @@ from services.backup.handlers import (
     PRINT_FAILED,
     YEAR_END_COMMAND,
     BackupContext,
+    append_to_journal,
     claim_requested,
     claim_slot,
     forget_failed_prints,
@@ -36,7 +37,6 @@ from services.backup.handlers import (
     register_printed,
     request_backups,
     start_year_end,
-    take_events,
 )
 from shared.background import BackgroundLoop
 from shared.db.engine import make_engine
@@ -158,7 +158,7 @@ def dispatcher(backups_requested: Callable[[], None] = lambda: None) -> Dispatch
 
     handles = Dispatcher(NAME)
     # Every event, known type or not, enters the journal record.
-    handles.on("#", take_events)
+    handles.on("#", append_to_journal)
     handles.on(PRINT_COMPLETED, register_printed)
     handles.on(PRINT_FAILED, forget_failed_prints)
     handles.command(CREATE_COMMAND, request_and_tell)

@@ -97,7 +97,7 @@ def load_parameters(connection: Connection, school_id: str) -> dict[str, Any]:
     return parameters_store.load(connection, school_id)
 
 
-def take_events(connection: Connection, events: list[Event], *,
+def fold_events(connection: Connection, events: list[Event], *,
                 settle_lag: float | None = None) -> None:
     """Consumer handler: fold a batch of new events into the facts (same transaction)."""
     facts_store.ingest(connection, events, settle_lag=None if settle_lag is None

@@ -25,10 +25,10 @@ from sqlalchemy.exc import DBAPIError
 from services.checker.adapters.tables import inbox, outbox
 from services.checker.handlers import (
     Settling,
+    fold_events,
     prepare_ahead,
     refresh_statistics,
     sweep,
-    take_events,
     under_school_locks,
     update_findings,
     update_parameters,
@@ -111,7 +111,7 @@ def dispatcher(settings: Settings, clock: Callable[[], datetime],
 
     handles = Dispatcher(NAME)
     handles.on(sorted(DATA_SCHEMAS),
-               functools.partial(take_events, settle_lag=settings.settle_lag))
+               functools.partial(fold_events, settle_lag=settings.settle_lag))
     # A command changes what a sweep reconciles: one at a time per school with sweeps.
     handles.command(UPDATE_COMMAND, under_school_locks(update_findings))
     handles.command(PARAMETERS_COMMAND, under_school_locks(update_parameters))

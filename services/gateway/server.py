@@ -33,7 +33,7 @@ class GatewayServer(BaseApplication):
             "bind": f"{host}:{port}",
             "workers": workers,
             "worker_class": "gthread",
-            "threads": 4,
+            "threads": 32,
             "timeout": 60,
             "graceful_timeout": 20,
             "keepalive": 5,

@@ -1,6 +1,6 @@
 """Use cases of the notifier, each in one transaction.
 
-- ``take_events``: fold the consumed events into the notifier's own facts;
+- ``fold_events``: fold the consumed events into the notifier's own facts;
   an unsubscribe (a profile with ``notifications: false``) cancels that
   person's unsent messages in the same transaction;
 - ``Notifier.plan``: at each school's send times, compute the day's messages
@@ -69,7 +69,7 @@ def _state(event: Event) -> State | None:
     return None
 
 
-def take_events(connection: Connection, events: list[Event]) -> None:
+def fold_events(connection: Connection, events: list[Event]) -> None:
     now = datetime.now(UTC)
     by_school: dict[str, list[State]] = {}
     findings: list[dict[str, Any]] = []

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from services.notifier.adapters.channels import Channels
 from services.notifier.adapters.tables import inbox, outbox
-from services.notifier.handlers import Notifier, take_events
+from services.notifier.handlers import Notifier, fold_events
 from shared.background import BackgroundLoop
 from shared.db.engine import make_engine
 from shared.messaging.dispatcher import Dispatcher
@@ -34,7 +34,7 @@ def dispatcher() -> Dispatcher:
     deadlines' parameters and the scheduled reports. It obeys no commands."""
     handles = Dispatcher(NAME)
     handles.on((*NOTIFIER_FOLDS, "finding.*", "rules.parameters.changed", "report.ready"),
-               take_events)
+               fold_events)
     return handles
 
 

@@ -1,6 +1,6 @@
 """The printer's use cases, each in the consumer batch's transaction.
 
-- ``take_events``: fold contract and finding events into the printer's copy.
+- ``copy_events``: fold contract and finding events into the printer's copy.
 - ``Printer.print_requests``: the ``print.request`` command (from the gateway).
 - ``Printer.keep_reports``: every ``report.ready`` is kept; those the checker
   made on its schedule are printed at once.
@@ -41,6 +41,7 @@ from services.printer.domain.journal import (
     school_names,
     terms_of,
 )
+from services.printer.domain.requests import class_refusal, kind_refusal, parameter_errors
 from services.printer.domain.statements import build_final_statement, build_student_report
 from services.printer.render.bundle import Part, one_pdf, one_zip
 from services.printer.render.common import (
@@ -58,7 +59,6 @@ from services.printer.render.documents import (
 from services.printer.render.journal import render_journal, render_remarks_sheet
 from shared.db.engine import is_postgresql
 from shared.db.inserts import conflict_insert
-from shared.events import print_kinds
 from shared.events.envelope import Event
 from shared.events.messages import PrintRequest, ReportReady
 from shared.storage import FileStore
@@ -69,27 +69,14 @@ JOB_ID = re.compile(r"^[A-Za-z0-9_:-][A-Za-z0-9_.:-]{0,63}$")
 PENDING, COMPLETED, FAILED = "pending", "completed", "failed"
 
 
-def take_events(connection: Connection, events: list[Event]) -> None:
+def copy_events(connection: Connection, events: list[Event]) -> None:
     """Consumer handler for every batch: copy what the printer needs."""
     copy_store.ingest(connection, events)
 
 
 def _own_class(roster: dict[str, Any] | None, scope: dict[str, Any] | None) -> None:
-    """A class teacher prints only the documents of the class they lead."""
-    if (scope or {}).get("role") == "class_teacher" and (roster or {}).get(
-            "homeroom_teacher_id") != (scope or {}).get("teacher_id"):
-        raise NotPrintable("нет доступа: это не класс этого классного руководителя")
-
-
-def parameter_errors(kind: object, parameters: object) -> dict[str, str]:
-    """What is wrong with a print job's kind and parameters (empty: nothing), by the
-    kinds' one definition (``shared/events/print_kinds.py``), which the gateway uses too."""
-    if errors := print_kinds.kind_errors(kind):
-        return {"kind": "; ".join(errors)}
-    if not isinstance(parameters, dict):
-        return {"parameters": "must be an object"}
-    return {name: "; ".join(messages)
-            for name, messages in print_kinds.parameter_errors(str(kind), parameters).items()}
+    if (refusal := class_refusal(roster, scope)) is not None:
+        raise NotPrintable(refusal)
 
 
 @dataclass(frozen=True)
@@ -207,11 +194,8 @@ class Printer:
                parameters: dict[str, Any], scope: dict[str, Any] | None = None, *,
                on_progress: Callable[[int, int], None] | None = None) -> Printed:
         """The document; a teacher's scope limits it to what is theirs (NotPrintable)."""
-        role = (scope or {}).get("role")
-        if role == "teacher" and kind != "report":
-            raise NotPrintable("нет доступа: учитель может печатать только свои отчёты")
-        if role == "class_teacher" and kind == "class_journals":
-            raise NotPrintable("нет доступа: журналы всех классов печатает администрация")
+        if (refusal := kind_refusal(kind, scope)) is not None:
+            raise NotPrintable(refusal)
         if kind == "report":
             found = connection.execute(select(reports.c.report, reports.c.school_id).where(
                 reports.c.report_id == parameters["report_id"])).first()

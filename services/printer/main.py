@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from services.printer.adapters.announce import announce
 from services.printer.adapters.tables import inbox, outbox
-from services.printer.handlers import Printer, Progress, take_events
+from services.printer.handlers import Printer, Progress, copy_events
 from shared.db.engine import is_postgresql, make_engine
 from shared.messaging.dispatcher import Dispatcher
 from shared.messaging.outbox import OutboxRelay
@@ -54,7 +54,7 @@ def dispatcher(printer: Printer) -> Dispatcher:
     """What the printer handles: its copy of the journal, the findings (remarks sheet),
     the checker's reports, and print jobs."""
     handles = Dispatcher(NAME)
-    handles.on((*PRINTER_COPIES, "finding.*"), take_events)
+    handles.on((*PRINTER_COPIES, "finding.*"), copy_events)
     handles.on("report.ready", printer.keep_reports)
     handles.command(PRINT_COMMAND, printer.print_requests)
     return handles

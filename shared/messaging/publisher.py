@@ -282,9 +282,15 @@ class ThreadPublishers:
     def __call__(self) -> Publisher:
         publisher = getattr(self._local, "publisher", None)
         if publisher is None:
-            publisher = self._local.publisher = self._factory()
-            with self._lock:
-                self._all.append(publisher)
+            publisher = self._local.publisher = self.new()
+        return publisher
+
+    def new(self) -> Publisher:
+        """A publisher of its own (closed with the others), for an owner that is not a thread
+        but is held by one thread at a time (the intake's writer turns)."""
+        publisher = self._factory()
+        with self._lock:
+            self._all.append(publisher)
         return publisher
 
     def close(self) -> None:

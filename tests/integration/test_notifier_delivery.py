@@ -19,7 +19,7 @@ from services.notifier.adapters.channels import Channels
 from services.notifier.adapters.tables import messages
 from services.notifier.domain.model import Recipient
 from services.notifier.domain.planning import Draft
-from services.notifier.handlers import Notifier, take_events
+from services.notifier.handlers import Notifier, fold_events
 from shared.db.engine import make_engine
 from shared.events.envelope import Event
 from shared.settings import Settings, new_webhook_secret
@@ -227,13 +227,13 @@ def test_an_unsubscribe_cancels_unsent_messages_at_once_and_a_stale_one_does_not
     notifier = make_notifier(notifier_settings, Clock(NOON), engines)
     queue(notifier, draft(), draft(key="digest:shg48:t1:2026-10-14"))
     with notifier.engine.begin() as connection:
-        take_events(connection, [profile(True, NOON, "e2")])
+        fold_events(connection, [profile(True, NOON, "e2")])
         # an older profile saying "no" arrives late: the newer "yes" stands
-        take_events(connection, [profile(False, NOON - timedelta(days=1), "e1")])
+        fold_events(connection, [profile(False, NOON - timedelta(days=1), "e1")])
     with notifier.engine.connect() as connection:
         assert {r["status"] for r in message_store.listing(connection)} == {"queued"}
     with notifier.engine.begin() as connection:
-        take_events(connection, [profile(False, NOON + timedelta(minutes=1), "e3")])
+        fold_events(connection, [profile(False, NOON + timedelta(minutes=1), "e3")])
     assert notifier.send_due() == 0
     assert smtp.messages == []
     with notifier.engine.connect() as connection:

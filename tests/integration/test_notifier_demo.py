@@ -12,7 +12,7 @@ from typing import Any
 
 from kozomol.notifier_demo import write_day_messages
 from kozomol.simulator.run import SimulationSpec
-from services.notifier.handlers import take_events
+from services.notifier.handlers import fold_events
 from shared.db.engine import make_engine
 from shared.events.envelope import Event
 from shared.settings import Settings
@@ -32,7 +32,7 @@ def test_the_day_is_written_as_eml_files_and_a_table(embedded_settings: Settings
               "parameters": {"date_from": "2026-10-19", "date_to": "2026-11-01"},
               "summary": [["Проведено уроков", "300"]], "requested_by": "schedule"}
     with engine.begin() as connection:
-        take_events(connection, [
+        fold_events(connection, [
             Event("e1", "school.calendar", "s", as_of, {"terms": [], "timezone": "UTC"}),
             Event("e2", "teacher.profile", "s", as_of, teacher),
             Event("e3", "finding.opened", "s", as_of, finding),

@@ -18,7 +18,7 @@ from services.notifier.adapters import facts_store, message_store
 from services.notifier.adapters.channels import Channels
 from services.notifier.adapters.tables import messages
 from services.notifier.domain import planning
-from services.notifier.handlers import Notifier, take_events
+from services.notifier.handlers import Notifier, fold_events
 from shared.db.engine import make_engine
 from shared.db.migrations import upgrade
 from shared.events.envelope import Event
@@ -64,7 +64,7 @@ def notifier_for(settings: Settings, clock: list[datetime]) -> Notifier:
     engine = make_engine(settings.database_url_for("notifier"))
     notifier = Notifier(engine, settings, Channels(settings), lambda: clock[0])
     with engine.begin() as connection:
-        take_events(connection, events())
+        fold_events(connection, events())
     return notifier
 
 
@@ -119,7 +119,7 @@ def test_digests_wait_for_the_settling_window_and_summaries_for_the_set(
               "summary": [["Проведено уроков", "120"]], "requested_by": "schedule"}
     asked = {**report, "report_id": "r2", "requested_by": "deputy:tok"}
     with notifier.engine.begin() as connection:
-        take_events(connection, [
+        fold_events(connection, [
             Event("x1", "finding.opened", "shg48", at("09:00"), finding),
             Event("x2", "finding.opened", "shg48", at("16:40"), young),
             Event("x3", "finding.opened", "shg48", at("15:00"), withdrawn),
@@ -151,7 +151,7 @@ def test_a_report_arriving_at_night_is_summarised_for_the_morning(
               "parameters": {"date_from": "2026-09-29", "date_to": "2026-10-12"},
               "summary": [], "requested_by": "schedule"}
     with notifier.engine.begin() as connection:
-        take_events(connection, [Event("x1", "report.ready", "shg48", at("20:30"), report)])
+        fold_events(connection, [Event("x1", "report.ready", "shg48", at("20:30"), report)])
     notifier.plan()
     row = _message(notifier, "summary:shg48:d1:fill_rate:2026-09-29/2026-10-12:email")
     assert row["not_before"].replace(tzinfo=UTC) == datetime(2026, 10, 15, 2, 0, tzinfo=UTC)
@@ -180,7 +180,7 @@ def test_the_fold_does_not_depend_on_the_order_events_arrive_in(
         engine = make_engine(url)
         for start in range(0, len(stream), size):
             with engine.begin() as connection:
-                take_events(connection, stream[start:start + size])
+                fold_events(connection, stream[start:start + size])
         moment = cutoff + timedelta(minutes=5)
         with engine.connect() as connection:
             facts = facts_store.load_school(

@@ -39,12 +39,12 @@ FIRST_DAY, LAST_DAY = date(2026, 9, 8), date(2026, 10, 24)
 WRITTEN = ("written", "test", "control", "dictation", "essay", "lab", "practical", "project")
 #: the issue's words in the recipient's language: lesson line, written-work line, subject
 WORDING = {
-    "ru": (re.compile(r"^• (\S+), (.+), (\d+)-й урок: (.+)$"),
-           re.compile(r"^• (\S+), (.+): нет отметок у (\d+) уч\."),
+    "ru": (re.compile(r"^• (.+?), (.+), (\d+)-й урок: (.+)$"),
+           re.compile(r"^• (.+?), (.+): нет отметок у (\d+) уч\."),
            "Напоминание: электронный журнал, {date}",
            ("тему урока", "домашнее задание", "отметку отсутствующих")),
-    "ky": (re.compile(r"^• (\S+), (.+), (\d+)-сабак: (.+)$"),
-           re.compile(r"^• (\S+), (.+): (\d+) окуучунун баасы жок"),
+    "ky": (re.compile(r"^• (.+?), (.+), (\d+)-сабак: (.+)$"),
+           re.compile(r"^• (.+?), (.+): (\d+) окуучунун баасы жок"),
            "Эскертме: электрондук журнал, {date}",
            ("сабактын темасын", "үй тапшырмасын", "келбегендерди")),
 }
@@ -127,6 +127,11 @@ def expected_mail(events: list[dict[str, Any]], day: date) -> Expected:
         events, "subject.plan", "subject_id").values()}
     marks = latest(events, "mark.recorded", "mark_id")
     rosters = latest(events, "class.roster", "class_id")
+
+    def class_name(class_id: str) -> str:
+        """The class as the school writes it («5 «А»»), as a teacher reads it in the mail."""
+        return str(rosters[class_id].get("class_name") or class_id)
+
     lines: dict[str, set[Any]] = defaultdict(set)
     # "a teacher whose lessons of today still lack topic, homework or attendance"
     for lesson_id, lesson in lessons.items():
@@ -139,8 +144,9 @@ def expected_mail(events: list[dict[str, Any]], day: date) -> Expected:
         if missing:
             teacher = teachers[lesson["teacher_id"]]
             words = dict(zip(WORDING["ru"][3], WORDING[_language(teacher)][3], strict=True))
-            lines[teacher["email"]].add((lesson["class_id"], plans[lesson["subject_id"]],
-                                         lesson["period"], ", ".join(words[m] for m in missing)))
+            lines[teacher["email"]].add((class_name(lesson["class_id"]),
+                                         plans[lesson["subject_id"]], lesson["period"],
+                                         ", ".join(words[m] for m in missing)))
     # "written-work marks due tomorrow": the work of (tomorrow - 7 days), present students
     work_day = (day + timedelta(days=1) - timedelta(days=7)).isoformat()
     written: dict[str, set[Any]] = defaultdict(set)
@@ -158,7 +164,7 @@ def expected_mail(events: list[dict[str, Any]], day: date) -> Expected:
         count = sum(1 for s in students if s not in absent and s not in marked[lesson_id])
         if count:
             email = teachers[lesson["teacher_id"]]["email"]
-            written[email].add((lesson["class_id"], plans[lesson["subject_id"]], count))
+            written[email].add((class_name(lesson["class_id"]), plans[lesson["subject_id"]], count))
     # parents who opted in: their child's unexplained absences today, "2"s entered today
     noticed: set[str] = set()
     for lesson_id, sheet in sheets.items():

@@ -15,7 +15,7 @@ from kozomol.simulator.faults import FaultRates
 from kozomol.simulator.run import SimulationSpec, judged_at, school_events
 from services.checker.adapters.findings_store import DESCRIPTION
 from services.checker.adapters.tables import findings
-from services.checker.handlers import prepare_ahead, sweep, take_events
+from services.checker.handlers import fold_events, prepare_ahead, sweep
 from shared.db.engine import make_engine
 from shared.db.migrations import upgrade
 from shared.events.envelope import Event
@@ -63,7 +63,7 @@ def test_ticks_store_what_full_sweeps_store_at_every_moment(tmp_path: Path) -> N
         for engine in (ticking, full):
             if batch:
                 with engine.begin() as connection:
-                    take_events(connection, batch)
+                    fold_events(connection, batch)
         clock = functools.partial(lambda at: at, moment)
         result = sweep(ticking, clock, dirty_only=True, due=True)
         ahead += result.prepared

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select
 
 from services.checker.adapters import facts_store
 from services.checker.adapters.tables import finding_history, findings, outbox
-from services.checker.handlers import Settling, sweep, take_events
+from services.checker.handlers import Settling, fold_events, sweep
 from services.checker.reporting import make_scheduled
 from shared.db.engine import make_engine
 from shared.events.envelope import Event
@@ -55,7 +55,7 @@ class School:
              school_id: str | None = None, settle_lag: float | None = None) -> None:
         event = Event(f"e{next(self.ids)}", event_type, school_id or self.school_id, when, data)
         with self.engine.begin() as connection:
-            take_events(connection, [event], settle_lag=settle_lag)
+            fold_events(connection, [event], settle_lag=settle_lag)
 
     def basics(self, **kwargs: Any) -> None:
         self.send("school.calendar", at("2026-08-25"), {

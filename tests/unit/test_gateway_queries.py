@@ -8,14 +8,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from services.gateway.adapters.tables import metadata
 from services.gateway.domain.access import Principal, Role
 from services.gateway.handlers.classes import apply_roster_events
 from services.gateway.handlers.command_slots import free_slots
 from services.gateway.handlers.findings import apply_finding_events
-from services.gateway.handlers.print_jobs import record_print_request, withdraw_print_request
+from services.gateway.handlers.print_jobs import record_print_request
 from services.gateway.queries import findings, print_jobs
 from services.gateway.queries.findings import FindingsFilter
 from shared.db.engine import make_engine
@@ -77,20 +77,29 @@ def test_findings_are_scoped_to_the_principal(engine: Engine) -> None:
 
 
 def test_one_print_job_of_a_kind_at_a_time(engine: Engine) -> None:
-    def ask(job_id: str) -> str | None:
-        return record_print_request(engine, job_id=job_id, school_id=SCHOOL,
+    def ask(job_id: str, connection: Connection | None = None) -> str | None:
+        if connection is None:
+            with engine.begin() as own:
+                return ask(job_id, own)
+        return record_print_request(connection, job_id=job_id, school_id=SCHOOL,
                                     kind="class_journal", parameters={"class_id": "5A"},
                                     requested_by="deputy:tok", teacher_id=None, now=NOW)
 
+    # a request whose transaction fails (its command could not be recorded) leaves nothing
+    with pytest.raises(RuntimeError), engine.begin() as connection:
+        assert ask("job-0", connection) is None
+        raise RuntimeError("the command outbox refused the row")
+    assert print_jobs.job(engine, "job-0") is None
     assert ask("job-1") is None
     assert ask("job-2") == "job-1"
     assert print_jobs.job(engine, "job-2") is None  # the refused one left nothing
-    withdraw_print_request(engine, "job-1")  # its command never left
-    assert print_jobs.job(engine, "job-1") is None
+    with engine.begin() as connection:  # the printer's answer frees the slot
+        free_slots(connection, [Event("p1", "print.failed", SCHOOL, NOW,
+                                      {"job_id": "job-1", "reason": "test"})])
     assert ask("job-3") is None
     with engine.begin() as connection:  # the printer's answer frees the slot
         free_slots(connection, [Event("p1", "print.completed", SCHOOL, NOW,
                                       {"job_id": "job-3"})])
     assert ask("job-4") is None
     assert [row["id"] for row in print_jobs.listing(engine, SCHOOL, {}, 10)] == \
-        ["job-4", "job-3"]
+        ["job-4", "job-3", "job-1"]

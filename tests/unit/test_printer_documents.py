@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from services.printer.domain.copy import class_copy
+from services.printer.domain.requests import parameter_errors
 from services.printer.domain.statements import build_final_statement, build_student_report
-from services.printer.handlers import parameter_errors
 from services.printer.render.documents import (
     cell_text,
     render_final_statement,
@@ -144,3 +144,17 @@ def test_print_parameters_are_checked() -> None:
     assert parameter_errors("student_report", {"student_id": "s1"}) == {
         "term_id": "is required"}
     assert parameter_errors("report", []) == {"parameters": "must be an object"}
+
+
+def test_the_printer_refuses_what_a_requests_scope_does_not_cover() -> None:
+    from services.printer.domain.requests import class_refusal, kind_refusal
+
+    teacher = {"role": "teacher", "teacher_id": "t1"}
+    homeroom = {"role": "class_teacher", "teacher_id": "t1"}
+    assert kind_refusal("report", teacher) is None
+    assert "только свои отчёты" in str(kind_refusal("class_journal", teacher))
+    assert "администрация" in str(kind_refusal("class_journals", homeroom))
+    assert kind_refusal("class_journals", None) is None  # the administration's request
+    assert class_refusal({"homeroom_teacher_id": "t1"}, homeroom) is None
+    assert "не класс" in str(class_refusal({"homeroom_teacher_id": "t2"}, homeroom))
+    assert class_refusal({"homeroom_teacher_id": "t2"}, {"role": "deputy"}) is None

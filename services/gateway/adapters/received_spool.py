@@ -31,6 +31,7 @@ import orjson
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from services.gateway.adapters.received_ids import recorded_type
 from services.gateway.adapters.tables import received_events
 from shared.db.inserts import insert_new
 
@@ -51,7 +52,8 @@ class ReceivedSpool:
         if not events:
             return
         lines = b"".join(orjson.dumps({
-            "event_id": event["id"], "school_id": event["school_id"], "type": event["type"],
+            "event_id": event["id"], "school_id": event["school_id"],
+            "type": recorded_type(event),
             "received_at": received_at.isoformat()}) + b"\n" for event in events)
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{os.getpid()}-{threading.get_ident()}{SUFFIX}"

