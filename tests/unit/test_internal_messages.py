@@ -136,14 +136,24 @@ def test_backup_ids_have_one_format() -> None:
     assert backup_id != new_backup_id()
 
 
+#: the callables that publish a message → where its type stands among their arguments
+PUBLISHERS = {"new_envelope": 1, "announce": 1, "record_command": 3, "send_command": 2}
+
+
 def _published_types(path: Path) -> set[str]:
-    """The literal message types passed to ``new_envelope`` in one source file."""
+    """The literal message types given to a publisher (``new_envelope``, a service's
+    ``announce``, the gateway's ``record_command`` / ``send_command``) in one source file."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "new_envelope":
-            kind = node.args[1] if len(node.args) > 1 else None
-            if isinstance(kind, ast.Constant) and isinstance(kind.value, str):
-                found.add(kind.value)
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", None)
+        if name not in PUBLISHERS:
+            continue
+        index = PUBLISHERS[name]
+        kind = node.args[index] if len(node.args) > index else None
+        if isinstance(kind, ast.Constant) and isinstance(kind.value, str):
+            found.add(kind.value)
     return found
 
 

@@ -24,7 +24,7 @@ from services.gateway.web.commands import (
     accepted,
     busy,
     record_command,
-    request_transaction,
+    recording,
     send_command,
     send_recorded,
 )
@@ -70,7 +70,7 @@ def start_backup(who: Principal, scope: str) -> Started:
     actor = f"{who.role.value}:{who.token_id}"
     gateway = gateway_of(current_app)
     # The slot, the requested backup and the command: recorded together, or not at all.
-    with request_transaction() as connection:
+    with recording() as connection:
         holder = record_backup_request(connection, backup_id=backup_id, scope=scope,
                                        requested_by=actor, now=gateway.now())
         if holder is not None:

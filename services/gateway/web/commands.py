@@ -33,10 +33,10 @@ log = logging.getLogger(__name__)
 
 
 @contextmanager
-def request_transaction() -> Iterator[Connection]:
-    """The request's own transaction, for its handler's writes and the commands it records
-    (:func:`record_command`): committed together, or rolled back together. Views open it
-    here, so they reach the database only through the handlers they pass it to."""
+def recording() -> Iterator[Connection]:
+    """One transaction for what a request records and the command it sends: the views
+    write through handlers inside it and call :func:`record_command` last; nothing is
+    kept unless all of it is (then :func:`send_recorded`)."""
     with gateway_of(current_app).engine.begin() as connection:
         yield connection
 
@@ -70,7 +70,7 @@ def send_recorded() -> bool:
 def send_command(school_id: str, service: str, command_type: str,
                  data: dict[str, Any]) -> str:
     """Record one command on its own (nothing else to record with it) and send it; its id."""
-    with request_transaction() as connection:
+    with recording() as connection:
         command_id = record_command(connection, school_id, service, command_type, data)
     send_recorded()
     return command_id

@@ -29,7 +29,7 @@ from services.gateway.queries import print_jobs, reports
 from services.gateway.queries.names import Names, class_known, names_by_school, school_names
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
-from services.gateway.web.commands import busy, record_command, request_transaction, send_recorded
+from services.gateway.web.commands import busy, record_command, recording, send_recorded
 from services.gateway.web.downloads import download
 from services.gateway.web.errors import api_error, unknown_class
 from services.gateway.web.formats import iso_utc, listing_limit, refuse_unknown_arguments
@@ -107,7 +107,7 @@ def start_print_job(who: Principal, school_id: str, kind: str,
     job_id = f"job-{secrets.token_hex(12)}"
     requested_by = f"{who.role.value}:{who.token_id}"
     # The pending job, its slot and the command: recorded together, or not at all.
-    with request_transaction() as connection:
+    with recording() as connection:
         holder = record_print_request(
             connection, job_id=job_id, school_id=school_id, kind=kind, parameters=parameters,
             requested_by=requested_by,

@@ -28,7 +28,7 @@ from services.gateway.queries import reports
 from services.gateway.queries.names import Names, school_names
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
-from services.gateway.web.commands import busy, record_command, request_transaction, send_recorded
+from services.gateway.web.commands import busy, record_command, recording, send_recorded
 from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
 from services.gateway.web.errors import api_error
 from services.gateway.web.formats import iso_utc, listing_limit, refuse_unknown_arguments
@@ -78,7 +78,7 @@ def start_report(who: Principal, school_id: str, kind: str,
     requested_by = f"{who.role.value}:{who.token_id}"
     gateway = gateway_of(current_app)
     # The pending report, its slot and the command: recorded together, or not at all.
-    with request_transaction() as connection:
+    with recording() as connection:
         holder = record_report_request(
             connection, report_id=report_id, school_id=school_id, kind=kind,
             parameters=parameters, scope=scope, requested_by=requested_by, now=gateway.now())
