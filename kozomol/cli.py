@@ -285,8 +285,10 @@ def _print_code(code: str) -> None:
 @click.option("--school", "school_id", default=None, help="School id (every role but admin).")
 @click.option("--teacher", "teacher_id", default=None,
               help="For teachers and class teachers: the teacher they are.")
+@click.option("--language", default="ru", type=click.Choice(["ru", "ky"]),
+              help="The console's language for this person (Russian by default, or Kyrgyz).")
 def users_create(login: str, full_name: str, role: str, school_id: str | None,
-                 teacher_id: str | None) -> None:
+                 teacher_id: str | None, language: str) -> None:
     """Create an account and print its one-time link to set the password."""
     from datetime import UTC, datetime
 
@@ -298,7 +300,8 @@ def users_create(login: str, full_name: str, role: str, school_id: str | None,
     try:
         with engine.begin() as connection:
             user, code = accounts.create_user(connection, login, full_name, Role(role),
-                                              school_id=school_id, teacher_id=teacher_id)
+                                              school_id=school_id, teacher_id=teacher_id,
+                                              language=language)
             audit.record(connection, at=datetime.now(UTC), action="user.created",
                          resource="cli kozomol users create",
                          target={"user_id": user.id, "role": role,
@@ -308,6 +311,25 @@ def users_create(login: str, full_name: str, role: str, school_id: str | None,
     finally:
         engine.dispose()
     _print_code(code)
+
+
+@users.command("language")
+@click.argument("login")
+@click.argument("language", type=click.Choice(["ru", "ky"]))
+def users_language(login: str, language: str) -> None:
+    """The console's language for an account (people can also change it on their profile)."""
+    from services.gateway.adapters import users as accounts
+
+    engine = _gateway_engine(_settings())
+    try:
+        with engine.begin() as connection:
+            user = accounts.find_user(connection, login)
+            if user is None:
+                raise click.ClickException(f"no staff account {login}")
+            accounts.set_language(connection, user.id, language)
+    finally:
+        engine.dispose()
+    click.echo(f"{login}: the console speaks {'Kyrgyz' if language == 'ky' else 'Russian'}")
 
 
 @users.command("invite")
@@ -347,9 +369,10 @@ def users_list(school_id: str | None) -> None:
         engine.dispose()
     click.echo(tabulate(
         [(row["login"], row["full_name"], row["role"], row["school_id"] or "*",
-          row["teacher_id"] or "", "yes" if row["has_password"] else "no",
+          row["teacher_id"] or "", row["language"], "yes" if row["has_password"] else "no",
           "disabled" if row["disabled_at"] else "active") for row in rows],
-        headers=["login", "name", "role", "school", "teacher", "password", "state"]))
+        headers=["login", "name", "role", "school", "teacher", "language", "password",
+                 "state"]))
 
 
 @main.group()
@@ -550,11 +573,17 @@ def webhook_send(files: tuple[Path, ...], url: str | None, batch: bool) -> None:
 @click.option("--parallels", type=int, default=2, show_default=True,
               help="Classes per grade of the simulated school.")
 @click.option("--grades", default="1-11", show_default=True)
-def demo(output: Path | None, seed: int, parallels: int, grades: str) -> None:
-    """Simulate a school's first quarter, send it through every service, print a summary."""
+@click.option("--serve", is_flag=True,
+              help="Keep every service running afterwards (the console too) until Ctrl-C.")
+@click.option("--port", type=int, default=None,
+              help="With --serve: the HTTP port (default: KOZOMOL_HTTP_PORT, 8080).")
+def demo(output: Path | None, seed: int, parallels: int, grades: str, serve: bool,
+         port: int | None) -> None:
+    """Simulate a school's first quarter, send it through every service, print a summary
+    and the console's address with a login it made (--serve: then keep it running)."""
     from datetime import datetime
 
-    from kozomol.demo import print_summary, run_demo
+    from kozomol.demo import print_summary, run_demo, serve_until_stopped
     from kozomol.simulator.run import SimulationSpec
     from shared.logs import configure_logging
 
@@ -565,7 +594,11 @@ def demo(output: Path | None, seed: int, parallels: int, grades: str) -> None:
     spec = SimulationSpec(seed=seed, parallels=parallels,
                           grades=tuple(range(int(low), int(high or low) + 1)))
     folder = (output or Path("demo-results") / datetime.now().strftime("%Y%m%d-%H%M%S")).resolve()
-    print_summary(run_demo(settings, folder, spec))
+    if serve:
+        run_demo(settings, folder, spec, serve=serve_until_stopped,
+                 port=settings.http_port if port is None else port)
+    else:
+        print_summary(run_demo(settings, folder, spec))
 
 
 @main.command()

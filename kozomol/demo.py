@@ -14,7 +14,10 @@ printed for the quarter (PDF/A), and a backup, verified by a trial restore.
 from __future__ import annotations
 
 import csv
+import secrets
 import shutil
+import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -22,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
@@ -39,6 +43,7 @@ from services.checker.adapters import parameters_store, report_store
 from services.checker.adapters.tables import findings
 from services.checker.domain.rules import Term
 from services.checker.handlers import sweep
+from services.gateway.adapters import users
 from services.gateway.adapters.tables import quarantine
 from services.gateway.adapters.tokens import create_token
 from services.gateway.domain.access import Role
@@ -61,29 +66,37 @@ class DemoResult:
     phases: dict[str, float] = field(default_factory=dict)
     messages: dict[str, int] = field(default_factory=dict)
     messages_day: date | None = None
+    #: the console's address and the deputy's login the demo made (url, login, password)
+    console: dict[str, str] = field(default_factory=dict)
 
 
-def run_demo(settings: Settings, output: Path, spec: SimulationSpec) -> DemoResult:
-    """Run the demo into ``output``; a run that fails leaves no folder it created."""
+def run_demo(settings: Settings, output: Path, spec: SimulationSpec, *,
+             serve: Callable[[DemoResult], None] | None = None, port: int = 0) -> DemoResult:
+    """Run the demo into ``output``; a run that fails leaves no folder it created.
+
+    ``serve``, when given, is called with the result while every service still runs (on
+    ``port``), and the demo stops when it returns: ``kozomol demo --serve`` waits there
+    for Ctrl-C so a newcomer can click through the demo school in the console."""
     output = output.resolve()
     created = not output.exists()
     output.mkdir(parents=True, exist_ok=True)
     try:
-        return _run(settings, output, spec)
+        return _run(settings, output, spec, serve, port)
     except BaseException:
         if created:
             shutil.rmtree(output, ignore_errors=True)
         raise
 
 
-def _run(settings: Settings, output: Path, spec: SimulationSpec) -> DemoResult:
+def _run(settings: Settings, output: Path, spec: SimulationSpec,
+         serve: Callable[[DemoResult], None] | None, port: int) -> DemoResult:
     settings = with_embedded_secret(replace(
         settings, data_dir=output, database_url="",  # a SQLite file per service in output
         service_database_urls={}, broker_url="memory://",
         # no scheduled backup while the quarter streams in; the demo asks for one at the end
         backup_check_interval=24 * 3600.0))
     started = time.perf_counter()
-    kozomol = EmbeddedKozomol(settings, host="127.0.0.1", port=0)
+    kozomol = EmbeddedKozomol(settings, host="127.0.0.1", port=port)
     kozomol.start()
     planted: list[PlantedFault] = []
     try:
@@ -120,16 +133,48 @@ def _run(settings: Settings, output: Path, spec: SimulationSpec) -> DemoResult:
             backup = _backup(client)
             phases["backup"] = time.perf_counter() - started - sum(phases.values())
         journal_events = _kundoluk_events_in_journal(kozomol)
+        result = DemoResult(output, delivery, planted, found, journal_events,
+                            time.perf_counter() - started, summary, files, printed, backup,
+                            phases, messages.by_kind, messages.day, _console_login(kozomol))
+        write_summary(result)
+        if serve is not None:
+            serve(result)
     finally:
         kozomol.stop()
-    result = DemoResult(output, delivery, planted, found, journal_events,
-                        time.perf_counter() - started, summary, files, printed, backup, phases,
-                        messages.by_kind, messages.day)
-    write_summary(result)
     return result
 
 
-def print_summary(result: DemoResult) -> None:
+DEMO_LOGIN = "demo-deputy"
+
+
+def _console_login(kozomol: EmbeddedKozomol) -> dict[str, str]:
+    """A deputy director's console account of the demo school, with a fresh password
+    (printed once on the terminal; the database keeps only its Argon2id hash)."""
+    password = secrets.token_urlsafe(12)
+    with kozomol.gateway.engine.begin() as connection:
+        _, code = users.create_user(connection, DEMO_LOGIN, "Заместитель директора (демо)",
+                                    Role.DEPUTY, school_id="sch0001", teacher_id=None)
+        users.set_password(connection, code, password)
+    return {"url": f"{kozomol.url}/console/", "login": DEMO_LOGIN, "password": password}
+
+
+def serve_until_stopped(result: DemoResult) -> None:
+    """``kozomol demo --serve``: the summary, then every service keeps running (the
+    console included) until Ctrl-C or SIGTERM."""
+    stopping = threading.Event()
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    print_summary(result, serving=True)
+    click.echo("")
+    click.echo("  everything keeps running: open the console above; Ctrl-C stops it")
+    stopping.wait()
+
+
+def print_summary(result: DemoResult, *, serving: bool = False) -> None:
     delivery = result.delivery
     echo = click.echo
     echo("")
@@ -182,6 +227,17 @@ def print_summary(result: DemoResult) -> None:
     echo("")
     spent = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in result.phases.items())
     echo(f"  took {result.seconds:.0f} s ({spent})")
+    if result.console:
+        echo("")
+        if serving:
+            echo(f"  the school's web console: {result.console['url']}")
+        else:
+            echo("  the school's web console: `kozomol demo --serve` keeps it running, or open "
+                 "this school again with")
+            echo(f"    KOZOMOL_DATA_DIR={result.output} kozomol serve   "
+                 "→ http://127.0.0.1:8080/console/")
+        echo(f"    log in as {result.console['login']}, password {result.console['password']}"
+             " (a deputy director of the demo school)")
 
 
 _LEFT_BEHIND = (
@@ -209,6 +265,8 @@ def write_summary(result: DemoResult) -> None:
         "fill_rate": {label: value for label, value in result.fill_rate_summary},
         "printed": {k: str(v) if isinstance(v, Path) else v for k, v in result.printed.items()},
         "backup": result.backup, "messages": result.messages,
+        # the password is printed once on the terminal, never written to a file
+        "console": {k: v for k, v in result.console.items() if k != "password"},
         "seconds": round(result.seconds, 1),
         "phases": {name: round(value, 1) for name, value in result.phases.items()},
     }

@@ -13,6 +13,7 @@ from services.gateway.handlers.names import apply_name_events
 from services.gateway.handlers.notifications import apply_notification_events
 from services.gateway.handlers.print_jobs import apply_print_events
 from services.gateway.handlers.reports import apply_report_events
+from services.gateway.handlers.school_zones import apply_zone_events
 from shared.messaging.dispatcher import Dispatcher
 from shared.service import ConsumerService, bootstrap_consumer
 from shared.settings import Settings
@@ -31,6 +32,7 @@ def dispatcher() -> Dispatcher:
     handles.on(("report.ready", "report.failed"), apply_report_events)
     handles.on("class.roster", apply_roster_events)
     handles.on(NAMED_TYPES, apply_name_events)
+    handles.on("school.calendar", apply_zone_events)
     handles.on("backup.*", apply_backup_events)
     handles.on("archive.registered", apply_archive_events)
     handles.on("print.*", apply_print_events)

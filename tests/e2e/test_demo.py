@@ -5,15 +5,18 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from tests.support import kozomol_env
+from tests.support import free_port, kozomol_env
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,3 +76,49 @@ def test_the_demo_runs_a_small_school_end_to_end(tmp_path: Path) -> None:
     assert "reminder" in {row["kind"] for row in messages}
     assert sum(summary["messages"].values()) == len(messages)
     assert len(list((output / "messages").glob("*.eml"))) == len(messages)
+    # It ends with the console and a login it made (the password on the terminal only).
+    login = re.search(r"log in as (\S+), password (\S+) ", done.stdout)
+    assert login and login.group(1) == summary["console"]["login"]
+    assert f"KOZOMOL_DATA_DIR={output} kozomol serve" in done.stdout
+    assert login.group(2) not in (output / "summary.json").read_text(encoding="utf-8")
+
+
+def test_demo_serve_keeps_the_console_running_for_the_login_it_printed(
+    tmp_path: Path
+) -> None:
+    port = free_port()
+    served = subprocess.Popen(
+        [sys.executable, "-m", "kozomol", "demo", "--output", "results", "--parallels", "1",
+         "--grades", "5", "--seed", "3", "--serve", "--port", str(port)],
+        env=kozomol_env(), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        text=True)
+    try:
+        assert served.stdout is not None
+        lines: list[str] = []
+        for line in served.stdout:
+            lines.append(line)
+            if "keeps running" in line:
+                break
+        printed = "".join(lines)
+        assert f"web console: http://127.0.0.1:{port}/console/" in printed, printed
+        login = re.search(r"log in as (\S+), password (\S+) ", printed)
+        assert login
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as browser:
+            form = browser.get("/console/login")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+            assert csrf
+            answer = browser.post("/console/login", data={
+                "login": login.group(1), "password": login.group(2),
+                "csrf_token": csrf.group(1)})
+            assert answer.status_code == 302
+            dashboard = browser.get("/console/")
+            assert dashboard.status_code == 200 and 'id="open-total"' in dashboard.text
+            assert served.poll() is None  # still serving after the demo's summary
+        served.send_signal(signal.SIGINT)
+        assert served.wait(120) == 0
+    finally:
+        if served.poll() is None:
+            served.kill()
+            served.wait(10)
+        if served.stdout is not None:
+            served.stdout.close()

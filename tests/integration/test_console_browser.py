@@ -186,3 +186,85 @@ def test_a_disabled_users_live_session_stops(served: tuple[Any, str], browser: B
     page.reload()
     assert page.url == f"{base}/console/login"
     context.close()
+
+
+def seed_pages(gateway: Any) -> None:
+    """The school of test_console_pages: classes, three fortnights, a calendar's zone."""
+    from sqlalchemy import insert
+
+    from services.gateway.adapters.tables import classes_view
+    from services.gateway.handlers.reports import apply_report_events
+    from tests.integration.test_console_pages import fortnight
+
+    seed(gateway)
+    with gateway.engine.begin() as connection:
+        connection.execute(insert(classes_view), [
+            {"school_id": "a", "class_id": "5a", "homeroom_teacher_id": "t1", "stamp": "1"},
+            {"school_id": "a", "class_id": "6b", "homeroom_teacher_id": "t2", "stamp": "1"}])
+        apply_report_events(connection, [fortnight(0, (0.5, 0.25, 1.0)),
+                                         fortnight(1, (0.75, 0.5, 1.0)),
+                                         fortnight(2, (1.0, 0.75, 1.0))])
+
+
+PAGES = {"dashboard-trend": "/console/", "classes": "/console/classes",
+         "class": "/console/classes/5a", "finding": "/console/findings/f1",
+         "reports": "/console/reports", "report": "/console/reports/fr2",
+         "printing": "/console/printing", "backups": "/console/backups",
+         "settings": "/console/settings", "profile": "/console/profile"}
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_every_page_passes_axe_and_fits_the_screen(
+    served: tuple[Any, str], browser: Browser, width: int
+) -> None:
+    gateway, base = served
+    seed_pages(gateway)
+    account(gateway, "director", Role.DIRECTOR)
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text)
+            if message.type == "error" else None)
+    log_in(page, base, "director")
+    page.wait_for_url(f"{base}/console/")
+    for name, path in PAGES.items():
+        answer = page.goto(f"{base}{path}")
+        assert answer is not None and answer.status == 200, path
+        shot(page, f"{name}-{width}")
+        # Nothing wider than the screen: wide tables scroll inside their own region.
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+    page.goto(f"{base}/console/")
+    assert page.locator("svg circle.trend-dot").count() == 3
+    page.get_by_text("Таблица").click()  # the chart's figures as a table, for everyone
+    assert page.locator("#trend-table tbody tr").count() == 3
+    # Kyrgyz, chosen on the profile page.
+    page.goto(f"{base}/console/profile")
+    page.get_by_label("Язык консоли").select_option("ky")
+    page.get_by_role("button", name="Сохранить").click()
+    page.goto(f"{base}/console/")
+    assert page.get_by_role("link", name="Эскертүүлөр").is_visible()
+    shot(page, f"dashboard-ky-{width}")
+    assert problems == []
+    context.close()
+
+
+def test_a_class_teacher_cannot_open_a_class_not_theirs(
+    served: tuple[Any, str], browser: Browser
+) -> None:
+    gateway, base = served
+    seed_pages(gateway)
+    account(gateway, "ct1", Role.CLASS_TEACHER, teacher="t1")
+    context = browser.new_context()
+    page = context.new_page()
+    log_in(page, base, "ct1")
+    page.wait_for_url(f"{base}/console/teachers/t1")
+    page.get_by_role("link", name="Классы").click()
+    page.wait_for_url(f"{base}/console/classes")
+    assert page.locator("tr[data-class]").count() == 1
+    page.get_by_role("link", name="5 «А»").click()
+    page.wait_for_url(f"{base}/console/classes/5a")
+    shot(page, "class-teacher-own-class")
+    answer = page.goto(f"{base}/console/classes/6b")
+    assert answer is not None and answer.status == 403
+    assert page.get_by_role("heading", name="Нет доступа").is_visible()
+    context.close()

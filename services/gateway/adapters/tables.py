@@ -84,6 +84,7 @@ users = Table(
     Column("setup_expires_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("disabled_at", DateTime(timezone=True), nullable=True),
+    Column("language", String(8), nullable=False, server_default="ru"),  # "ru" or "ky"
 )
 
 #: Console sessions; the cookie holds the id, the table only its SHA-256.
@@ -170,6 +171,10 @@ findings_view = Table(
     Column("evidence", JSON, nullable=False),
     Column("history", JSON, nullable=False),
     Column("stamp", DateTime(timezone=True), nullable=False),  # the newest event applied
+    Index("ix_gateway_findings_school_status_rule", "school_id", "status", "rule",
+          "teacher_id"),
+    Index("ix_gateway_findings_school_teacher", "school_id", "teacher_id", "date"),
+    Index("ix_gateway_findings_school_class", "school_id", "class_id", "date"),
 )
 
 #: Each school's rule parameters as the checker announced them.
@@ -287,6 +292,15 @@ names_view = Table(
     Column("kind", String(16), primary_key=True),
     Column("entity_id", String(64), primary_key=True),
     Column("name", String(300), nullable=False),
+    Column("stamp", String(100), nullable=False),  # occurred_at|event id of the newest
+)
+
+#: Each school's time zone, from its newest ``school.calendar`` (Asia/Bishkek when none came)
+school_zones_view = Table(
+    "gateway_school_zones",
+    metadata,
+    Column("school_id", String(64), primary_key=True),
+    Column("timezone", String(64), nullable=False),
     Column("stamp", String(100), nullable=False),  # occurred_at|event id of the newest
 )
 

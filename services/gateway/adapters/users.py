@@ -26,6 +26,9 @@ from services.gateway.adapters.tables import (
 from services.gateway.domain.access import Principal, Role
 
 SETUP_CODE_DAYS = 7
+#: the console's languages: Russian (the default) and Kyrgyz
+LANGUAGES = ("ru", "ky")
+DEFAULT_LANGUAGE = "ru"
 MIN_PASSWORD_LENGTH = 10
 THROTTLE_WINDOW = timedelta(minutes=15)
 _HASHER = PasswordHasher()  # Argon2id with the library's (RFC 9106 low-memory) defaults
@@ -41,6 +44,7 @@ class User:
     role: Role
     school_id: str | None
     teacher_id: str | None
+    language: str = "ru"  # the console's language for this user: "ru" or "ky"
 
     def principal(self) -> Principal:
         """The same principal an API token gives: one scope check for pages and API."""
@@ -53,12 +57,16 @@ def _sha(text: str) -> str:
 
 
 def _user(row: Any) -> User:
-    return User(row.id, row.login, row.full_name, Role(row.role), row.school_id, row.teacher_id)
+    return User(row.id, row.login, row.full_name, Role(row.role), row.school_id, row.teacher_id,
+                row.language or DEFAULT_LANGUAGE)
 
 
 def create_user(connection: Connection, login: str, full_name: str, role: Role, *,
-                school_id: str | None, teacher_id: str | None) -> tuple[User, str]:
+                school_id: str | None, teacher_id: str | None,
+                language: str = DEFAULT_LANGUAGE) -> tuple[User, str]:
     """A new account without a password, and its one-time setup code (shown once)."""
+    if language not in LANGUAGES:
+        raise ValueError(f"the language is one of {', '.join(LANGUAGES)}")
     if role is Role.ADMIN and school_id is not None:
         raise ValueError("an admin account covers every school; give no school")
     if role is not Role.ADMIN and not school_id:
@@ -72,9 +80,16 @@ def create_user(connection: Connection, login: str, full_name: str, role: Role, 
     user_id = secrets.token_hex(8)
     connection.execute(insert(users).values(
         id=user_id, login=login, full_name=full_name, role=role.value, school_id=school_id,
-        teacher_id=teacher_id, created_at=datetime.now(UTC)))
-    return User(user_id, login, full_name, role, school_id, teacher_id), \
+        teacher_id=teacher_id, language=language, created_at=datetime.now(UTC)))
+    return User(user_id, login, full_name, role, school_id, teacher_id, language), \
         issue_setup_code(connection, user_id)
+
+
+def set_language(connection: Connection, user_id: str, language: str) -> None:
+    """The language the console speaks to this user."""
+    if language not in LANGUAGES:
+        raise ValueError(f"the language is one of {', '.join(LANGUAGES)}")
+    connection.execute(update(users).where(users.c.id == user_id).values(language=language))
 
 
 def find_user(connection: Connection, login: str) -> User | None:
@@ -84,7 +99,7 @@ def find_user(connection: Connection, login: str) -> User | None:
 
 def list_users(connection: Connection, school_id: str | None) -> list[dict[str, Any]]:
     query = select(users.c.id, users.c.login, users.c.full_name, users.c.role,
-                   users.c.school_id, users.c.teacher_id, users.c.created_at,
+                   users.c.school_id, users.c.teacher_id, users.c.language, users.c.created_at,
                    users.c.disabled_at, users.c.password_hash.is_not(None).label("has_password"))
     if school_id is not None:
         query = query.where(users.c.school_id == school_id)

@@ -69,6 +69,15 @@ class Principal:
             return self.sees_school(school_id) and teacher_id == self.teacher_id
         return self.sees_school(school_id)
 
+    def may_see_class(self, school_id: str | None, homeroom_teacher_id: str | None) -> bool:
+        """A class's page: the school's heads any class of their school; a teacher or class
+        teacher only a class they are homeroom teacher of (their other lessons' findings
+        they see on their own page)."""
+        if self.role in (Role.TEACHER, Role.CLASS_TEACHER):
+            return self.sees_school(school_id) and homeroom_teacher_id is not None and \
+                homeroom_teacher_id == self.teacher_id
+        return self.sees_school(school_id)
+
     def may_issue(self, role: Role, school_id: str | None) -> bool:
         allowed = TOKEN_ISSUERS.get(self.role, frozenset())
         if role not in allowed:

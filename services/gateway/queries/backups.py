@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import RowMapping, select
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, select
 
 from services.gateway.adapters.tables import archive_view, backups_view
 from services.gateway.queries import Source, mapping, reading
@@ -40,3 +42,21 @@ def archive_registry(source: Source, school_id: str | None,
         query = query.where(archive_view.c.academic_year == academic_year)
     with reading(source) as connection:
         return [row._mapping for row in connection.execute(query)]
+
+
+def console_backups(connection: Connection, school_id: str | None, *,
+                    limit: int = 50) -> list[Any]:
+    """Backups newest first: the school's own and those of every school (which hold it)."""
+    query = select(backups_view).order_by(backups_view.c.requested_at.desc()).limit(limit)
+    if school_id is not None:
+        query = query.where(backups_view.c.scope.in_((school_id, ALL_SCHOOLS)))
+    return list(connection.execute(query))
+
+
+def console_archive(connection: Connection, school_id: str | None, *,
+                    limit: int = 500) -> list[Any]:
+    """The archive registry: the class journals bound and registered at year end."""
+    query = select(archive_view).order_by(archive_view.c.registered_at.desc()).limit(limit)
+    if school_id is not None:
+        query = query.where(archive_view.c.school_id == school_id)
+    return list(connection.execute(query))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import RowMapping, Select, and_, or_, select
+from sqlalchemy import Connection, RowMapping, Select, and_, func, or_, select
 
 from services.gateway.adapters.tables import classes_view, findings_view
 from services.gateway.domain.access import Principal, Role
@@ -81,3 +81,87 @@ def of_class(source: Source, who: Principal, school_id: str,
                                                findings_view.c.class_id == class_id), who)
     with reading(source) as connection:
         return [row._mapping for row in connection.execute(query)]
+
+
+#: the most rows a console page shows
+CONSOLE_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class OpenCounts:
+    by_rule: list[tuple[str, int]]
+    by_teacher: list[tuple[str, int]]
+    #: what each of those teachers owes: their open findings counted by rule
+    owed: dict[str, dict[str, int]]
+
+
+def console_open_counts(connection: Connection, who: Principal, school_id: str | None,
+                        *, teachers: int = 10) -> OpenCounts:
+    """Open findings by rule (most first), the teachers with the most open findings and
+    what they owe: one grouped scan (a 1,500-student year has tens of thousands)."""
+    query = scoped(select(findings_view.c.rule, findings_view.c.teacher_id,
+                           func.count().label("total"))
+                    .where(findings_view.c.status == "open")
+                    .group_by(findings_view.c.rule, findings_view.c.teacher_id), who)
+    if school_id is not None:
+        query = query.where(findings_view.c.school_id == school_id)
+    by_rule: dict[str, int] = {}
+    by_teacher: dict[str, int] = {}
+    owed: dict[str, dict[str, int]] = {}
+    for row in connection.execute(query):
+        by_rule[row.rule] = by_rule.get(row.rule, 0) + row.total
+        if row.teacher_id is not None:
+            by_teacher[row.teacher_id] = by_teacher.get(row.teacher_id, 0) + row.total
+            owed.setdefault(row.teacher_id, {})[row.rule] = row.total
+    ranked = sorted(by_teacher.items(), key=lambda item: (-item[1], item[0]))[:teachers]
+    return OpenCounts(sorted(by_rule.items(), key=lambda item: (-item[1], item[0])), ranked,
+                      {teacher: owed[teacher] for teacher, _ in ranked})
+
+
+def console_findings(connection: Connection, who: Principal, school_id: str | None,
+                     filters: dict[str, str], *, date_from: Any = None, date_to: Any = None,
+                     limit: int = CONSOLE_LIMIT) -> list[Any]:
+    """Findings the principal may see, newest first, filtered by column equality."""
+    query = scoped(select(findings_view), who)
+    if school_id is not None:
+        query = query.where(findings_view.c.school_id == school_id)
+    for name, value in filters.items():
+        if value:
+            query = query.where(findings_view.c[name] == value[:64])
+    if date_from is not None:
+        query = query.where(findings_view.c.date >= date_from)
+    if date_to is not None:
+        query = query.where(findings_view.c.date <= date_to)
+    query = query.order_by(findings_view.c.date.desc(), findings_view.c.id.desc()).limit(limit)
+    return list(connection.execute(query))
+
+
+def console_teacher_findings(connection: Connection, who: Principal, school_id: str,
+                             teacher_id: str, status: str | None = "open") -> list[Any]:
+    """A teacher's findings (open by default), oldest deadline first."""
+    query = select(findings_view).where(findings_view.c.school_id == school_id,
+                                        findings_view.c.teacher_id == teacher_id)
+    if status is not None:
+        query = query.where(findings_view.c.status == status)
+    else:
+        query = query.where(findings_view.c.status != "open")
+    order = findings_view.c.date if status == "open" else findings_view.c.date.desc()
+    return list(connection.execute(scoped(query, who).order_by(order).limit(CONSOLE_LIMIT)))
+
+
+def console_class_findings(connection: Connection, who: Principal, school_id: str,
+                           class_id: str) -> list[Any]:
+    """A class journal's findings (its remarks), open first, newest first."""
+    query = scoped(select(findings_view).where(findings_view.c.school_id == school_id,
+                                                findings_view.c.class_id == class_id), who)
+    return list(connection.execute(query.order_by(
+        (findings_view.c.status != "open"), findings_view.c.date.desc()).limit(CONSOLE_LIMIT)))
+
+
+def console_finding(connection: Connection, who: Principal, finding_id: str) -> Any:
+    """One finding with its evidence and history, if the principal may see it."""
+    found = connection.execute(scoped(select(findings_view).where(
+        findings_view.c.id == finding_id), who)).first()
+    if found is None or not who.sees_school(found.school_id):
+        return None
+    return found

@@ -13,7 +13,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from services.gateway.domain.access import BACKUP_MAKERS, BACKUP_READERS
+from services.gateway.domain.access import BACKUP_MAKERS, BACKUP_READERS, Principal
+from services.gateway.domain.heavy_commands import Started
 from services.gateway.handlers.backups import record_backup_request
 from services.gateway.queries import backups
 from services.gateway.queries.names import names_by_school
@@ -55,6 +56,16 @@ def create_backup() -> Response:
     who.require(BACKUP_MAKERS)
     requested = _body().get("school_id")
     scope = who.school_filter(str(requested) if requested else None) or ALL_SCHOOLS
+    started = start_backup(who, scope)
+    if started.busy_with is not None:
+        return busy("a backup", started.busy_with)
+    assert started.command_id is not None
+    return accepted({"id": started.job_id, "scope": scope, "status": "requested"},
+                    started.command_id, f"/api/v1/backups/{started.job_id}")
+
+
+def start_backup(who: Principal, scope: str) -> Started:
+    """Ask the backup service for a backup now: the API's POST and the console's button."""
     backup_id = new_backup_id()
     actor = f"{who.role.value}:{who.token_id}"
     gateway = gateway_of(current_app)
@@ -63,13 +74,11 @@ def create_backup() -> Response:
         holder = record_backup_request(connection, backup_id=backup_id, scope=scope,
                                        requested_by=actor, now=gateway.now())
         if holder is not None:
-            return busy("a backup", holder)
+            return Started(backup_id, busy_with=holder)
         command_id = record_command(connection, scope, "backup", "backup.create",
                                     {"backup_id": backup_id, "scope": scope,
                                      "requested_by": actor})
-    send_recorded()
-    return accepted({"id": backup_id, "scope": scope, "status": "requested"}, command_id,
-                    f"/api/v1/backups/{backup_id}")
+    return Started(backup_id, command_id, sent=send_recorded())
 
 
 @blueprint.get("/backups")

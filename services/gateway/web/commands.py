@@ -70,7 +70,7 @@ def send_recorded() -> bool:
 def send_command(school_id: str, service: str, command_type: str,
                  data: dict[str, Any]) -> str:
     """Record one command on its own (nothing else to record with it) and send it; its id."""
-    with gateway_of(current_app).engine.begin() as connection:
+    with recording() as connection:
         command_id = record_command(connection, school_id, service, command_type, data)
     send_recorded()
     return command_id

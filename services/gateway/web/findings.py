@@ -17,10 +17,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from services.gateway.domain.access import Principal, Role
 from services.gateway.domain.remarks import COLUMNS_RU, WIDTHS, remarks_sheet
 from services.gateway.queries import findings, tokens
-from services.gateway.queries.findings import (
-    FindingsFilter,
-    scoped,  # noqa: F401 - the console imports it from here until it reads through queries
-)
+from services.gateway.queries.findings import FindingsFilter
 from services.gateway.queries.names import Names, class_known, names_by_school, school_names
 from services.gateway.queries.rule_parameters import school_parameters
 from services.gateway.runtime import gateway_of
@@ -81,9 +78,16 @@ def change_parameters() -> Response:
     errors = parameter_errors(values)
     if errors:
         return api_error(422, "invalid_body", "параметры заданы неверно", errors)
-    return _command(school_id, "checker", "rules.parameters.update",
-                    {"parameters": values, "actor": f"{who.role.value}:{who.token_id}"},
-                    {"school_id": school_id, "requested_parameters": values})
+    return accepted({"school_id": school_id, "requested_parameters": values},
+                    send_parameters_change(who, school_id, values))
+
+
+def send_parameters_change(who: Principal, school_id: str, values: Any) -> str:
+    """The command the checker (which owns the parameters) applies, already checked by
+    ``parameter_errors``, recorded; its id. The API's PUT and the console's settings form
+    send it."""
+    return send_command(school_id, "checker", "rules.parameters.update",
+                        {"parameters": values, "actor": f"{who.role.value}:{who.token_id}"})
 
 
 @blueprint.get("/findings")
@@ -197,10 +201,6 @@ def _named(item: dict[str, Any], names: Names) -> dict[str, Any]:
             "teacher_name": names.teacher(item.get("teacher_id"))}
 
 
-def _command(school_id: str, service: str, command_type: str, data: dict[str, Any],
-             answer: dict[str, Any]) -> Response:
-    """Send a command to the service that owns the data; 202 once it is recorded."""
-    return accepted(answer, send_command(school_id, service, command_type, data))
 
 
 def _item(row: Any) -> dict[str, Any]:

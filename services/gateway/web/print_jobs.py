@@ -22,6 +22,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from services.gateway.domain.access import Principal, Role
+from services.gateway.domain.heavy_commands import Started
 from services.gateway.domain.print_requests import MAY_PRINT, print_request_errors, print_scope
 from services.gateway.handlers.print_jobs import record_print_request
 from services.gateway.queries import print_jobs, reports
@@ -82,23 +83,12 @@ def request_print_job() -> Response:
                              {"parameters": {"report_id": ["no ready report with this id"]}})
         if who.role in OWN_ONLY and (report["scope"] or {}).get("teacher_id") != who.teacher_id:
             return api_error(403, "forbidden", "этот отчёт сделан не для этого учителя")
-    job_id = f"job-{secrets.token_hex(12)}"
-    requested_by = f"{who.role.value}:{who.token_id}"
-    gateway = gateway_of(current_app)
-    # The pending job, its slot and the command: recorded together, or not at all.
-    with recording() as connection:
-        holder = record_print_request(
-            connection, job_id=job_id, school_id=school_id, kind=kind, parameters=parameters,
-            requested_by=requested_by,
-            teacher_id=who.teacher_id if who.role in OWN_ONLY else None, now=gateway.now())
-        if holder is not None:
-            return busy(f"a {kind} print job", holder)
-        command_id = record_command(connection, school_id, "printer", "print.request", {
-            "job_id": job_id, "kind": kind, "parameters": parameters,
-            "requested_by": requested_by, "scope": print_scope(who)})
+    started = start_print_job(who, school_id, kind, parameters)
+    if started.busy_with is not None:
+        return busy(f"a {kind} print job", started.busy_with)
+    job_id, command_id = started.job_id, started.command_id
     # Not sent yet (the broker is away): no result can come within ?wait=; 202 at once.
-    sent = send_recorded()
-    done = _await(job_id, wait) if wait > 0 and sent else None
+    done = _await(job_id, wait) if wait > 0 and started.sent else None
     if done is not None:  # finished within ?wait: the job as GET shows it
         response = jsonify({**_item(done), "command_id": command_id})
     else:
@@ -107,6 +97,27 @@ def request_print_job() -> Response:
         response.status_code = 202
     response.headers["Location"] = f"/api/v1/print-jobs/{job_id}"
     return response
+
+
+def start_print_job(who: Principal, school_id: str, kind: str,
+                    parameters: dict[str, Any]) -> Started:
+    """Record a print job and send it to the printer: the API's POST and the console's
+    form both print this way (request already validated and allowed for the role)."""
+    gateway = gateway_of(current_app)
+    job_id = f"job-{secrets.token_hex(12)}"
+    requested_by = f"{who.role.value}:{who.token_id}"
+    # The pending job, its slot and the command: recorded together, or not at all.
+    with recording() as connection:
+        holder = record_print_request(
+            connection, job_id=job_id, school_id=school_id, kind=kind, parameters=parameters,
+            requested_by=requested_by,
+            teacher_id=who.teacher_id if who.role in OWN_ONLY else None, now=gateway.now())
+        if holder is not None:
+            return Started(job_id, busy_with=holder)
+        command_id = record_command(connection, school_id, "printer", "print.request", {
+            "job_id": job_id, "kind": kind, "parameters": parameters,
+            "requested_by": requested_by, "scope": print_scope(who)})
+    return Started(job_id, command_id, sent=send_recorded())
 
 
 def _await(job_id: str, wait: float) -> Any:
@@ -164,19 +175,15 @@ def get_print_job_pdf(job_id: str) -> Response:
         state = STATUS_RU.get(row["status"], row["status"])
         return api_error(409, "not_ready", f"задание печати {job_id}: {state}",
                          {"status": row["status"], "error": row["error"]})
-    if not str(row["file_key"] or "").startswith(f"pdf/{row['school_id']}/"):
-        # The printer keeps a school's PDFs under pdf/<school>/; any other key (another
-        # school's file, a backup archive) is not this job's, whoever announced it.
-        return api_error(404, "not_found", "напечатанный файл больше не хранится")
     try:
-        body = gateway_of(current_app).files.get(row["file_key"])
-    except FileNotStored:
-        return api_error(404, "not_found", "напечатанный файл больше не хранится")
+        found = printed_file(row)
     except StorageError:
         return api_error(503, "unavailable", "хранилище файлов недоступно; повторите позже",
                          headers={"Retry-After": "30"})
-    name = download_name(row["file_key"], row["kind"], job_id)
-    response = download(body, ZIP_TYPE if name.endswith(".zip") else PDF_TYPE, name)
+    if found is None:
+        return api_error(404, "not_found", "напечатанный файл больше не хранится")
+    body, content_type, name = found
+    response = download(body, content_type, name)
     response.headers["X-Content-SHA256"] = row["sha256"] or ""
     return response
 
@@ -188,6 +195,26 @@ def download_name(file_key: str | None, kind: str, job_id: str) -> str:
     if last and last != f"{job_id}.pdf":
         return last
     return f"{kind}-{job_id}.pdf"
+
+
+def visible_job(who: Principal, job_id: str) -> Any:
+    """The job if the principal (token or console user) may see it."""
+    return _visible_job(who, job_id)
+
+
+def printed_file(row: Any) -> tuple[bytes, str, str] | None:
+    """(body, content type, download name) of a completed job's file; None when it is not
+    this job's or no longer stored. Raises StorageError when the store is unavailable."""
+    # The printer keeps a school's PDFs under pdf/<school>/; any other key (another
+    # school's file, a backup archive) is not this job's, whoever announced it.
+    if not str(row["file_key"] or "").startswith(f"pdf/{row['school_id']}/"):
+        return None
+    try:
+        body = gateway_of(current_app).files.get(row["file_key"])
+    except FileNotStored:
+        return None
+    name = download_name(row["file_key"], row["kind"], row["id"])
+    return body, ZIP_TYPE if name.endswith(".zip") else PDF_TYPE, name
 
 
 def _visible_job(who: Principal, job_id: str) -> Any:

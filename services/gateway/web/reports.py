@@ -21,6 +21,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from natsort import natsort_keygen
 
 from services.gateway.domain.access import Principal, Role
+from services.gateway.domain.heavy_commands import Started
 from services.gateway.domain.report_requests import request_errors
 from services.gateway.handlers.reports import record_report_request
 from services.gateway.queries import reports
@@ -60,22 +61,33 @@ def request_report() -> Response:
     scope = _scope(who)
     if who.role in SCOPED and scope is None:
         return api_error(403, "forbidden", "токен не привязан к учителю")
+    started = start_report(who, school_id, str(body["kind"]), parameters)
+    if started.busy_with is not None:
+        return busy(f"a {body['kind']} report", started.busy_with)
+    # Not sent yet (the broker is away): the relay sends it later, so no result can come
+    # within ?wait=; answer 202 at once.
+    return _answer(_await(started.job_id, wait if started.sent else 0.0), started.job_id)
+
+
+def start_report(who: Principal, school_id: str, kind: str,
+                 parameters: dict[str, Any]) -> Started:
+    """Record a report request and send it to the checker: the API's POST and the
+    console's form both ask for reports this way (parameters already validated)."""
+    scope = _scope(who)
     report_id = f"rep-{secrets.token_hex(12)}"
     requested_by = f"{who.role.value}:{who.token_id}"
     gateway = gateway_of(current_app)
     # The pending report, its slot and the command: recorded together, or not at all.
     with recording() as connection:
         holder = record_report_request(
-            connection, report_id=report_id, school_id=school_id, kind=body["kind"],
+            connection, report_id=report_id, school_id=school_id, kind=kind,
             parameters=parameters, scope=scope, requested_by=requested_by, now=gateway.now())
         if holder is not None:
-            return busy(f"a {body['kind']} report", holder)
-        record_command(connection, school_id, "checker", "report.request", {
-            "report_id": report_id, "kind": body["kind"], "parameters": parameters,
+            return Started(report_id, busy_with=holder)
+        command_id = record_command(connection, school_id, "checker", "report.request", {
+            "report_id": report_id, "kind": kind, "parameters": parameters,
             "scope": scope, "requested_by": requested_by})
-    # Not sent yet (the broker is away): the relay sends it later, so no result can come
-    # within ?wait=; answer 202 at once.
-    return _answer(_await(report_id, wait if send_recorded() else 0.0), report_id)
+    return Started(report_id, command_id, sent=send_recorded())
 
 
 @blueprint.get("/reports")
@@ -163,6 +175,11 @@ def _scope(who: Principal) -> dict[str, Any] | None:
     return None
 
 
+def report_visible_to(who: Principal, row: Any) -> bool:
+    """Whether the principal (token or console user) may see this report."""
+    return _visible_to(who, row)
+
+
 def _visible_to(who: Principal, row: Any) -> bool:
     if not who.sees_school(row["school_id"]):
         return False
@@ -177,6 +194,12 @@ def _meta(row: Any) -> dict[str, Any]:
             "status": row["status"], "parameters": row["parameters"], "scope": row["scope"],
             "requested_by": row["requested_by"], "requested_at": iso_utc(row["requested_at"]),
             "generated_at": iso_utc(row["generated_at"]), "error": row["error"]}
+
+
+def report_sheets(content: dict[str, Any], names: Names | None = None, *,
+                  typed: bool = False) -> list[Sheet]:
+    """The report's tables as the API's downloads lay them out (the console's too)."""
+    return _sheets(content, names, typed=typed)
 
 
 def _sheets(content: dict[str, Any], names: Names | None = None, *,
