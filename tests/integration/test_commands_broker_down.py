@@ -65,7 +65,7 @@ def test_requests_while_the_broker_is_down_are_recorded_then_sent_and_completed(
 
         started = time.monotonic()
         report = client.post("/api/v1/reports?wait=20", headers=as_deputy, json={
-            "kind": "quarter_analysis", "parameters": {"class_id": "no-such-class"}})
+            "kind": "fill_rate", "parameters": {}})
         # (a student the printer does not know: the gateway has no students to refuse by)
         job = client.post("/api/v1/print-jobs?wait=20", headers=as_deputy, json={
             "kind": "student_report",
@@ -109,7 +109,7 @@ def test_requests_while_the_broker_is_down_are_recorded_then_sent_and_completed(
                                                       headers=as_deputy).json["error"]
         # Their slots are free again: the same requests are taken, and answered in time.
         again = client.post("/api/v1/reports?wait=20", headers=as_deputy, json={
-            "kind": "quarter_analysis", "parameters": {"class_id": "no-such-class"}})
+            "kind": "fill_rate", "parameters": {}})
         assert again.status_code == 200 and again.json["status"] == "failed"
     finally:
         for service in services:

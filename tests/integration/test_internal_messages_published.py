@@ -109,7 +109,8 @@ def _ask_for_everything(kozomol: EmbeddedKozomol, school_id: str, year: str) -> 
                             json={"kind": "fill_rate", "parameters": {}})
         assert ready.status_code in (200, 202), ready.text
         failed = client.post("/api/v1/reports", params={"wait": 30}, json={
-            "kind": "quarter_analysis", "parameters": {"class_id": "no-such-class"}})
+            "kind": "quarter_analysis",
+            "parameters": {"class_id": findings[0]["class_id"], "term_id": "q9"}})
         assert failed.status_code in (200, 202), failed.text
         # one printed, one failed (a student the school does not have)
         for kind, parameters in (("class_journal", {"class_id": findings[0]["class_id"]}),

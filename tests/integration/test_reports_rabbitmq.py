@@ -118,9 +118,13 @@ def test_reports_are_made_scoped_downloaded_and_scheduled(
                    date_to="2026-10-01").status_code == 422
         assert client.post("/api/v1/reports", headers=as_deputy,
                            json={"kind": "everything"}).status_code == 422
-        failed = ask(as_deputy, "quarter_analysis", class_id="no-such-class")
+        # a class Kundoluk never sent is refused at once, named (issue 15)
+        unknown = ask(as_deputy, "quarter_analysis", class_id="no-such-class")
+        assert unknown.status_code == 404 and unknown.json["error"]["code"] == "class_not_found"
+        assert "no-such-class" in unknown.json["error"]["message"]
+        failed = ask(as_deputy, "quarter_analysis", class_id=class_id, term_id="q9")
         assert failed.status_code == 200 and failed.json["status"] == "failed"
-        assert "no-such-class" in failed.json["error"]
+        assert "q9" in failed.json["error"]
 
         # The quarter analysis of a class, as JSON, CSV and XLSX.
         analysis = ask(as_deputy, "quarter_analysis", class_id=class_id)

@@ -25,12 +25,12 @@ from services.gateway.domain.heavy_commands import Started
 from services.gateway.domain.report_requests import request_errors
 from services.gateway.handlers.reports import record_report_request
 from services.gateway.queries import reports
-from services.gateway.queries.names import Names, school_names
+from services.gateway.queries.names import Names, class_known, school_names
 from services.gateway.runtime import gateway_of
 from services.gateway.web.auth import principal, requires_token
 from services.gateway.web.commands import busy, record_command, recording, send_recorded
 from services.gateway.web.downloads import CSV_TYPE, XLSX_TYPE, Sheet, csv_body, download, xlsx_body
-from services.gateway.web.errors import api_error
+from services.gateway.web.errors import api_error, unknown_class
 from services.gateway.web.formats import iso_utc, listing_limit, refuse_unknown_arguments
 
 blueprint = Blueprint("reports", __name__, url_prefix="/api/v1")
@@ -61,6 +61,11 @@ def request_report() -> Response:
     scope = _scope(who)
     if who.role in SCOPED and scope is None:
         return api_error(403, "forbidden", "токен не привязан к учителю")
+    class_id = parameters.get("class_id")
+    if isinstance(class_id, str) and not class_known(gateway_of(current_app).engine, school_id,
+                                                     class_id):
+        # refused now rather than accepted and failed by the checker a moment later
+        return unknown_class(school_id, class_id)
     started = start_report(who, school_id, str(body["kind"]), parameters)
     if started.busy_with is not None:
         return busy(f"a {body['kind']} report", started.busy_with)
