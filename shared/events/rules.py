@@ -118,6 +118,10 @@ RULE_TITLES: dict[str, str] = {
     "program.behind_plan": "Отставание от КТП",
     "absence.reason_missing": "Не указана причина отсутствия",
     "personal_data.unverified": "Персональные данные не проверены",
+    "homework.grade_not_allowed": "Домашнее задание в классе, где его не задают",
+    "homework.load.excessive": "Объём домашних заданий выше нормы",
+    "homework.not_ahead": "Домашнее задание размещено поздно",
+    "journal.not_visited": "Журнал не просматривается",
 }
 
 

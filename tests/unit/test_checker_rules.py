@@ -357,3 +357,10 @@ def test_personal_data_checked_within_a_week_after_the_quarter() -> None:
     journal.add("personal_data.verified", at("2026-11-02", "10:00"),
                 {"class_id": "5a", "term_id": "q1", "verified_by": "t1"})
     assert journal.findings(at("2026-11-20"), "personal_data.unverified") == []
+
+
+def test_every_rule_of_the_catalog_has_a_title_a_deputy_reads() -> None:
+    from shared.events.rules import CATALOG, RULE_TITLES
+
+    assert set(RULE_TITLES) == set(CATALOG)
+    assert all(title and "." not in title.split()[0] for title in RULE_TITLES.values())
