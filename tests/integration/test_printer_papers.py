@@ -228,7 +228,7 @@ def test_a_batchs_progress_is_announced_beside_it_and_shown_by_the_api(
     printer_db = make_engine(settings.database_url_for("printer"))
     gateway_db = make_engine(settings.database_url_for("gateway"))
     try:
-        announce = progress_announcer(printer_db)
+        announce = progress_announcer(printer_db, lambda: datetime.now(UTC))
         with printer_db.begin() as batch:  # the batch's own transaction stays open …
             batch.execute(select(jobs)).all()
             announce("sch0001", "job-b", 1, 4)
